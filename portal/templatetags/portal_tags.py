@@ -1,0 +1,29 @@
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+
+register = template.Library()
+
+
+@register.simple_tag
+def timestamp(value, never="Never"):
+    """A relative time with the exact UTC timestamp on hover and for machines."""
+    if value is None:
+        return format_html('<span class="muted">{}</span>', never)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        value.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        relative_time(value),
+    )
+
+
+def relative_time(value, now=None):
+    """'3 days ago' or 'in 2 hours': one unit only, so table cells stay one line."""
+    now = now or timezone.now()
+    if abs((now - value).total_seconds()) < 60:
+        return "just now"
+    if value <= now:
+        return f"{timesince(value, now, depth=1)} ago"
+    return f"in {timesince(now, value, depth=1)}"

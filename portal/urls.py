@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from tenants.forms import EmailAuthenticationForm
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("about/", views.about, name="about"),
+    path("settings/", views.settings_index, name="settings"),
+    path(
+        "settings/security-extensions/",
+        views.security_extensions,
+        name="security-extensions",
+    ),
+    path("settings/security-extensions/api-tokens/", include("tokens.urls")),
+    path("admin/", admin.site.urls),
+]

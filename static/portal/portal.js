@@ -1,0 +1,101 @@
+// Enhances the server-rendered pages. Everything here also works without JavaScript:
+// dialogs then render as part of the page and buttons lead to plain pages.
+(() => {
+  "use strict";
+
+  const showModal = (dialog) => {
+    // A dialog rendered open (for pages without JavaScript) becomes modal. Dropping the
+    // attribute, unlike close(), fires no close event.
+    if (dialog.open) dialog.removeAttribute("open");
+    dialog.showModal();
+    const target = dialog.querySelector("[autofocus], input:not([type=hidden]), button");
+    if (target) target.focus();
+  };
+
+  // Dialogs the server rendered open become modal: focus stays inside, Escape closes.
+  document.querySelectorAll("dialog[data-show-modal]").forEach(showModal);
+
+  // A control whose plain form leads to a page opens the same content as a dialog instead.
+  document.querySelectorAll("form[data-opens-dialog]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      const dialog = document.getElementById(form.dataset.opensDialog);
+      if (!dialog) return;
+      event.preventDefault();
+      showModal(dialog);
+    });
+  });
+
+  // Cancel and Done links close their dialog; without JavaScript they lead to the list.
+  document.addEventListener("click", (event) => {
+    const closer = event.target.closest("[data-close-dialog]");
+    const dialog = closer && closer.closest("dialog");
+    if (dialog && dialog.matches(":modal")) {
+      event.preventDefault();
+      dialog.close();
+    }
+  });
+
+  // The reveal came from the POST that generated the token. Point this history entry at the
+  // plain list so that reload and Back fetch the list, and drop the value once closed.
+  const reveal = document.querySelector("dialog[data-reveal]");
+  if (reveal) {
+    history.replaceState(null, "", reveal.dataset.listUrl);
+    const forget = () => {
+      reveal.querySelectorAll("input").forEach((input) => { input.value = ""; });
+      reveal.remove();
+    };
+    reveal.addEventListener("close", forget);
+    window.addEventListener("pagehide", forget);
+  }
+
+  // Revoke asks for confirmation in a dialog; without JavaScript, on a confirmation page.
+  const revokeDialog = document.getElementById("revoke-dialog");
+  document.querySelectorAll("form[data-confirm-revoke]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (!revokeDialog) return;
+      event.preventDefault();
+      revokeDialog.querySelector("form").action = form.action;
+      revokeDialog.querySelector("[data-token-name]").textContent = form.dataset.tokenName;
+      showModal(revokeDialog);
+      // The safe choice has the focus, so a stray Enter does not revoke.
+      revokeDialog.querySelector("[data-close-dialog]").focus();
+    });
+  });
+
+  // Copy buttons: the Clipboard API, else select the text so the user can copy it.
+  document.querySelectorAll("[data-copy-target]").forEach((button) => {
+    const label = button.textContent;
+    button.addEventListener("click", async () => {
+      const input = document.getElementById(button.dataset.copyTarget);
+      const status = button.parentElement.parentElement.querySelector(".copy-status");
+      try {
+        await navigator.clipboard.writeText(input.value);
+        button.textContent = "Copied";
+        if (status) status.textContent = "Copied to the clipboard.";
+        setTimeout(() => { button.textContent = label; }, 2500);
+      } catch {
+        input.focus();
+        input.select();
+        if (status) status.textContent = "Selected: press Ctrl+C (⌘C on a Mac) to copy.";
+      }
+    });
+  });
+
+  // Menus: one open at a time; a click elsewhere or Escape closes them.
+  const menus = [...document.querySelectorAll("details[data-menu]")];
+  menus.forEach((menu) => menu.addEventListener("toggle", () => {
+    if (menu.open) menus.forEach((other) => { if (other !== menu) other.open = false; });
+  }));
+  document.addEventListener("click", (event) => {
+    menus.forEach((menu) => { if (menu.open && !menu.contains(event.target)) menu.open = false; });
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    menus.forEach((menu) => {
+      if (menu.open) {
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      }
+    });
+  });
+})();

@@ -1,0 +1,17 @@
+from django.contrib.auth.forms import AuthenticationForm
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    error_messages = {
+        # One message for every failure (unknown e-mail, wrong password, deprovisioned user,
+        # other tenant's host), so the form never tells which accounts exist.
+        "invalid_login": "That email and password do not match an account that can sign in here.",
+        "inactive": "That email and password do not match an account that can sign in here.",
+    }
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = "Email"
+        self.fields["username"].widget.input_type = "email"
+        self.fields["username"].widget.attrs["autocomplete"] = "email"
+        self.fields["password"].label = "Password"

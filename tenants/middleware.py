@@ -1,0 +1,51 @@
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404, JsonResponse
+from django.http.request import split_domain_port
+from django.shortcuts import redirect
+
+from .hosts import GENERIC, tenant_for_host
+
+
+def is_api_path(path):
+    return path.startswith("/api/")
+
+
+class TenantHostMiddleware:
+    """Binds requests on a tenant's custom host to that tenant (request.tenant).
+
+    On the generic host request.tenant stays None until the session or token names one.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        tenant = tenant_for_host(split_domain_port(request.get_host())[0])
+        if tenant is None:
+            if is_api_path(request.path_info):
+                return JsonResponse({"detail": "Unknown tenant."}, status=404)
+            raise Http404("Unknown tenant.")
+        request.tenant = None if tenant is GENERIC else tenant
+        request.host_tenant = request.tenant
+        return self.get_response(request)
+
+
+class TenantSessionMiddleware:
+    """Refuses a session of one tenant on another tenant's host; sets request.tenant."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not is_api_path(request.path_info):
+            user = request.user
+            if user.is_authenticated:
+                if request.host_tenant is not None and user.tenant_id != request.host_tenant.id:
+                    request.user = AnonymousUser()
+                elif user.tenant_id is None:
+                    # A platform superuser has no tenant pages; Django admin is its home.
+                    if not request.path_info.startswith(("/admin/", "/logout/")):
+                        return redirect("admin:index")
+                elif request.host_tenant is None:
+                    request.tenant = user.tenant
+        return self.get_response(request)

@@ -1,0 +1,59 @@
+import pytest
+from django.test import Client
+
+from tenants.models import Role
+from tests.factories import TenantFactory, UserFactory
+from tokens.services import token_issue
+
+
+@pytest.fixture
+def tenant(db):
+    return TenantFactory(slug="contoso", name="Contoso")
+
+
+@pytest.fixture
+def other_tenant(db):
+    return TenantFactory(slug="fabrikam", name="Fabrikam")
+
+
+@pytest.fixture
+def full_admin(tenant):
+    return UserFactory(tenant=tenant, role=Role.FULL_ADMIN, email="admin@contoso.test")
+
+
+@pytest.fixture
+def operator(tenant):
+    return UserFactory(tenant=tenant, role=Role.SECURITY_OPERATOR, email="operator@contoso.test")
+
+
+@pytest.fixture
+def reader(tenant):
+    return UserFactory(tenant=tenant, role=Role.SECURITY_READER, email="reader@contoso.test")
+
+
+@pytest.fixture
+def other_tenant_admin(other_tenant):
+    return UserFactory(tenant=other_tenant, role=Role.FULL_ADMIN, email="admin@fabrikam.test")
+
+
+@pytest.fixture
+def signed_in():
+    """A test client signed in as user, on its tenant's custom host unless told otherwise."""
+
+    def make(user, host=None):
+        client = Client(HTTP_HOST=host or user.tenant.host)
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def issue():
+    """Issue a real token and return (token, secret)."""
+
+    def make(owner, name="Test token", **kwargs):
+        issued = token_issue(owner=owner, name=name, **kwargs)
+        return issued.token, issued.secret
+
+    return make

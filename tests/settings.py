@@ -1,0 +1,25 @@
+"""Test settings: the production settings with a fixed, hermetic environment."""
+
+import os
+
+os.environ.update(
+    {
+        "DEBUG": "false",
+        "SECRET_KEY": "test-only-key-" + "k" * 50,
+        "PORTAL_DOMAIN": "portal.localhost",
+        "PORTAL_SCHEME": "http",
+        "PORTAL_PORT": "",
+    }
+)
+
+from portal.settings import *  # noqa: E402,F403
+
+# Manifest storage needs collectstatic; tests serve the source files instead.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Password hashing is deliberately slow; tests sign in hundreds of times.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Serve static files straight from the source folders, as `make run` serves collected ones.
+WHITENOISE_USE_FINDERS = True

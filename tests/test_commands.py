@@ -1,0 +1,209 @@
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tenants.models import Role, Tenant, User
+from tokens import crypto
+from tokens.models import Token
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args):
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_createtenant_prints_the_custom_url(db):
+    assert run("createtenant", "acme", "--name", "Acme") == "http://acme.us.portal.localhost/\n"
+    assert Tenant.objects.get(slug="acme").name == "Acme"
+
+
+def test_createtenant_takes_a_region(db):
+    assert "acme.eu.portal.localhost" in run(
+        "createtenant", "acme", "--name", "A", "--region", "eu"
+    )
+
+
+@pytest.mark.parametrize("slug", ["Acme", "acme-", "ac_me", "a" * 64, "", "ac.me", "ac me"])
+def test_createtenant_refuses_a_slug_that_is_not_a_dns_label(db, slug):
+    with pytest.raises(CommandError, match="DNS label"):
+        run("createtenant", slug, "--name", "Acme")
+    assert not Tenant.objects.exists()
+
+
+def test_createtenant_refuses_a_duplicate_slug(tenant):
+    with pytest.raises(CommandError, match="already exists"):
+        run("createtenant", "contoso", "--name", "Again")
+
+
+def test_createtenant_refuses_a_blank_name(db):
+    with pytest.raises(CommandError, match="blank"):
+        run("createtenant", "acme", "--name", "   ")
+
+
+def test_createuser_creates_a_user_with_tenant_and_role(tenant):
+    out = run(
+        "createuser",
+        "Ann@Contoso.test",
+        "--tenant",
+        "contoso",
+        "--role",
+        "full_admin",
+        "--password",
+        "a long enough passphrase",
+    )
+    assert out == "Created Full admin ann@contoso.test in tenant contoso.\n"
+    user = User.objects.get(email="ann@contoso.test")
+    assert user.tenant == tenant and user.role == Role.FULL_ADMIN
+    assert user.check_password("a long enough passphrase")
+
+
+def test_createuser_generates_and_prints_a_password_without_a_terminal(tenant):
+    out = run("createuser", "ann@contoso.test", "--tenant", "contoso", "--role", "security_reader")
+    password = out.splitlines()[1].removeprefix("Password: ")
+    assert User.objects.get(email="ann@contoso.test").check_password(password)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["not-an-email", "--tenant", "contoso", "--role", "full_admin"], "not a valid e-mail"),
+        (["a@b.test", "--tenant", "nope", "--role", "full_admin"], "No tenant"),
+        (["a@b.test", "--tenant", "contoso", "--role", "admin"], "Unknown role"),
+        (["admin@contoso.test", "--tenant", "contoso", "--role", "full_admin"], "already exists"),
+        (
+            ["a@b.test", "--tenant", "contoso", "--role", "full_admin", "--password", "123"],
+            "Password refused",
+        ),
+    ],
+)
+def test_createuser_refuses_bad_input_with_one_line(full_admin, args, message):
+    if "--password" not in args:
+        args = [*args, "--password", "a long enough passphrase"]
+    with pytest.raises(CommandError, match=message) as error:
+        run("createuser", *args)
+    assert "\n" not in str(error.value)
+    assert User.objects.count() == 1
+
+
+def test_setrole_changes_the_role(operator):
+    assert run("setrole", operator.email, "security_reader") == (
+        "operator@contoso.test is now Security reader.\n"
+    )
+    operator.refresh_from_db()
+    assert operator.role == Role.SECURITY_READER
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nobody@x.test", "full_admin"], "No user"),
+        (["operator@contoso.test", "root"], "Unknown role"),
+    ],
+)
+def test_setrole_refuses_bad_input(operator, args, message):
+    with pytest.raises(CommandError, match=message):
+        run("setrole", *args)
+
+
+def test_deprovisionuser_keeps_the_user_but_refuses_it(operator):
+    assert "Deprovisioned operator@contoso.test" in run("deprovisionuser", operator.email)
+    operator.refresh_from_db()
+    assert operator.is_deprovisioned and not operator.is_active
+    assert "already" in run("deprovisionuser", operator.email)
+
+
+def test_deprovisionuser_refuses_an_unknown_email(db):
+    with pytest.raises(CommandError, match="No user"):
+        run("deprovisionuser", "nobody@x.test")
+
+
+def test_generatetoken_prints_only_a_working_token_value(operator):
+    value = run("generatetoken", operator.email, "--name", "  CI pipeline ")
+    assert value.endswith("\n") and value.count("\n") == 1
+    value = value.strip()
+    assert crypto.is_well_formed(value)
+    token = Token.objects.get(digest=crypto.digest(value))
+    assert token.owner == operator and token.name == "CI pipeline"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "Enter a name"),
+        ("   ", "Enter a name"),
+        ("x" * 101, "at most 100"),
+        ("bad\x07name", "control"),
+    ],
+)
+def test_generatetoken_applies_the_page_name_rules(operator, name, message):
+    with pytest.raises(CommandError, match=message):
+        run("generatetoken", operator.email, "--name", name)
+    assert not Token.objects.exists()
+
+
+def test_generatetoken_refuses_a_deprovisioned_user(operator):
+    operator.deprovision()
+    with pytest.raises(CommandError, match="deprovisioned"):
+        run("generatetoken", operator.email, "--name", "x")
+
+
+def test_demo_is_idempotent_and_covers_every_role_and_status(db):
+    first = run("demo")
+    run("demo")
+    assert "admin@contoso.example" in first and "password:" in first
+    tenant = Tenant.objects.get(slug="contoso")
+    assert set(tenant.users.values_list("role", flat=True)) == set(Role.values)
+    assert {t.status for t in Token.objects.filter(tenant=tenant)} == {
+        "active",
+        "inactive",
+        "generated",
+    }
+    assert Token.objects.count() == 10
+    assert tenant.users.filter(deprovisioned_at__isnull=False).count() == 1
+
+
+def test_demo_if_empty_leaves_an_existing_database_alone(tenant):
+    out = run("demo", "--if-empty")
+    assert "not loaded" in out
+    assert not Token.objects.exists()
+
+
+@pytest.fixture(scope="module")
+def shell_env(tmp_path_factory):
+    database = tmp_path_factory.mktemp("shell") / "db.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"sqlite:///{database}",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    return env
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["createtenant", "BAD", "--name", "x"],
+        ["setrole", "nobody@x.test", "full_admin"],
+        ["createuser", "x@y.test"],
+    ],
+)
+def test_commands_print_one_line_and_no_traceback_from_the_shell(args, shell_env):
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=shell_env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,80 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x7Qk2v9R-not-a-real-key-but-long-and-random-enough-PZ4mW8sL1tY6",
+    "PORTAL_DOMAIN": "portal.example.com",
+    "DATABASE_URL": "sqlite:////tmp/never-opened.sqlite3",
+}
+
+
+def run_manage(*args, env):
+    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    base.pop("PORTAL_SCHEME", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "portal.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_settings_pass_check_deploy_without_warnings():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = run_manage("check", env={**PRODUCTION_ENV, "SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "Set the SECRET_KEY environment variable" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PORTAL_PORT", "eighty"),
+        ("PORTAL_PORT", "70000"),
+        ("PORTAL_SCHEME", "ftp"),
+        ("DEBUG", "maybe"),
+    ],
+)
+def test_it_fails_loudly_on_bad_configuration(variable, value):
+    result = run_manage("check", env={**PRODUCTION_ENV, variable: value})
+    assert result.returncode != 0
+    assert variable in result.stderr
+
+
+def test_debug_is_off_and_https_is_the_default_scheme_in_production():
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.DEBUG, s.PORTAL_SCHEME)",
+        env=PRODUCTION_ENV,
+    )
+    assert result.stdout.splitlines()[-1] == "False https"
+
+
+def test_sqlite_is_configured_for_several_writer_processes():
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        pytest.skip("the suite runs on PostgreSQL")
+    options = settings.DATABASES["default"]["OPTIONS"]
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert options["timeout"] >= 5
+    assert "journal_mode=WAL" in options["init_command"]
+
+
+def test_allowed_hosts_cover_the_portal_domain_its_subdomains_and_loopback():
+    assert {"portal.localhost", ".portal.localhost", "localhost", "127.0.0.1"} <= set(
+        settings.ALLOWED_HOSTS
+    )

@@ -1,0 +1,82 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tenants.management.commands._base import PortalCommand
+from tenants.models import Role, Tenant, User
+from tokens.models import Token
+from tokens.services import token_issue
+
+DEMO_USERS = [
+    ("admin@contoso.example", Role.FULL_ADMIN, "contoso-admin-demo"),
+    ("operator@contoso.example", Role.SECURITY_OPERATOR, "contoso-operator-demo"),
+    ("reader@contoso.example", Role.SECURITY_READER, "contoso-reader-demo"),
+]
+FORMER_USER = "former.employee@contoso.example"
+
+# (owner e-mail, token name, days since generated, days since last use or None)
+DEMO_TOKENS = [
+    ("admin@contoso.example", "SIEM export", 40, 0),
+    ("admin@contoso.example", "Terraform provider", 120, 30),
+    ("admin@contoso.example", "Incident runbook", 2, None),
+    ("operator@contoso.example", "SOAR playbooks", 60, 1),
+    ("operator@contoso.example", "Quarterly report script", 200, 90),
+    ("operator@contoso.example", "New integration (not wired yet)", 1, None),
+    ("reader@contoso.example", "Grafana dashboard", 30, 3),
+    ("reader@contoso.example", "Old audit notebook", 300, 45),
+    ("reader@contoso.example", "Read-only check", 0, None),
+    (FORMER_USER, "Legacy sync job", 400, 2),
+]
+
+
+class Command(PortalCommand):
+    help = "Load the demo tenant contoso, one user per role and tokens in every status."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing when any tenant exists"
+        )
+
+    def handle(self, *args, if_empty, **options):
+        if if_empty and Tenant.objects.exists():
+            self.stdout.write("The database already has tenants; demo data not loaded.")
+        else:
+            self._load()
+        tenant = Tenant.objects.filter(slug="contoso").first()
+        self.stdout.write(f"Portal: {settings.PORTAL_SCHEME}://{settings.PORTAL_DOMAIN}{_port()}/")
+        if tenant is None:
+            return
+        self.stdout.write(f"Demo tenant {tenant.name}: {tenant.custom_url}")
+        for email, role, password in DEMO_USERS:
+            self.stdout.write(f"  {role.label:<18} {email:<28} password: {password}")
+
+    def _load(self):
+        with transaction.atomic():
+            tenant, _ = Tenant.objects.get_or_create(
+                slug="contoso", defaults={"name": "Contoso", "region": "us"}
+            )
+            for email, role, password in DEMO_USERS:
+                if not User.objects.filter(email=email).exists():
+                    User.objects.create_user(email, password, tenant=tenant, role=role)
+            if not User.objects.filter(email=FORMER_USER).exists():
+                former = User.objects.create_user(
+                    FORMER_USER, None, tenant=tenant, role=Role.SECURITY_OPERATOR
+                )
+                former.deprovision()
+            if not Token.objects.filter(tenant=tenant).exists():
+                self._create_tokens()
+
+    def _create_tokens(self):
+        now = timezone.now()
+        for email, name, generated_days, used_days in DEMO_TOKENS:
+            token = token_issue(owner=User.objects.get(email=email), name=name).token
+            last_used = None if used_days is None else now - timedelta(days=used_days, hours=2)
+            Token.objects.filter(pk=token.pk).update(
+                created_at=now - timedelta(days=generated_days, hours=3), last_used_at=last_used
+            )
+
+
+def _port():
+    return f":{settings.PORTAL_PORT}" if settings.PORTAL_PORT else ""

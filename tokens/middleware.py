@@ -1,0 +1,52 @@
+from django.http import JsonResponse
+
+from .auth import AuthenticationFailed, authenticate_credentials, parse_authorization, record_use
+
+# Paths under /api/ that need no token (CONTRACT §5, §8).
+PUBLIC_API_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/tokens/report-leak/"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def api_error(status, detail, **headers):
+    response = JsonResponse({"detail": detail}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Token realm="api"'
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+class ApiTokenMiddleware:
+    """Authenticates every request under /api/ by its token; sessions are ignored there.
+
+    Sets request.api_token, request.user (the token's owner) and request.tenant. Leaves every
+    other path untouched, so pages pay nothing for it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if not path.startswith("/api/"):
+            return self.get_response(request)
+        request.api_token = None
+        if path in PUBLIC_API_PATHS:
+            return self.get_response(request)
+        try:
+            value = parse_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
+            token = authenticate_credentials(value, host_tenant=request.host_tenant)
+        except AuthenticationFailed as failure:
+            return api_error(failure.status, failure.detail)
+        owner = token.owner
+        if request.method in WRITE_METHODS and not owner.can_write:
+            return api_error(
+                403,
+                "Permission denied: this token's owner has read-only access "
+                f"({owner.get_role_display()}).",
+            )
+        request.api_token = token
+        request.user = owner
+        request.tenant = token.tenant
+        record_use(token)
+        return self.get_response(request)
