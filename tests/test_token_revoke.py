@@ -1,0 +1,100 @@
+import pytest
+from django.test import Client
+
+from tests.factories import TokenFactory, UserFactory
+from tokens.models import Token, TokenKind
+
+
+def revoke_url(token):
+    return f"/settings/security-extensions/api-tokens/{token.pk}/revoke/"
+
+
+def test_an_owner_revokes_its_own_token_with_a_message(signed_in, operator):
+    token = TokenFactory(owner=operator, name="CI")
+    client = signed_in(operator)
+    response = client.post(revoke_url(token))
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None and token.revoked_by == operator
+    page = client.get(response["Location"]).content.decode()
+    assert "Token “CI” was revoked" in page
+    assert "No API tokens yet" in page
+
+
+def test_a_full_admin_revokes_any_token_of_the_tenant(signed_in, full_admin, reader):
+    token = TokenFactory(owner=reader)
+    assert signed_in(full_admin).post(revoke_url(token)).status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_by == full_admin
+
+
+@pytest.mark.parametrize("persona", ["operator", "reader"])
+def test_others_tokens_are_404_for_operators_and_readers(
+    request, signed_in, full_admin, tenant, persona
+):
+    token = TokenFactory(owner=UserFactory(tenant=tenant))
+    client = signed_in(request.getfixturevalue(persona))
+    assert client.get(revoke_url(token)).status_code == 404
+    assert client.post(revoke_url(token)).status_code == 404
+    assert Token.objects.live().count() == 1
+
+
+def test_another_tenants_token_is_404_even_for_a_full_admin(
+    signed_in, full_admin, other_tenant_admin
+):
+    token = TokenFactory(owner=other_tenant_admin)
+    assert signed_in(full_admin).post(revoke_url(token)).status_code == 404
+    assert Token.objects.live().count() == 1
+
+
+def test_revoking_twice_is_404_the_second_time(signed_in, operator):
+    token = TokenFactory(owner=operator)
+    client = signed_in(operator)
+    client.post(revoke_url(token))
+    assert client.post(revoke_url(token)).status_code == 404
+
+
+def test_non_api_tokens_cannot_be_revoked_here(signed_in, full_admin):
+    token = TokenFactory(owner=full_admin, kind=TokenKind.SIEM)
+    assert signed_in(full_admin).post(revoke_url(token)).status_code == 404
+
+
+@pytest.mark.parametrize("token_id", ["not-a-uuid", "1", "../../admin"])
+def test_malformed_ids_are_404(signed_in, operator, token_id):
+    url = f"/settings/security-extensions/api-tokens/{token_id}/revoke/"
+    assert signed_in(operator).post(url).status_code == 404
+
+
+def test_the_confirmation_page_asks_before_revoking(signed_in, operator):
+    token = TokenFactory(owner=operator, name="CI")
+    response = signed_in(operator).get(revoke_url(token))
+    html = response.content.decode()
+    assert "Revoke token?" in html and "CI" in html and ">Cancel</a>" in html
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
+def test_revoking_needs_a_csrf_token(operator):
+    token = TokenFactory(owner=operator)
+    client = Client(HTTP_HOST=operator.tenant.host, enforce_csrf_checks=True)
+    client.force_login(operator)
+    assert client.post(revoke_url(token)).status_code == 403
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
+def test_revoking_keeps_the_status_filter(signed_in, operator):
+    token = TokenFactory(owner=operator)
+    response = signed_in(operator).post(revoke_url(token), {"status": "generated"})
+    assert response["Location"] == "/settings/security-extensions/api-tokens/?status=generated"
+
+
+def test_a_bad_status_after_revoking_falls_back_to_all(signed_in, operator):
+    token = TokenFactory(owner=operator)
+    response = signed_in(operator).post(revoke_url(token), {"status": "bogus"})
+    assert response["Location"] == "/settings/security-extensions/api-tokens/"
+
+
+def test_other_methods_are_refused(signed_in, operator):
+    token = TokenFactory(owner=operator)
+    assert signed_in(operator).delete(revoke_url(token)).status_code == 405

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("v1/me/", api.me, name="api-me"),
+    path("v1/tokens/", api.token_list, name="api-tokens"),
+    path("v1/tokens/<uuid:token_id>/", api.token_detail, name="api-token"),
+    path("v1/openapi.json", api.openapi, name="api-openapi"),
+]

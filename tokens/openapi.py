@@ -1,0 +1,207 @@
+"""The OpenAPI 3.1 description of the v1 API, kept beside the views it describes.
+
+tests/test_api_openapi.py validates real responses against these schemas, so a change to a
+view that is not made here fails the suite.
+"""
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+TIMESTAMP = {"type": "string", "format": "date-time"}
+
+
+def _error(description):
+    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
+
+
+def _ok(schema, description="OK"):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+UNAUTHORIZED = {
+    **_error("Missing, malformed, unknown, revoked or expired token."),
+    "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+}
+FORBIDDEN = _error("The token's owner is deprovisioned, or may not write.")
+NOT_FOUND = _error("No such object visible to the token's owner.")
+TOKEN_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["detail"],
+        "properties": {"detail": {"type": "string"}},
+    },
+    "Token": {
+        "type": "object",
+        "required": ["id", "name", "status", "created_at", "last_used_at", "owner"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "status": {"type": "string", "enum": ["active", "inactive", "generated"]},
+            "created_at": TIMESTAMP,
+            "last_used_at": {"oneOf": [TIMESTAMP, {"type": "null"}]},
+            "owner": {"type": "string", "format": "email", "description": "Owner's e-mail."},
+        },
+    },
+    "TokenPage": {
+        "type": "object",
+        "required": ["count", "next", "previous", "results"],
+        "additionalProperties": False,
+        "properties": {
+            "count": {"type": "integer", "minimum": 0},
+            "next": {"type": ["string", "null"], "format": "uri"},
+            "previous": {"type": ["string", "null"], "format": "uri"},
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}},
+        },
+    },
+    "Me": {
+        "type": "object",
+        "required": ["tenant", "user", "token"],
+        "additionalProperties": False,
+        "properties": {
+            "tenant": {
+                "type": "object",
+                "required": ["slug", "name", "url"],
+                "additionalProperties": False,
+                "properties": {
+                    "slug": {"type": "string"},
+                    "name": {"type": "string"},
+                    "url": {"type": "string", "format": "uri"},
+                },
+            },
+            "user": {
+                "type": "object",
+                "required": ["email", "role"],
+                "additionalProperties": False,
+                "properties": {
+                    "email": {"type": "string", "format": "email"},
+                    "role": {
+                        "type": "string",
+                        "enum": ["full_admin", "security_operator", "security_reader"],
+                    },
+                },
+            },
+            "token": {
+                "type": "object",
+                "required": ["id", "name"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "name": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+PATHS = {
+    "/api/v1/me/": {
+        "get": {
+            "operationId": "me",
+            "summary": "The calling token, its owner and tenant",
+            "responses": {
+                "200": _ok({"$ref": "#/components/schemas/Me"}),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+            },
+        }
+    },
+    "/api/v1/tokens/": {
+        "get": {
+            "operationId": "listTokens",
+            "summary": "API tokens visible to the token's owner, newest first",
+            "description": "Full admins see every API token of the tenant; other roles their own.",
+            "parameters": [
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {
+                        "type": "string",
+                        "enum": ["all", "active", "inactive", "generated"],
+                        "default": "all",
+                    },
+                },
+                {
+                    "name": "page",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "default": 1},
+                },
+                {
+                    "name": "page_size",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                },
+            ],
+            "responses": {
+                "200": _ok({"$ref": "#/components/schemas/TokenPage"}),
+                "400": _error("A query parameter is not valid."),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": _error("The page does not exist."),
+            },
+        }
+    },
+    "/api/v1/tokens/{id}/": {
+        "parameters": [TOKEN_ID],
+        "get": {
+            "operationId": "getToken",
+            "summary": "One API token",
+            "responses": {
+                "200": _ok({"$ref": "#/components/schemas/Token"}),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": NOT_FOUND,
+            },
+        },
+        "delete": {
+            "operationId": "revokeToken",
+            "summary": "Revoke an API token (a token may revoke itself)",
+            "responses": {
+                "204": {"description": "Revoked; calls with it now fail."},
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": NOT_FOUND,
+            },
+        },
+    },
+    "/api/v1/openapi.json": {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "security": [],
+            "responses": {"200": {"description": "The OpenAPI document."}},
+        }
+    },
+}
+
+
+def openapi_document(request):
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "API-token portal",
+            "version": "1",
+            "description": "Every call needs `Authorization: Token <token>` (`Bearer` is an "
+            "alias). A token has exactly its owner's privileges at the time of each call: "
+            "security readers read, everything else also writes.",
+        },
+        "servers": [{"url": request.build_absolute_uri("/").rstrip("/")}],
+        "security": [{"token": []}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "token": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`Token <token>` or `Bearer <token>`.",
+                }
+            },
+        },
+    }
