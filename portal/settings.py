@@ -4,6 +4,8 @@ Every variable of CONTRACT §1 is read here and nowhere else. Bad values fail at
 with django-environ's error instead of surfacing later as odd behaviour.
 """
 
+import hashlib
+import tempfile
 from pathlib import Path
 
 import environ
@@ -61,6 +63,7 @@ INSTALLED_APPS = [
     "portal",
     "tenants",
     "tokens",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -118,6 +121,11 @@ else:
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
 
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# Requests per minute and client address to the public leak-report endpoint.
+LEAK_REPORT_RATE = env.int("LEAK_REPORT_RATE", default=30)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = ["tenants.backends.TenantEmailBackend"]
@@ -164,8 +172,28 @@ if PORTAL_SCHEME == "https":
     if env_flag("BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# How often (seconds) a token's last use is written at most; see tokens.models.Token.touch.
+# Reverse proxies in front of gunicorn whose X-Forwarded-For entries are trusted (0: none).
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+
+# How often (seconds) a token's last use and usage counts are written at most (tokens.usage).
 TOKEN_LAST_USED_RESOLUTION = env.int("TOKEN_LAST_USED_RESOLUTION", default=60)
+
+# Verified tokens are cached per process and invalidated through an epoch file shared by the
+# processes of one host (tokens.authcache). "local" is safe only while every web process runs
+# on one host, which SQLite implies; with PostgreSQL turn it on when that holds.
+TOKEN_CACHE = env.str(
+    "TOKEN_CACHE", default="local" if _db["ENGINE"].endswith("sqlite3") else "off"
+)
+if TOKEN_CACHE not in ("local", "off"):
+    raise ImproperlyConfigured("TOKEN_CACHE must be local or off.")
+_db_identity = f"{_db['ENGINE']}|{_db.get('HOST', '')}|{_db.get('PORT', '')}|{_db['NAME']}"
+TOKEN_CACHE_EPOCH_FILE = env.str(
+    "TOKEN_CACHE_EPOCH_FILE",
+    default=str(
+        Path(tempfile.gettempdir())
+        / f"portal-auth-epoch-{hashlib.sha256(_db_identity.encode()).hexdigest()[:16]}"
+    ),
+)
 
 LOGGING = {
     "version": 1,

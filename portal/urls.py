@@ -2,19 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from tenants.forms import EmailAuthenticationForm
+from tenants.views import PortalLoginView
 
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", PortalLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("about/", views.about, name="about"),
     path("settings/", views.settings_index, name="settings"),
@@ -24,7 +18,8 @@ urlpatterns = [
         name="security-extensions",
     ),
     path("settings/security-extensions/api-tokens/", include("tokens.urls")),
-    path("api/", include("tokens.api_urls")),
+    path("settings/audit-log/", include("audit.urls")),
+    path("api/", include("portal.api_urls")),
     path("admin/", admin.site.urls),
 ]
 

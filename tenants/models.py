@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -20,6 +20,14 @@ class Tenant(models.Model):
     name = models.CharField(max_length=200)
     region = models.CharField(max_length=63, default="us", validators=[region_validator])
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Token policy, set by full admins on the API tokens page.
+    token_expiry_required = models.BooleanField(default=False)
+    token_max_lifetime_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    token_inactive_revoke_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
 
     class Meta:
         ordering = ["slug"]
@@ -51,6 +59,11 @@ class Role(models.TextChoices):
 
     @property
     def sees_all_tokens(self):
+        return self == Role.FULL_ADMIN
+
+    @property
+    def administers_tenant(self):
+        """Audit log, token policy, SIEM agents, log collectors."""
         return self == Role.FULL_ADMIN
 
 
@@ -108,6 +121,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def sees_all_tokens(self):
         return self.role_enum.sees_all_tokens
+
+    @property
+    def administers_tenant(self):
+        return self.role_enum.administers_tenant
 
     @property
     def is_deprovisioned(self):

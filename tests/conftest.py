@@ -1,9 +1,22 @@
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from tenants.models import Role
 from tests.factories import TenantFactory, UserFactory
+from tokens import authcache, usage
 from tokens.services import token_issue
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    """Each test starts as a new worker process would: no cached tokens, no pending counts."""
+    authcache.clear_local()
+    usage.forget()
+    cache.clear()  # rate-limit counters
+    yield
+    authcache.clear_local()
+    usage.forget()
 
 
 @pytest.fixture

@@ -41,3 +41,4 @@ class TokenFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Token {n}")
     digest = factory.LazyFunction(lambda: crypto.digest(crypto.generate()))
     hint = "atp_test"
+    issued_role = factory.LazyAttribute(lambda token: token.owner.role)

@@ -23,3 +23,5 @@ STORAGES = {
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Serve static files straight from the source folders, as `make run` serves collected ones.
 WHITENOISE_USE_FINDERS = True
+# Exercise the verified-token cache on every database the suite runs on.
+TOKEN_CACHE = "local"

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.utils import timezone
@@ -90,11 +91,14 @@ def test_pages_link_to_each_other(issue, operator):
     first = client.get(TOKENS, {"page_size": 2, "status": "all"}).json()
     assert first["count"] == 5 and len(first["results"]) == 2
     assert first["previous"] is None
-    assert first["next"] == (
-        "http://contoso.us.portal.localhost/api/v1/tokens/?status=all&page=2&page_size=2"
-    )
+    assert first["next"].startswith("http://contoso.us.portal.localhost/api/v1/tokens/?")
+    assert parse_qs(urlsplit(first["next"]).query) == {
+        "status": ["all"],
+        "page": ["2"],
+        "page_size": ["2"],
+    }
     second = client.get(first["next"]).json()
-    assert second["previous"].endswith("page=1&page_size=2")
+    assert parse_qs(urlsplit(second["previous"]).query)["page"] == ["1"]
     last = client.get(second["next"]).json()
     assert len(last["results"]) == 1 and last["next"] is None
     ids = [r["id"] for page in (first, second, last) for r in page["results"]]

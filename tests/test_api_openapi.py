@@ -16,7 +16,7 @@ def test_the_document_is_valid_openapi_3_1(document):
 
 
 def test_every_api_route_is_documented(document):
-    from tokens.api_urls import urlpatterns
+    from portal.api_urls import urlpatterns
 
     documented = set(document["paths"])
     routed = {"/api/" + str(p.pattern).replace("<uuid:token_id>", "{id}") for p in urlpatterns}

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from tenants.models import Role, Tenant, User
 from tokens import crypto
-from tokens.models import Token
+from tokens.models import Token, TokenStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -161,12 +161,8 @@ def test_demo_is_idempotent_and_covers_every_role_and_status(db):
     assert "admin@contoso.example" in first and "password:" in first
     tenant = Tenant.objects.get(slug="contoso")
     assert set(tenant.users.values_list("role", flat=True)) == set(Role.values)
-    assert {t.status for t in Token.objects.filter(tenant=tenant)} == {
-        "active",
-        "inactive",
-        "generated",
-    }
-    assert Token.objects.count() == 10
+    assert {t.status for t in Token.objects.filter(tenant=tenant)} == set(TokenStatus.values)
+    assert Token.objects.count() == 11
     assert tenant.users.filter(deprovisioned_at__isnull=False).count() == 1
 
 

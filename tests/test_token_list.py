@@ -108,14 +108,14 @@ def test_the_filter_shows_counts_and_marks_the_current_choice(signed_in, operato
     assert '>All <span class="count">2</span>' in html
 
 
-@pytest.mark.parametrize("status", ["expired", "ACTIVE", "<script>", "a" * 5000, "active\x00"])
+@pytest.mark.parametrize("status", ["revoked", "ACTIVE", "<script>", "a" * 5000, "active\x00"])
 def test_an_unknown_status_gets_a_clear_message_not_an_error(signed_in, operator, status):
     TokenFactory(owner=operator, name="still listed")
     response = signed_in(operator).get(URL, {"status": status})
     assert response.status_code == 400
     html = response.content.decode()
     assert "Unknown status" in html
-    assert "choose all, active, inactive or generated" in html
+    assert "choose all, active, inactive, generated or expired" in html
     assert "<script>" not in html.split("<main", 1)[1]
     assert names(response) == ["still listed"]
 

@@ -34,7 +34,7 @@ def test_status_counts_match_the_filters(operator):
     TokenFactory(owner=operator, last_used_at=NOW - timedelta(days=1))
     TokenFactory(owner=operator, last_used_at=NOW - timedelta(days=30))
     counts = Token.objects.status_counts(NOW)
-    assert counts == {"all": 4, "active": 2, "inactive": 1, "generated": 1}
+    assert counts == {"all": 4, "active": 2, "inactive": 1, "generated": 1, "expired": 0}
 
 
 def test_revoking_keeps_the_row_and_happens_once(operator, full_admin):

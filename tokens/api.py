@@ -1,18 +1,26 @@
 """The v1 JSON API (CONTRACT §5). Authentication and the write check happen in
 tokens.middleware.ApiTokenMiddleware before any of these views run."""
 
+import json
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpResponse, JsonResponse
-from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 
-from .forms import ApiListForm
+from audit.models import Via
+from portal import ratelimit
+from portal.http import client_ip
+
+from . import crypto
+from .auth import find_token
+from .forms import PageForm, StatusFilterForm
 from .middleware import api_error
 from .models import Token, api_token_listing
 from .openapi import openapi_document
+from .services import token_revoke
 
 
 def api_view(*methods):
@@ -69,29 +77,38 @@ def me(request):
 
 @api_view("GET")
 def token_list(request):
-    form = ApiListForm(request.GET)
+    form = StatusFilterForm(request.GET)
+    if not form.is_valid():
+        return api_error(400, f"status: {form.errors['status'][0]}")
+    return paginated(
+        request, api_token_listing(request.user, form.cleaned_data["status"]), token_json
+    )
+
+
+def paginated(request, queryset, to_json):
+    """The API's page envelope: count, next, previous, results; ?page= and ?page_size=."""
+    form = PageForm(request.GET)
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
         return api_error(400, f"{field}: {errors[0]}")
-    status, number, size = (form.cleaned_data[k] for k in ("status", "page", "page_size"))
-    paginator = Paginator(api_token_listing(request.user, status), size)
+    number, size = form.cleaned_data["page"], form.cleaned_data["page_size"]
+    paginator = Paginator(queryset, size)
     try:
         page = paginator.page(number)
     except EmptyPage:
         return api_error(404, f"Page {number} does not exist; there are {paginator.num_pages}.")
 
     def link(page_number):
-        query = {"status": status, "page": page_number}
-        if size != ApiListForm.DEFAULT_PAGE_SIZE:
-            query["page_size"] = size
-        return request.build_absolute_uri(f"{request.path}?{urlencode(query)}")
+        query = request.GET.copy()
+        query["page"] = page_number
+        return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
     return JsonResponse(
         {
             "count": paginator.count,
             "next": link(page.next_page_number()) if page.has_next() else None,
             "previous": link(page.previous_page_number()) if page.has_previous() else None,
-            "results": [token_json(token) for token in page.object_list],
+            "results": [to_json(item) for item in page.object_list],
         }
     )
 
@@ -104,7 +121,7 @@ def token_detail(request, token_id):
     if token is None:
         return api_error(404, "No such token.")
     if request.method == "DELETE":
-        token.revoke(by=request.user)
+        token_revoke(token=token, by=request.user, via=Via.API, client_ip=client_ip(request))
         return HttpResponse(status=204)
     return JsonResponse(token_json(token))
 
@@ -112,3 +129,41 @@ def token_detail(request, token_id):
 @api_view("GET")
 def openapi(request):
     return JsonResponse(openapi_document(request), json_dumps_params={"indent": 2})
+
+
+LEAK_REPORT_ANSWER = {
+    "detail": "Thank you. If this was a live token, it has been revoked and its owner's "
+    "administrators can see the report in their audit log."
+}
+
+
+@api_view("POST")
+def report_leak(request):
+    """Public: possession of a token is the proof that lets anyone revoke it (CONTRACT §8).
+
+    The answer is the same whether or not the token existed, so the endpoint cannot be used to
+    test guesses; it is rate-limited per client address all the same.
+    """
+    address = client_ip(request)
+    wait = ratelimit.hit(
+        "leak-report", address or "unknown", limit=settings.LEAK_REPORT_RATE, window=60
+    )
+    if wait:
+        return api_error(429, "Too many reports; try again later.", **{"Retry-After": str(wait)})
+    try:
+        body = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        return api_error(400, 'Send JSON like {"token": "<value>"}.')
+    value = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(value, str):
+        return api_error(400, 'Send JSON like {"token": "<value>"}.')
+    value = value.strip()
+    token = find_token(value) if crypto.is_well_formed(value) else None
+    if token is not None and not token.is_revoked:
+        token_revoke(
+            token=token,
+            via=Via.LEAK_REPORT,
+            client_ip=address,
+            detail="Reported as leaked through the public leak-report endpoint.",
+        )
+    return JsonResponse(LEAK_REPORT_ANSWER, status=202)

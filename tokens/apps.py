@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class TokensConfig(AppConfig):
     name = "tokens"
     verbose_name = "Tokens"
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

@@ -1,17 +1,19 @@
 """Token authentication for the API: header parsing, then the credential check.
 
-The hot path is one indexed query (digest -> token, owner, tenant) and no write unless the
-token's recorded last use is older than TOKEN_LAST_USED_RESOLUTION.
+The hot path is one indexed query (digest -> token, owner, tenant), or none when the token is
+in this process's cache (tokens.authcache); no write unless a bounded-write timer is due
+(tokens.usage).
 """
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from . import crypto
+from audit.models import Action, Via
+from audit.services import audit_record
+
+from . import authcache, crypto
 from .models import Token, TokenKind
+from .usage import resolution
 
 MAX_HEADER_LENGTH = 256
 SCHEMES = ("token", "bearer")
@@ -49,35 +51,74 @@ def parse_authorization(header):
     return parts[1]
 
 
-def authenticate_credentials(value, *, host_tenant, kinds=(TokenKind.API,)):
-    """Return the live token for value, or raise AuthenticationFailed / PermissionDenied."""
-    token = (
-        Token.objects.select_related("owner", "tenant").filter(digest=crypto.digest(value)).first()
-    )
+def _load(digest):
+    return Token.objects.select_related("owner", "tenant").filter(digest=digest).first()
+
+
+def find_token(value):
+    """The token (live or not) whose secret is value, or None. One indexed query at most."""
+    return authcache.lookup(crypto.digest(value), _load)
+
+
+def authenticate_credentials(value, *, host_tenant, kinds=(TokenKind.API,), client_ip=None):
+    """Return the usable token for value, or raise AuthenticationFailed / PermissionDenied."""
+    token = find_token(value)
     # A token of another tenant on a custom host is refused as if it did not exist there.
     if token is None or (host_tenant is not None and token.tenant_id != host_tenant.id):
         raise AuthenticationFailed("Invalid token.")
     if token.is_revoked:
         raise AuthenticationFailed("This token has been revoked.")
+    now = timezone.now()
+    if token.is_expired_at(now):
+        raise AuthenticationFailed(f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.")
     if not token.owner.is_active:
+        record_denial(token, client_ip, now)
         raise PermissionDenied("permission denied")
     if token.kind not in kinds:
         raise PermissionDenied("permission denied: this kind of token is not accepted here.")
+    if token.role_drifted and token.drift_audited_role != token.owner.role:
+        audit_role_drift(token, client_ip)
     return token
 
 
-def record_use(token, now=None):
-    """Record last use at most once per resolution; never moves last use backwards."""
-    now = now or timezone.now()
-    resolution = timedelta(seconds=settings.TOKEN_LAST_USED_RESOLUTION)
-    if token.last_used_at is not None and token.last_used_at > now - resolution:
-        return False
-    # Conditional, so concurrent requests on several workers write once between them.
+def record_denial(token, client_ip, now):
+    """Keep the last refused call of a deprovisioned owner's token, at most once per
+    resolution per token, so a script hammering with it does not hammer the database."""
+    if token.last_denied_at is not None and token.last_denied_at > now - resolution():
+        return
     updated = (
         Token.objects.filter(pk=token.pk)
-        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - resolution))
-        .update(last_used_at=now)
+        .filter(Q(last_denied_at__isnull=True) | Q(last_denied_at__lte=now - resolution()))
+        .update(last_denied_at=now, last_denied_ip=client_ip)
     )
+    token.last_denied_at, token.last_denied_ip = now, client_ip
     if updated:
-        token.last_used_at = now
-    return bool(updated)
+        audit_record(
+            tenant=token.tenant,
+            action=Action.TOKEN_DENIED_DEPROVISIONED,
+            via=Via.API,
+            subject=token.owner,
+            token=token,
+            client_ip=client_ip,
+            detail="Call refused: the owner is deprovisioned.",
+        )
+
+
+def audit_role_drift(token, client_ip):
+    """Audit the first use of a token after each change of its owner's role."""
+    role = token.owner.role
+    updated = (Token.objects.filter(pk=token.pk).exclude(drift_audited_role=role)).update(
+        drift_audited_role=role
+    )
+    token.drift_audited_role = role
+    if updated:
+        audit_record(
+            tenant=token.tenant,
+            action=Action.TOKEN_USED_AFTER_ROLE_CHANGE,
+            via=Via.API,
+            subject=token.owner,
+            token=token,
+            client_ip=client_ip,
+            detail=f"Issued as {token.get_issued_role_display()}, "
+            f"used as {token.owner.get_role_display()}.",
+        )

@@ -1,10 +1,17 @@
+from datetime import UTC, datetime, time, timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.text import Truncator
+
+from tenants.models import Tenant
 
 from .models import NAME_MAX_LENGTH, STATUS_FILTER_VALUES, validate_token_name
 
 
 class TokenNameForm(forms.Form):
+    """The name of a new token; the page and `generatetoken` apply the same rules."""
+
     name = forms.CharField(
         label="Token name",
         max_length=NAME_MAX_LENGTH,
@@ -16,6 +23,82 @@ class TokenNameForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text="Say what will use it, e.g. “SIEM export” or “Nightly backup script”.",
     )
+
+
+EXPIRY_CHOICES = [
+    ("none", "No expiry"),
+    ("30", "30 days"),
+    ("90", "90 days"),
+    ("365", "365 days"),
+    ("custom", "On a date…"),
+]
+
+
+class TokenGenerateForm(TokenNameForm):
+    """Name and expiry of a new token, within the tenant's token policy."""
+
+    # Not required: a client that sends only a name gets no expiry, where the policy allows.
+    expiry = forms.ChoiceField(label="Expiry", choices=EXPIRY_CHOICES, initial="90", required=False)
+    expiry_date = forms.DateField(
+        label="Expiry date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+    )
+
+    def __init__(self, *args, tenant, now=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant, self.now = tenant, now or timezone.now()
+        limit = tenant.token_max_lifetime_days
+        choices = [
+            (value, label)
+            for value, label in EXPIRY_CHOICES
+            if not (value == "none" and (tenant.token_expiry_required or limit))
+            and not (value.isdigit() and limit and int(value) > limit)
+        ]
+        self.fields["expiry"].choices = choices
+        if "90" not in dict(choices):
+            self.fields["expiry"].initial = choices[0][0]
+        help_parts = []
+        if tenant.token_expiry_required:
+            help_parts.append("Your organisation requires tokens to expire.")
+        if limit:
+            help_parts.append(f"Tokens may live at most {limit} days.")
+        self.fields["expiry"].help_text = " ".join(help_parts)
+
+    def clean_expiry(self):
+        expiry = self.cleaned_data["expiry"] or "none"
+        if expiry == "none" and "none" not in dict(self.fields["expiry"].choices):
+            raise forms.ValidationError("Your organisation requires tokens to expire.")
+        return expiry
+
+    def clean(self):
+        cleaned = super().clean()
+        expiry = cleaned.get("expiry")
+        if expiry is None:
+            return cleaned
+        if expiry == "none":
+            cleaned["expires_at"] = None
+        elif expiry == "custom":
+            day = cleaned.get("expiry_date")
+            if day is None:
+                if "expiry_date" not in self.errors:
+                    self.add_error("expiry_date", "Choose the date the token expires on.")
+                return cleaned
+            expires_at = datetime.combine(day, time.min, tzinfo=UTC)
+            if expires_at <= self.now:
+                self.add_error("expiry_date", "Choose a date in the future.")
+                return cleaned
+            cleaned["expires_at"] = expires_at
+        else:
+            cleaned["expires_at"] = self.now + timedelta(days=int(expiry))
+        limit = self.tenant.token_max_lifetime_days
+        expires_at = cleaned.get("expires_at")
+        if limit and expires_at and expires_at > self.now + timedelta(days=limit, minutes=1):
+            self.add_error(
+                "expiry_date", f"Your organisation allows tokens to live at most {limit} days."
+            )
+        return cleaned
 
 
 class StatusFilterForm(forms.Form):
@@ -30,13 +113,13 @@ class StatusFilterForm(forms.Form):
         if value not in STATUS_FILTER_VALUES:
             shown = Truncator(value).chars(40)
             raise forms.ValidationError(
-                f"Unknown status “{shown}”: choose all, active, inactive or generated."
+                f"Unknown status “{shown}”: choose all, active, inactive, generated or expired."
             )
         return value
 
 
-class ApiListForm(StatusFilterForm):
-    """Query parameters of GET /api/v1/tokens/."""
+class PageForm(forms.Form):
+    """?page= and ?page_size= of the API's paginated lists."""
 
     DEFAULT_PAGE_SIZE = 50
 
@@ -53,3 +136,21 @@ class ApiListForm(StatusFilterForm):
 
     def clean_page_size(self):
         return self.cleaned_data["page_size"] or self.DEFAULT_PAGE_SIZE
+
+
+class TokenPolicyForm(forms.ModelForm):
+    """A tenant's token policy, set by full admins."""
+
+    class Meta:
+        model = Tenant
+        fields = ["token_expiry_required", "token_max_lifetime_days", "token_inactive_revoke_days"]
+        labels = {
+            "token_expiry_required": "Require an expiry on new tokens",
+            "token_max_lifetime_days": "Maximum lifetime (days)",
+            "token_inactive_revoke_days": "Revoke tokens unused for (days)",
+        }
+        help_texts = {
+            "token_max_lifetime_days": "Leave empty for no limit. Applies to new tokens.",
+            "token_inactive_revoke_days": "Leave empty to keep unused tokens. Applied by the "
+            "daily sweep (manage.py sweeptokens) to every kind of token.",
+        }

@@ -1,6 +1,9 @@
 from django.http import JsonResponse
 
-from .auth import AuthenticationFailed, authenticate_credentials, parse_authorization, record_use
+from portal.http import client_ip
+
+from .auth import AuthenticationFailed, authenticate_credentials, parse_authorization
+from .usage import record_use
 
 # Paths under /api/ that need no token (CONTRACT §5, §8).
 PUBLIC_API_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/tokens/report-leak/"})
@@ -10,7 +13,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def api_error(status, detail, **headers):
     response = JsonResponse({"detail": detail}, status=status)
     if status == 401:
-        response["WWW-Authenticate"] = 'Token realm="api"'
+        response["WWW-Authenticate"] = "Token"
     for name, value in headers.items():
         response[name] = value
     return response
@@ -33,9 +36,12 @@ class ApiTokenMiddleware:
         request.api_token = None
         if path in PUBLIC_API_PATHS:
             return self.get_response(request)
+        address = client_ip(request)
         try:
             value = parse_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
-            token = authenticate_credentials(value, host_tenant=request.host_tenant)
+            token = authenticate_credentials(
+                value, host_tenant=request.host_tenant, client_ip=address
+            )
         except AuthenticationFailed as failure:
             return api_error(failure.status, failure.detail)
         owner = token.owner
@@ -48,5 +54,5 @@ class ApiTokenMiddleware:
         request.api_token = token
         request.user = owner
         request.tenant = token.tenant
-        record_use(token)
+        record_use(token, address)
         return self.get_response(request)

@@ -8,9 +8,12 @@ from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from tenants.models import Tenant
+from tenants.models import Role, Tenant
+
+from . import authcache
 
 ACTIVE_WINDOW = timedelta(days=7)
+EXPIRY_WARNING = timedelta(days=7)  # tokens expiring this soon are flagged on the page
 NAME_MAX_LENGTH = 100
 
 
@@ -29,15 +32,18 @@ class TokenStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     INACTIVE = "inactive", "Inactive"
     GENERATED = "generated", "Generated"
+    EXPIRED = "expired", "Expired"
 
     @classmethod
     def condition(cls, status, now):
         """The SQL definition of a status; Token.status_at is its Python twin."""
         since = now - ACTIVE_WINDOW
+        unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
         return {
-            cls.GENERATED: Q(last_used_at__isnull=True),
-            cls.ACTIVE: Q(last_used_at__gte=since),
-            cls.INACTIVE: Q(last_used_at__lt=since),
+            cls.GENERATED: unexpired & Q(last_used_at__isnull=True),
+            cls.ACTIVE: unexpired & Q(last_used_at__gte=since),
+            cls.INACTIVE: unexpired & Q(last_used_at__lt=since),
+            cls.EXPIRED: Q(expires_at__lte=now),
         }[cls(status)]
 
 
@@ -55,6 +61,13 @@ class TokenQuerySet(models.QuerySet):
         if not user.sees_all_tokens:
             tokens = tokens.filter(owner=user)
         return tokens
+
+    def expiring_soon(self, now=None):
+        now = now or timezone.now()
+        return self.filter(expires_at__gt=now, expires_at__lte=now + EXPIRY_WARNING)
+
+    def with_deprovisioned_owner(self):
+        return self.filter(owner__is_active=False)
 
     def with_status(self, status, now=None):
         return self.filter(TokenStatus.condition(status, now or timezone.now()))
@@ -80,6 +93,15 @@ class Token(models.Model):
     hint = models.CharField(max_length=16, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The owner's role when the token was issued, to show privilege drift; and the role
+    # under which a use after a change was last audited, so each change is audited once.
+    issued_role = models.CharField(max_length=32, choices=Role, editable=False)
+    drift_audited_role = models.CharField(max_length=32, blank=True, editable=False)
+    # The last call refused because the owner was deprovisioned (shown to full admins).
+    last_denied_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_denied_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -122,6 +144,8 @@ class Token(models.Model):
         return self.revoked_at is not None
 
     def status_at(self, now):
+        if self.is_expired_at(now):
+            return TokenStatus.EXPIRED
         if self.last_used_at is None:
             return TokenStatus.GENERATED
         if self.last_used_at >= now - ACTIVE_WINDOW:
@@ -132,6 +156,19 @@ class Token(models.Model):
     def status(self):
         return self.status_at(timezone.now())
 
+    def is_expired_at(self, now):
+        return self.expires_at is not None and self.expires_at <= now
+
+    @property
+    def expires_soon(self):
+        now = timezone.now()
+        return self.expires_at is not None and now < self.expires_at <= now + EXPIRY_WARNING
+
+    @property
+    def role_drifted(self):
+        """The owner's role differs from the one the token was issued under."""
+        return self.issued_role != self.owner.role
+
     def revoke(self, by=None):
         """Revoke once; the row stays for the audit trail. Returns False if already revoked."""
         now = timezone.now()
@@ -141,6 +178,7 @@ class Token(models.Model):
         )
         if updated:
             self.revoked_at, self.revoked_by = now, by
+            authcache.invalidate()
         return bool(updated)
 
 
@@ -153,3 +191,35 @@ def api_token_listing(user, status="all", now=None):
     if status != "all":
         tokens = tokens.with_status(status, now)
     return tokens
+
+
+class TokenUsage(models.Model):
+    """Requests made with a token on one day (UTC), written in batches by tokens.usage."""
+
+    token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="usage_days")
+    day = models.DateField()
+    requests = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "day"], name="token_usage_day_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.day}: {self.requests}"
+
+
+class TokenClientAddress(models.Model):
+    """A client address a token was used from, with when it was last seen."""
+
+    token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="client_addresses")
+    address = models.GenericIPAddressField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "address"], name="token_address_unique")
+        ]
+
+    def __str__(self):
+        return self.address

@@ -29,6 +29,43 @@ TOKEN_ID = {
     "schema": {"type": "string", "format": "uuid"},
 }
 
+PAGE_PARAMETERS = [
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {
+        "name": "page_size",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+    },
+]
+AUDIT_ACTIONS = [
+    "token.generated",
+    "token.rotated",
+    "token.revoked",
+    "token.expired",
+    "token.denied_deprovisioned",
+    "token.used_after_role_change",
+    "user.signed_in",
+    "user.sign_in_failed",
+    "user.deprovisioned",
+    "user.role_changed",
+    "tenant.policy_changed",
+]
+
+
+def _page_of(schema_name):
+    return {
+        "type": "object",
+        "required": ["count", "next", "previous", "results"],
+        "additionalProperties": False,
+        "properties": {
+            "count": {"type": "integer", "minimum": 0},
+            "next": {"type": ["string", "null"], "format": "uri"},
+            "previous": {"type": ["string", "null"], "format": "uri"},
+            "results": {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_name}"}},
+        },
+    }
+
+
 SCHEMAS = {
     "Error": {
         "type": "object",
@@ -42,22 +79,60 @@ SCHEMAS = {
         "properties": {
             "id": {"type": "string", "format": "uuid"},
             "name": {"type": "string", "minLength": 1, "maxLength": 100},
-            "status": {"type": "string", "enum": ["active", "inactive", "generated"]},
+            "status": {"type": "string", "enum": ["active", "inactive", "generated", "expired"]},
             "created_at": TIMESTAMP,
             "last_used_at": {"oneOf": [TIMESTAMP, {"type": "null"}]},
             "owner": {"type": "string", "format": "email", "description": "Owner's e-mail."},
         },
     },
-    "TokenPage": {
+    "TokenPage": _page_of("Token"),
+    "AuditEvent": {
         "type": "object",
-        "required": ["count", "next", "previous", "results"],
+        "required": [
+            "id",
+            "created_at",
+            "action",
+            "via",
+            "actor",
+            "subject",
+            "token",
+            "client_ip",
+            "detail",
+        ],
         "additionalProperties": False,
         "properties": {
-            "count": {"type": "integer", "minimum": 0},
-            "next": {"type": ["string", "null"], "format": "uri"},
-            "previous": {"type": ["string", "null"], "format": "uri"},
-            "results": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}},
+            "id": {"type": "integer"},
+            "created_at": TIMESTAMP,
+            "action": {"type": "string", "enum": AUDIT_ACTIONS},
+            "via": {
+                "type": "string",
+                "enum": ["page", "api", "command", "sweep", "leak_report", "system"],
+            },
+            "actor": {"type": ["string", "null"], "description": "Who acted (e-mail)."},
+            "subject": {"type": ["string", "null"], "description": "The user concerned."},
+            "token": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["id", "name"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "id": {"type": "string", "format": "uuid"},
+                            "name": {"type": "string"},
+                        },
+                    },
+                    {"type": "null"},
+                ]
+            },
+            "client_ip": {"type": ["string", "null"]},
+            "detail": {"type": "string"},
         },
+    },
+    "AuditPage": _page_of("AuditEvent"),
+    "LeakReport": {
+        "type": "object",
+        "required": ["token"],
+        "properties": {"token": {"type": "string", "description": "The leaked token value."}},
     },
     "Me": {
         "type": "object",
@@ -122,20 +197,11 @@ PATHS = {
                     "in": "query",
                     "schema": {
                         "type": "string",
-                        "enum": ["all", "active", "inactive", "generated"],
+                        "enum": ["all", "active", "inactive", "generated", "expired"],
                         "default": "all",
                     },
                 },
-                {
-                    "name": "page",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "default": 1},
-                },
-                {
-                    "name": "page_size",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-                },
+                *PAGE_PARAMETERS,
             ],
             "responses": {
                 "200": _ok({"$ref": "#/components/schemas/TokenPage"}),
@@ -168,6 +234,64 @@ PATHS = {
                 "404": NOT_FOUND,
             },
         },
+    },
+    "/api/v1/tokens/report-leak/": {
+        "post": {
+            "operationId": "reportLeak",
+            "summary": "Report a leaked token; it is revoked if it is live",
+            "description": "No authentication: possession of the token is the proof. The "
+            "answer is the same whether or not the token existed.",
+            "security": [],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/LeakReport"}}
+                },
+            },
+            "responses": {
+                "202": _ok(ERROR, "Received (the same answer for any token)."),
+                "400": _error("The body is not JSON with a string `token`."),
+                "429": {
+                    **_error("Too many reports from this address."),
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                },
+            },
+        }
+    },
+    "/api/v1/audit/": {
+        "get": {
+            "operationId": "listAuditEvents",
+            "summary": "The tenant's audit events, newest first (full admins' tokens only)",
+            "parameters": [
+                {
+                    "name": "action",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": AUDIT_ACTIONS},
+                },
+                {
+                    "name": "user",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "Part of the actor's or subject's e-mail.",
+                },
+                {
+                    "name": "token",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "Part of the token's name, or its hint.",
+                },
+                {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}},
+                *PAGE_PARAMETERS,
+            ],
+            "responses": {
+                "200": _ok({"$ref": "#/components/schemas/AuditPage"}),
+                "400": _error("A query parameter is not valid."),
+                "401": UNAUTHORIZED,
+                "403": _error("The token's owner is not a full admin, or is deprovisioned."),
+                "404": _error("The page does not exist."),
+            },
+        }
     },
     "/api/v1/openapi.json": {
         "get": {

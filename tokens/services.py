@@ -1,8 +1,14 @@
+"""Writes about tokens that span models: each changes the token and appends its audit event."""
+
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from . import crypto
+from audit.models import Action, Via
+from audit.services import audit_record
+
+from . import authcache, crypto
 from .models import Token, TokenKind
 
 
@@ -15,21 +21,105 @@ class IssuedToken:
     secret: str = field(repr=False)  # kept out of tracebacks and debug output
 
 
-def token_issue(*, owner, name, kind=TokenKind.API):
+def _new_secret():
+    secret = crypto.generate()
+    return secret, crypto.digest(secret), crypto.hint(secret)
+
+
+def token_issue(*, owner, name, kind=TokenKind.API, expires_at=None, via=Via.PAGE, client_ip=None):
     for _ in range(3):  # a digest collision at 214 bits is theoretical; retry rather than fail
-        secret = crypto.generate()
+        secret, digest, hint = _new_secret()
         token = Token(
             tenant_id=owner.tenant_id,
             owner=owner,
             kind=kind,
             name=name,
-            digest=crypto.digest(secret),
-            hint=crypto.hint(secret),
+            digest=digest,
+            hint=hint,
+            expires_at=expires_at,
+            issued_role=owner.role,
         )
         try:
             with transaction.atomic():
                 token.save(force_insert=True)
+                audit_record(
+                    tenant=owner.tenant,
+                    action=Action.TOKEN_GENERATED,
+                    via=via,
+                    actor=owner,
+                    subject=owner,
+                    token=token,
+                    client_ip=client_ip,
+                    detail=_expiry_detail(expires_at),
+                )
         except IntegrityError:
             continue
         return IssuedToken(token=token, secret=secret)
     raise RuntimeError("Could not issue a unique token.")
+
+
+def _expiry_detail(expires_at):
+    return f"Expires {expires_at:%Y-%m-%d %H:%M} UTC." if expires_at else "No expiry."
+
+
+def token_revoke(*, token, by=None, via=Via.PAGE, client_ip=None, detail=""):
+    """Revoke once and audit it; False when it was already revoked."""
+    with transaction.atomic():
+        revoked = token.revoke(by=by)
+        if revoked:
+            audit_record(
+                tenant=token.tenant,
+                action=Action.TOKEN_REVOKED,
+                via=via,
+                actor=by,
+                subject=token.owner,
+                token=token,
+                client_ip=client_ip,
+                detail=detail,
+            )
+    return revoked
+
+
+def token_rotate(*, token, by, via=Via.PAGE, client_ip=None):
+    """A new secret for the same token (name, owner, history); the old secret stops at once.
+
+    A token with an expiry keeps its lifetime, counted from now.
+    """
+    now = timezone.now()
+    expires_at = token.expires_at
+    if expires_at is not None:
+        expires_at = now + (expires_at - (token.rotated_at or token.created_at))
+    secret, digest, hint = _new_secret()
+    with transaction.atomic():
+        updated = Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            digest=digest, hint=hint, rotated_at=now, expires_at=expires_at
+        )
+        if not updated:
+            return None
+        token.refresh_from_db()
+        audit_record(
+            tenant=token.tenant,
+            action=Action.TOKEN_ROTATED,
+            via=via,
+            actor=by,
+            subject=token.owner,
+            token=token,
+            client_ip=client_ip,
+            detail=_expiry_detail(expires_at),
+        )
+    authcache.invalidate()  # the old secret may sit in a cache: drop it everywhere
+    return IssuedToken(token=token, secret=secret)
+
+
+def tokens_revoke_of_deprovisioned_owners(*, tenant, by, client_ip=None):
+    """Revoke every live API token of the tenant whose owner is deprovisioned."""
+    tokens = Token.objects.api().live().filter(tenant=tenant).with_deprovisioned_owner()
+    revoked = 0
+    for token in tokens.select_related("owner", "tenant"):
+        revoked += token_revoke(
+            token=token,
+            by=by,
+            client_ip=client_ip,
+            detail="Revoked with every token of deprovisioned owners.",
+        )
+    return revoked

@@ -7,5 +7,9 @@ app_name = "tokens"
 urlpatterns = [
     path("", views.token_list, name="list"),
     path("new/", views.token_generate, name="generate"),
-    path("<uuid:token_id>/revoke/", views.token_revoke, name="revoke"),
+    path("policy/", views.token_policy, name="policy"),
+    path("revoke-deprovisioned/", views.revoke_deprovisioned, name="revoke-deprovisioned"),
+    path("<uuid:token_id>/", views.token_detail, name="detail"),
+    path("<uuid:token_id>/revoke/", views.revoke, name="revoke"),
+    path("<uuid:token_id>/rotate/", views.rotate, name="rotate"),
 ]

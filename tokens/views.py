@@ -2,21 +2,31 @@ import uuid
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from .forms import StatusFilterForm, TokenNameForm
+from audit.models import Action, AuditEvent, Via
+from audit.services import audit_record
+from portal.http import client_ip
+from tenants.decorators import full_admin_required
+
+from . import services, usage
+from .forms import StatusFilterForm, TokenGenerateForm, TokenPolicyForm
 from .models import Token, TokenStatus, api_token_listing
-from .services import token_issue
 
 PAGE_SIZE = 50
 STATUS_LABELS = [("all", "All"), *TokenStatus.choices]
 SUBMITTED_FORMS_KEPT = 20
 
 
-def _render_page(request, *, status, name_form=None, issued=None, dialog=None):
+def _visible(request):
+    return Token.objects.api().visible_to(request.user)
+
+
+def _render_page(request, *, status, generate_form=None, issued=None, dialog=None):
     filter_form = StatusFilterForm(request.GET)
     filter_error = None
     if filter_form.is_valid():
@@ -24,16 +34,20 @@ def _render_page(request, *, status, name_form=None, issued=None, dialog=None):
     else:
         status_filter = "all"
         filter_error = filter_form.errors["status"][0]
+    deprovisioned_only = request.GET.get("owner") == "deprovisioned"
     tokens = api_token_listing(request.user, status_filter)
+    if deprovisioned_only:
+        tokens = tokens.with_deprovisioned_owner()
     page = Paginator(tokens, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "status_filter": status_filter,
         "status_filter_error": filter_error,
+        "deprovisioned_only": deprovisioned_only,
         "statuses": _status_choices(request.user),
         "status_label": dict(STATUS_LABELS)[status_filter],
         "shows_owner": request.user.sees_all_tokens,
-        "name_form": name_form or TokenNameForm(),
+        "generate_form": generate_form or TokenGenerateForm(tenant=request.tenant),
         "form_id": uuid.uuid4().hex,
         "issued": issued,
         "dialog": dialog,
@@ -44,8 +58,12 @@ def _render_page(request, *, status, name_form=None, issued=None, dialog=None):
 
 
 def _status_choices(user):
-    counts = Token.objects.api().visible_to(user).status_counts()
-    return [(value, label, counts[value]) for value, label in STATUS_LABELS]
+    tokens = Token.objects.api().visible_to(user)
+    counts = tokens.status_counts()
+    choices = [(value, label, counts[value]) for value, label in STATUS_LABELS]
+    if user.sees_all_tokens:
+        counts["deprovisioned"] = tokens.with_deprovisioned_owner().count()
+    return {"choices": choices, "deprovisioned": counts.get("deprovisioned")}
 
 
 def token_list(request):
@@ -64,10 +82,15 @@ def token_generate(request):
             "cannot be shown again. Generate a new token if you did not copy it.",
         )
         return redirect("tokens:list")
-    form = TokenNameForm(request.POST)
+    form = TokenGenerateForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
-        return _render_page(request, name_form=form, status=400, dialog="generate")
-    issued = token_issue(owner=request.user, name=form.cleaned_data["name"])
+        return _render_page(request, generate_form=form, status=400, dialog="generate")
+    issued = services.token_issue(
+        owner=request.user,
+        name=form.cleaned_data["name"],
+        expires_at=form.cleaned_data["expires_at"],
+        client_ip=client_ip(request),
+    )
     # never_cache sets no-store: the one response that carries the plaintext is never kept by
     # a browser or proxy cache, so Back and reload cannot show it again.
     return _render_page(request, issued=issued, status=200, dialog="reveal")
@@ -86,16 +109,88 @@ def _first_submission(request, form_id):
     return True
 
 
+def token_detail(request, token_id):
+    token = get_object_or_404(_visible(request).select_related("owner"), pk=token_id)
+    context = {
+        "token": token,
+        "requests_30_days": usage.requests_last_30_days(token),
+        "addresses": usage.recent_addresses(token),
+        "events": AuditEvent.objects.filter(token=token, tenant=request.tenant)[:20],
+    }
+    return render(request, "tokens/token_detail.html", context)
+
+
 @require_http_methods(["GET", "POST"])
-def token_revoke(request, token_id):
-    token = get_object_or_404(
-        Token.objects.api().visible_to(request.user).select_related("owner"), pk=token_id
-    )
+def revoke(request, token_id):
+    token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
     if request.method == "GET":
-        return render(request, "tokens/token_revoke.html", {"token": token})
-    token.revoke(by=request.user)
+        return render(request, "tokens/token_confirm.html", {"token": token, "action": "revoke"})
+    services.token_revoke(token=token, by=request.user, via=Via.PAGE, client_ip=client_ip(request))
     messages.success(request, f"Token “{token.name}” was revoked. Calls with it now fail.")
     return redirect(_list_url(request.POST.get("status")))
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def rotate(request, token_id):
+    # Only the owner rotates: a new secret for someone else's token would let a full admin
+    # act as that user under the token's name.
+    tokens = _visible(request).filter(owner=request.user).select_related("owner", "tenant")
+    token = get_object_or_404(tokens, pk=token_id)
+    if request.method == "GET":
+        return render(request, "tokens/token_confirm.html", {"token": token, "action": "rotate"})
+    issued = services.token_rotate(token=token, by=request.user, client_ip=client_ip(request))
+    if issued is None:  # revoked meanwhile
+        raise Http404
+    return _render_page(request, issued=issued, status=200, dialog="reveal")
+
+
+@full_admin_required
+@require_http_methods(["GET", "POST"])
+def revoke_deprovisioned(request):
+    tokens = _visible(request).with_deprovisioned_owner().select_related("owner")
+    if request.method == "GET":
+        return render(
+            request,
+            "tokens/revoke_deprovisioned.html",
+            {"tokens": tokens[:200], "count": tokens.count()},
+        )
+    revoked = services.tokens_revoke_of_deprovisioned_owners(
+        tenant=request.tenant, by=request.user, client_ip=client_ip(request)
+    )
+    messages.success(
+        request, f"Revoked {revoked} token{'s' if revoked != 1 else ''} of deprovisioned owners."
+    )
+    return redirect("tokens:list")
+
+
+@full_admin_required
+@require_http_methods(["GET", "POST"])
+def token_policy(request):
+    tenant = request.tenant
+    form = TokenPolicyForm(request.POST or None, instance=tenant)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        audit_record(
+            tenant=tenant,
+            action=Action.POLICY_CHANGED,
+            actor=request.user,
+            client_ip=client_ip(request),
+            detail=_policy_summary(tenant),
+        )
+        messages.success(request, "Token policy saved.")
+        return redirect("tokens:policy")
+    status = 400 if form.errors else 200
+    return render(request, "tokens/token_policy.html", {"form": form}, status=status)
+
+
+def _policy_summary(tenant):
+    parts = ["expiry required" if tenant.token_expiry_required else "expiry optional"]
+    if tenant.token_max_lifetime_days:
+        parts.append(f"max lifetime {tenant.token_max_lifetime_days} days")
+    if tenant.token_inactive_revoke_days:
+        parts.append(f"revoke after {tenant.token_inactive_revoke_days} days unused")
+    return ", ".join(parts).capitalize() + "."
 
 
 def _list_url(status):

@@ -48,18 +48,30 @@
     window.addEventListener("pagehide", forget);
   }
 
-  // Revoke asks for confirmation in a dialog; without JavaScript, on a confirmation page.
-  const revokeDialog = document.getElementById("revoke-dialog");
-  document.querySelectorAll("form[data-confirm-revoke]").forEach((form) => {
+  // Destructive actions ask for confirmation in a dialog; without JavaScript, on a page.
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {
-      if (!revokeDialog) return;
+      const dialog = document.getElementById(form.dataset.confirm);
+      if (!dialog) return;
       event.preventDefault();
-      revokeDialog.querySelector("form").action = form.action;
-      revokeDialog.querySelector("[data-token-name]").textContent = form.dataset.tokenName;
-      showModal(revokeDialog);
-      // The safe choice has the focus, so a stray Enter does not revoke.
-      revokeDialog.querySelector("[data-close-dialog]").focus();
+      dialog.querySelector("form").action = form.action;
+      const name = dialog.querySelector("[data-token-name]");
+      if (name) name.textContent = form.dataset.tokenName || "";
+      showModal(dialog);
+      // The safe choice has the focus, so a stray Enter does nothing harmful.
+      dialog.querySelector("[data-close-dialog]").focus();
     });
+  });
+
+  // The expiry date only matters for "On a date…".
+  document.querySelectorAll("[data-expiry]").forEach((row) => {
+    const choice = row.querySelector("select");
+    const date = row.querySelector("input[type=date]");
+    if (!choice || !date) return;
+    const field = date.closest(".field");
+    const sync = () => { field.hidden = choice.value !== "custom"; };
+    choice.addEventListener("change", () => { sync(); if (!field.hidden) date.focus(); });
+    sync();
   });
 
   // Copy buttons: the Clipboard API, else select the text so the user can copy it.

@@ -1,3 +1,7 @@
+from django.core.management.base import CommandError
+
+from tenants.services import user_deprovision
+
 from ._base import PortalCommand, find_user
 
 
@@ -9,8 +13,9 @@ class Command(PortalCommand):
 
     def handle(self, *args, email, **options):
         user = find_user(email)
-        if user.is_deprovisioned:
+        if user.tenant_id is None:
+            raise CommandError(f"{user.email} is a platform operator, not a tenant user.")
+        if not user_deprovision(user=user):
             self.stdout.write(f"{user.email} was already deprovisioned.")
             return
-        user.deprovision()
         self.stdout.write(f"Deprovisioned {user.email}; its tokens are kept but refused.")

@@ -1,3 +1,7 @@
+from django.core.management.base import CommandError
+
+from tenants.services import user_set_role
+
 from ._base import PortalCommand, find_user, parse_role
 
 
@@ -11,5 +15,9 @@ class Command(PortalCommand):
     def handle(self, *args, email, role, **options):
         role = parse_role(role)
         user = find_user(email)
-        user.set_role(role)
+        if user.tenant_id is None:
+            raise CommandError(f"{user.email} belongs to no tenant; roles are per tenant.")
+        if not user_set_role(user=user, role=role):
+            self.stdout.write(f"{user.email} already is {role.label}.")
+            return
         self.stdout.write(f"{user.email} is now {role.label}.")

@@ -4,8 +4,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import Action, Via
+from audit.services import audit_record
 from tenants.management.commands._base import PortalCommand
 from tenants.models import Role, Tenant, User
+from tenants.services import user_deprovision
 from tokens.models import Token
 from tokens.services import token_issue
 
@@ -16,19 +19,23 @@ DEMO_USERS = [
 ]
 FORMER_USER = "former.employee@contoso.example"
 
-# (owner e-mail, token name, days since generated, days since last use or None)
+# (owner e-mail, token name, days since generated, days since last use or None,
+#  days until expiry or None; negative: expired)
 DEMO_TOKENS = [
-    ("admin@contoso.example", "SIEM export", 40, 0),
-    ("admin@contoso.example", "Terraform provider", 120, 30),
-    ("admin@contoso.example", "Incident runbook", 2, None),
-    ("operator@contoso.example", "SOAR playbooks", 60, 1),
-    ("operator@contoso.example", "Quarterly report script", 200, 90),
-    ("operator@contoso.example", "New integration (not wired yet)", 1, None),
-    ("reader@contoso.example", "Grafana dashboard", 30, 3),
-    ("reader@contoso.example", "Old audit notebook", 300, 45),
-    ("reader@contoso.example", "Read-only check", 0, None),
-    (FORMER_USER, "Legacy sync job", 400, 2),
+    ("admin@contoso.example", "SIEM export", 40, 0, None),
+    ("admin@contoso.example", "Terraform provider", 120, 30, 245),
+    ("admin@contoso.example", "Incident runbook", 2, None, 5),
+    ("operator@contoso.example", "SOAR playbooks", 60, 1, 30),
+    ("operator@contoso.example", "Quarterly report script", 200, 90, None),
+    ("operator@contoso.example", "New integration (not wired yet)", 1, None, 89),
+    ("operator@contoso.example", "Contractor access", 95, 20, -5),
+    ("reader@contoso.example", "Grafana dashboard", 30, 3, None),
+    ("reader@contoso.example", "Old audit notebook", 300, 45, None),
+    ("reader@contoso.example", "Read-only check", 0, None, None),
+    (FORMER_USER, "Legacy sync job", 400, 2, None),
 ]
+# Issued while the reader was still an operator: shown as privilege drift.
+DRIFTED_TOKEN = "Grafana dashboard"
 
 
 class Command(PortalCommand):
@@ -64,18 +71,37 @@ class Command(PortalCommand):
                 former = User.objects.create_user(
                     FORMER_USER, None, tenant=tenant, role=Role.SECURITY_OPERATOR
                 )
-                former.deprovision()
+                user_deprovision(user=former)
             if not Token.objects.filter(tenant=tenant).exists():
                 self._create_tokens()
 
     def _create_tokens(self):
         now = timezone.now()
-        for email, name, generated_days, used_days in DEMO_TOKENS:
-            token = token_issue(owner=User.objects.get(email=email), name=name).token
-            last_used = None if used_days is None else now - timedelta(days=used_days, hours=2)
+        for email, name, generated_days, used_days, expiry_days in DEMO_TOKENS:
+            token = token_issue(
+                owner=User.objects.get(email=email), name=name, via=Via.COMMAND
+            ).token
             Token.objects.filter(pk=token.pk).update(
-                created_at=now - timedelta(days=generated_days, hours=3), last_used_at=last_used
+                created_at=now - timedelta(days=generated_days, hours=3),
+                last_used_at=None
+                if used_days is None
+                else now - timedelta(days=used_days, hours=2),
+                expires_at=None if expiry_days is None else now + timedelta(days=expiry_days),
             )
+        Token.objects.filter(name=DRIFTED_TOKEN).update(issued_role=Role.SECURITY_OPERATOR)
+        legacy = Token.objects.get(name="Legacy sync job")
+        Token.objects.filter(pk=legacy.pk).update(
+            last_denied_at=now - timedelta(hours=1), last_denied_ip="203.0.113.7"
+        )
+        audit_record(
+            tenant=legacy.tenant,
+            action=Action.TOKEN_DENIED_DEPROVISIONED,
+            via=Via.API,
+            subject=legacy.owner,
+            token=legacy,
+            client_ip="203.0.113.7",
+            detail="Call refused: the owner is deprovisioned.",
+        )
 
 
 def _port():

@@ -1,7 +1,8 @@
 from django.core.management.base import CommandError
 
+from audit.models import Via
 from tenants.management.commands._base import PortalCommand, find_user
-from tokens.forms import TokenNameForm
+from tokens.forms import TokenGenerateForm
 from tokens.services import token_issue
 
 
@@ -11,15 +12,35 @@ class Command(PortalCommand):
     def add_arguments(self, parser):
         parser.add_argument("email")
         parser.add_argument("--name", required=True, help="token name, as on the page")
+        parser.add_argument(
+            "--expires-in-days",
+            type=int,
+            metavar="DAYS",
+            help="30, 90 or 365 as on the page (default: no expiry, where the policy allows)",
+        )
 
-    def handle(self, *args, email, name, **options):
+    def handle(self, *args, email, name, expires_in_days, **options):
         user = find_user(email)
         if user.tenant_id is None:
             raise CommandError(f"{user.email} belongs to no tenant and cannot hold API tokens.")
         if user.is_deprovisioned:
             raise CommandError(f"{user.email} is deprovisioned; its tokens would be refused.")
-        form = TokenNameForm({"name": name})
+        expiry = "none" if expires_in_days is None else str(expires_in_days)
+        form = TokenGenerateForm({"name": name, "expiry": expiry}, tenant=user.tenant)
         if not form.is_valid():
-            raise CommandError(" ".join(form.errors["name"]))
-        issued = token_issue(owner=user, name=form.cleaned_data["name"])
+            field, errors = next(iter(form.errors.items()))
+            raise CommandError(" ".join(errors) if field != "expiry" else _expiry_error(errors))
+        issued = token_issue(
+            owner=user,
+            name=form.cleaned_data["name"],
+            expires_at=form.cleaned_data["expires_at"],
+            via=Via.COMMAND,
+        )
         self.stdout.write(issued.secret)
+
+
+def _expiry_error(errors):
+    message = " ".join(errors)
+    if "not one of the available choices" in message:
+        return "--expires-in-days must be 30, 90 or 365 (within the tenant's maximum lifetime)."
+    return message

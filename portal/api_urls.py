@@ -1,10 +1,13 @@
 from django.urls import path
 
-from . import api
+from audit import api as audit_api
+from tokens import api
 
 urlpatterns = [
     path("v1/me/", api.me, name="api-me"),
     path("v1/tokens/", api.token_list, name="api-tokens"),
+    path("v1/tokens/report-leak/", api.report_leak, name="api-report-leak"),
     path("v1/tokens/<uuid:token_id>/", api.token_detail, name="api-token"),
+    path("v1/audit/", audit_api.audit_list, name="api-audit"),
     path("v1/openapi.json", api.openapi, name="api-openapi"),
 ]

@@ -1,0 +1,81 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from tenants.models import Tenant
+
+
+class Action(models.TextChoices):
+    TOKEN_GENERATED = "token.generated", "Token generated"
+    TOKEN_ROTATED = "token.rotated", "Token rotated"
+    TOKEN_REVOKED = "token.revoked", "Token revoked"
+    TOKEN_EXPIRED = "token.expired", "Token expired"
+    TOKEN_DENIED_DEPROVISIONED = "token.denied_deprovisioned", "Token used by deprovisioned owner"
+    TOKEN_USED_AFTER_ROLE_CHANGE = "token.used_after_role_change", "Token used after role change"
+    USER_SIGNED_IN = "user.signed_in", "Signed in"
+    USER_SIGN_IN_FAILED = "user.sign_in_failed", "Sign-in failed"
+    USER_DEPROVISIONED = "user.deprovisioned", "User deprovisioned"
+    USER_ROLE_CHANGED = "user.role_changed", "Role changed"
+    POLICY_CHANGED = "tenant.policy_changed", "Token policy changed"
+
+
+class Via(models.TextChoices):
+    PAGE = "page", "Page"
+    API = "api", "API"
+    COMMAND = "command", "Command"
+    SWEEP = "sweep", "Sweep"
+    LEAK_REPORT = "leak_report", "Leak report"
+    SYSTEM = "system", "System"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def for_tenant(self, tenant):
+        return self.filter(tenant=tenant)
+
+
+class AuditEvent(models.Model):
+    """One thing that happened, kept for good: rows are only ever inserted.
+
+    Names and e-mails are copied at the time of the event, so the trail still reads right
+    after a token is renamed or a user changes.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="audit_events")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    action = models.CharField(max_length=40, choices=Action)
+    via = models.CharField(max_length=20, choices=Via, default=Via.PAGE)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    actor_email = models.CharField(max_length=254, blank=True)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    subject_email = models.CharField(max_length=254, blank=True)
+    token = models.ForeignKey(
+        "tokens.Token", on_delete=models.PROTECT, null=True, related_name="audit_events"
+    )
+    token_name = models.CharField(max_length=100, blank=True)
+    client_ip = models.GenericIPAddressField(null=True)
+    detail = models.CharField(max_length=300, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="audit_tenant_time_idx"),
+            models.Index(
+                fields=["tenant", "action", "-created_at"], name="audit_tenant_action_idx"
+            ),
+            models.Index(fields=["token", "-created_at"], name="audit_token_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs):
+        # Append-only: an existing event is never rewritten, whatever path tries it.
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)

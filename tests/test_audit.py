@@ -1,0 +1,196 @@
+import csv
+import io
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+from tenants.models import Role
+from tests.api import api_client
+from tests.factories import PASSWORD, TokenFactory
+
+LOG = "/settings/audit-log/"
+
+
+def actions(tenant):
+    return list(AuditEvent.objects.filter(tenant=tenant).values_list("action", flat=True))
+
+
+def test_generating_and_revoking_on_the_page_are_audited(signed_in, operator, tenant):
+    client = signed_in(operator)
+    client.post(
+        "/settings/security-extensions/api-tokens/new/",
+        {"name": "CI", "form_id": uuid.uuid4().hex},
+        REMOTE_ADDR="192.0.2.1",
+    )
+    token = operator.tokens.get()
+    client.post(f"/settings/security-extensions/api-tokens/{token.pk}/revoke/")
+    revoked, generated = AuditEvent.objects.filter(tenant=tenant)
+    assert (generated.action, generated.actor, generated.token, generated.via) == (
+        "token.generated",
+        operator,
+        token,
+        "page",
+    )
+    assert generated.client_ip == "192.0.2.1" and generated.token_name == "CI"
+    assert (revoked.action, revoked.actor, revoked.via) == ("token.revoked", operator, "page")
+
+
+def test_revoking_through_the_api_is_audited_with_who(issue, full_admin, reader, tenant):
+    victim = TokenFactory(owner=reader)
+    _, secret = issue(full_admin)
+    api_client(secret).delete(f"/api/v1/tokens/{victim.pk}/")
+    event = AuditEvent.objects.get(action="token.revoked")
+    assert (event.actor, event.subject, event.via) == (full_admin, reader, "api")
+
+
+def test_sign_ins_and_failures_are_audited_in_the_right_tenant(operator, other_tenant):
+    client = Client(HTTP_HOST=operator.tenant.host)
+    client.post("/login/", {"username": operator.email, "password": "wrong"})
+    client.post("/login/", {"username": operator.email, "password": PASSWORD})
+    Client(HTTP_HOST=other_tenant.host).post(
+        "/login/", {"username": operator.email, "password": PASSWORD}
+    )
+    assert actions(operator.tenant) == ["user.signed_in", "user.sign_in_failed"]
+    failed = AuditEvent.objects.get(tenant=other_tenant)
+    assert failed.action == "user.sign_in_failed" and failed.subject is None
+
+
+def test_a_deprovisioned_owners_refused_call_is_audited_once_per_resolution(issue, operator):
+    token, secret = issue(operator)
+    call("deprovisionuser", operator.email)
+    client = api_client(secret)
+    for _ in range(5):
+        assert client.get("/api/v1/me/", REMOTE_ADDR="198.51.100.7").status_code == 403
+    denied = AuditEvent.objects.filter(action="token.denied_deprovisioned")
+    assert denied.count() == 1 and denied.get().client_ip == "198.51.100.7"
+    token.refresh_from_db()
+    assert token.last_denied_ip == "198.51.100.7" and token.last_denied_at is not None
+    assert AuditEvent.objects.filter(action="user.deprovisioned", subject=operator).exists()
+
+
+def test_use_after_a_role_change_is_audited_once_per_change(issue, operator):
+    _, secret = issue(operator)
+    client = api_client(secret)
+    call("setrole", operator.email, "security_reader")
+    for _ in range(3):
+        client.get("/api/v1/me/")
+    call("setrole", operator.email, "full_admin")
+    client.get("/api/v1/me/")
+    assert AuditEvent.objects.filter(action="token.used_after_role_change").count() == 2
+    assert AuditEvent.objects.filter(action="user.role_changed").count() == 2
+
+
+def call(*args):
+    from django.core.management import call_command
+
+    call_command(*args, stdout=io.StringIO())
+
+
+def test_drift_is_shown_to_the_owner_and_full_admins(signed_in, issue, operator, full_admin):
+    issue(operator, name="CI")
+    operator.set_role(Role.SECURITY_READER)
+    note = "Issued as Security operator, now Security reader: read only"
+    for user in (operator, full_admin):
+        assert (
+            note
+            in signed_in(user).get("/settings/security-extensions/api-tokens/").content.decode()
+        )
+
+
+def test_events_are_append_only(full_admin, tenant):
+    event = audit_record(tenant=tenant, action="user.signed_in", actor=full_admin)
+    event.detail = "rewritten"
+    with pytest.raises(ValueError, match="append-only"):
+        event.save()
+
+
+@pytest.mark.parametrize("persona", ["operator", "reader", "other_tenant_admin"])
+def test_only_full_admins_of_the_tenant_see_its_log(request, signed_in, full_admin, persona):
+    audit_record(tenant=full_admin.tenant, action="user.signed_in", actor=full_admin)
+    client = signed_in(request.getfixturevalue(persona))
+    response = client.get(LOG)
+    if persona == "other_tenant_admin":
+        assert response.status_code == 200
+        assert "admin@contoso.test" not in response.content.decode()
+    else:
+        assert response.status_code == 404
+        assert client.get(LOG + "export.csv").status_code == 404
+
+
+def test_the_log_lists_filters_and_paginates(signed_in, full_admin, operator, tenant):
+    for _ in range(60):
+        audit_record(tenant=tenant, action="user.signed_in", actor=operator, subject=operator)
+    audit_record(tenant=tenant, action="user.role_changed", actor=full_admin, subject=operator)
+    client = signed_in(full_admin)
+    first = client.get(LOG)
+    assert len(first.context["page"].object_list) == 50
+    assert "Showing 1–50 of 61" in first.content.decode()
+    changed = client.get(LOG, {"action": "user.role_changed"}).context["page"].object_list
+    assert len(changed) == 1
+    by_user = client.get(LOG, {"user": "admin@"}).context["page"].object_list
+    assert len(by_user) == 1
+    tomorrow = (timezone.now() + timedelta(days=1)).date().isoformat()
+    assert not client.get(LOG, {"since": tomorrow}).context["page"].object_list
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"action": "nope"},
+        {"since": "yesterday"},
+        {"since": "2030-01-02", "until": "2030-01-01"},
+        {"user": "x" * 300},
+    ],
+)
+def test_bad_filters_get_a_clear_message(signed_in, full_admin, query):
+    response = signed_in(full_admin).get(LOG, query)
+    assert response.status_code == 400
+    assert 'class="field-error"' in response.content.decode()
+
+
+def test_the_csv_export_follows_the_filters_and_defuses_formulas(signed_in, full_admin, tenant):
+    audit_record(tenant=tenant, action="user.signed_in", actor=full_admin, detail="=HYPERLINK()")
+    audit_record(tenant=tenant, action="user.role_changed", actor=full_admin)
+    response = signed_in(full_admin).get(LOG + "export.csv", {"action": "user.signed_in"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:2] == ["time_utc", "event"]
+    assert len(rows) == 2 and rows[1][1] == "user.signed_in"
+    assert rows[1][-1] == "'=HYPERLINK()"
+
+
+def test_the_api_lists_events_for_full_admins_only(issue, full_admin, operator, tenant):
+    audit_record(tenant=tenant, action="user.signed_in", actor=operator)
+    _, admin_secret = issue(full_admin)
+    _, operator_secret = issue(operator)
+    body = api_client(admin_secret).get("/api/v1/audit/", {"action": "user.signed_in"}).json()
+    assert body["count"] == 1 and body["results"][0]["actor"] == "operator@contoso.test"
+    denied = api_client(operator_secret).get("/api/v1/audit/")
+    assert denied.status_code == 403
+
+
+def test_the_api_never_shows_another_tenants_events(issue, full_admin, other_tenant_admin):
+    audit_record(
+        tenant=other_tenant_admin.tenant, action="user.signed_in", actor=other_tenant_admin
+    )
+    _, secret = issue(full_admin)
+    results = api_client(secret).get("/api/v1/audit/").json()["results"]
+    assert all(r["actor"] != "admin@fabrikam.test" for r in results)
+
+
+def test_the_api_refuses_bad_filters(issue, full_admin):
+    _, secret = issue(full_admin)
+    response = api_client(secret).get("/api/v1/audit/", {"since": "last week"})
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("since:")
+
+
+def test_the_audit_api_is_read_only(issue, full_admin):
+    _, secret = issue(full_admin)
+    assert api_client(secret).delete("/api/v1/audit/").status_code == 405

@@ -1,0 +1,57 @@
+import io
+from datetime import timedelta
+
+from django.core.management import call_command
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from tests.factories import TokenFactory
+from tokens.models import Token, TokenKind
+
+
+def sweep(*args):
+    out = io.StringIO()
+    call_command("sweeptokens", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_expired_tokens_are_revoked_and_audited(operator):
+    gone = TokenFactory(owner=operator, name="gone", expires_at=timezone.now() - timedelta(hours=1))
+    kept = TokenFactory(owner=operator, name="kept", expires_at=timezone.now() + timedelta(days=1))
+    out = sweep()
+    assert "“gone” of operator@contoso.test (expired)" in out
+    assert out.endswith("Revoked 1 tokens (1 expired, 0 unused).\n")
+    assert Token.objects.get(pk=gone.pk).revoked_at is not None
+    assert Token.objects.get(pk=kept.pk).revoked_at is None
+    assert set(AuditEvent.objects.values_list("action", "via")) == {
+        ("token.expired", "sweep"),
+        ("token.revoked", "sweep"),
+    }
+
+
+def test_unused_tokens_are_revoked_only_where_the_tenant_asks(operator, other_tenant_admin, tenant):
+    tenant.token_inactive_revoke_days = 30
+    tenant.save()
+    old = timezone.now() - timedelta(days=31)
+    stale = TokenFactory(owner=operator, last_used_at=old)
+    never_used = TokenFactory(owner=operator, created_at=old)
+    fresh = TokenFactory(owner=operator, last_used_at=timezone.now())
+    elsewhere = TokenFactory(owner=other_tenant_admin, last_used_at=old)
+    siem = TokenFactory(owner=operator, kind=TokenKind.SIEM, last_used_at=old)
+    assert "(0 expired, 3 unused)" in sweep()
+    revoked = set(Token.objects.filter(revoked_at__isnull=False).values_list("pk", flat=True))
+    assert revoked == {stale.pk, never_used.pk, siem.pk}
+    assert fresh.pk not in revoked and elsewhere.pk not in revoked
+
+
+def test_a_dry_run_revokes_nothing(operator):
+    TokenFactory(owner=operator, expires_at=timezone.now() - timedelta(hours=1))
+    assert "Would revoke 1 tokens" in sweep("--dry-run")
+    assert not Token.objects.filter(revoked_at__isnull=False).exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_sweeping_twice_revokes_once(operator):
+    TokenFactory(owner=operator, expires_at=timezone.now() - timedelta(hours=1))
+    sweep()
+    assert "Revoked 0 tokens" in sweep()

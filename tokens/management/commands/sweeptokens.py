@@ -1,0 +1,68 @@
+from datetime import timedelta
+
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from audit.models import Action, Via
+from audit.services import audit_record
+from tenants.management.commands._base import PortalCommand
+from tenants.models import Tenant
+from tokens.models import Token
+from tokens.services import token_revoke
+
+
+class Command(PortalCommand):
+    help = (
+        "Revoke expired tokens, and tokens unused for as long as their tenant's policy allows "
+        "(for cron, e.g. daily). Prints one line per revoked token and a summary."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dry-run", action="store_true", help="print, revoke nothing")
+
+    def handle(self, *args, dry_run, **options):
+        now = timezone.now()
+        live = Token.objects.live().select_related("tenant", "owner")
+        expired = live.filter(expires_at__lte=now)
+        count_expired = self._sweep(expired, dry_run, Action.TOKEN_EXPIRED, "expired")
+        count_unused = 0
+        for tenant in Tenant.objects.filter(token_inactive_revoke_days__isnull=False):
+            cutoff = now - timedelta(days=tenant.token_inactive_revoke_days)
+            unused = (
+                live.filter(tenant=tenant)
+                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                .annotate(seen=Coalesce(F("last_used_at"), F("created_at")))
+                .filter(seen__lt=cutoff)
+            )
+            reason = f"unused for {tenant.token_inactive_revoke_days} days"
+            count_unused += self._sweep(unused, dry_run, None, reason)
+        verb = "Would revoke" if dry_run else "Revoked"
+        self.stdout.write(
+            f"{verb} {count_expired + count_unused} tokens "
+            f"({count_expired} expired, {count_unused} unused)."
+        )
+
+    def _sweep(self, tokens, dry_run, event, reason):
+        count = 0
+        for token in tokens.iterator(chunk_size=500):
+            self.stdout.write(
+                f"{token.tenant.slug}: {token.get_kind_display()} “{token.name}” of "
+                f"{token.owner.email} ({reason})"
+            )
+            if dry_run:
+                count += 1
+                continue
+            if event is not None:
+                audit_record(
+                    tenant=token.tenant,
+                    action=event,
+                    via=Via.SWEEP,
+                    subject=token.owner,
+                    token=token,
+                    detail=f"Expired {token.expires_at:%Y-%m-%d %H:%M} UTC.",
+                )
+            count += token_revoke(
+                token=token, via=Via.SWEEP, detail=f"Revoked by the sweep: {reason}."
+            )
+        return count
