@@ -1,20 +1,37 @@
-"""Fixed-window rate limits kept in Django's cache (CACHE_URL; shared by every process when
-it points at a shared cache such as Redis, per process with the default local memory)."""
+"""Fixed-window rate limits kept in Django's cache (CACHE_URL: shared by every process when
+it points at a shared cache such as Redis or Memcached, per process with the default local
+memory cache)."""
 
 import time
 
 from django.core.cache import cache
 
 
-def hit(scope, key, *, limit, window):
-    """Count one event for (scope, key); return seconds to wait once over the limit, else 0."""
+def _window(scope, key, window):
     now = int(time.time())
     start = now - now % window
-    cache_key = f"ratelimit:{scope}:{key}:{start}"
+    return f"ratelimit:{scope}:{key}:{start}", start + window - now
+
+
+def count(scope, key, *, window):
+    """Events counted for (scope, key) in the current window."""
+    cache_key, _ = _window(scope, key, window)
+    return cache.get(cache_key, 0)
+
+
+def retry_after(scope, key, *, limit, window):
+    """Seconds to wait when (scope, key) is over its limit, else 0; counts nothing."""
+    cache_key, remaining = _window(scope, key, window)
+    return max(remaining, 1) if cache.get(cache_key, 0) >= limit else 0
+
+
+def hit(scope, key, *, limit, window):
+    """Count one event; return seconds to wait once over the limit, else 0."""
+    cache_key, remaining = _window(scope, key, window)
     cache.add(cache_key, 0, timeout=window + 1)
     try:
-        count = cache.incr(cache_key)
+        total = cache.incr(cache_key)
     except ValueError:  # evicted between add and incr
         cache.set(cache_key, 1, timeout=window + 1)
-        count = 1
-    return (start + window - now) or 1 if count > limit else 0
+        total = 1
+    return max(remaining, 1) if total > limit else 0

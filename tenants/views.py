@@ -1,18 +1,51 @@
+from django.conf import settings
 from django.contrib.auth.views import LoginView
+from django.shortcuts import render
 
 from audit.models import Action
 from audit.services import audit_record
+from portal import ratelimit
 from portal.http import client_ip
 
 from .forms import EmailAuthenticationForm
 from .models import User
 
+SIGN_IN_WINDOW = 15 * 60
+
 
 class PortalLoginView(LoginView):
-    """Django's sign-in (session rotated on success), with every attempt audited."""
+    """Django's sign-in (session rotated on success), with every attempt audited and failures
+    rate-limited per e-mail and address, and per address."""
 
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        wait = max(
+            ratelimit.retry_after(
+                "sign-in", self._key(), limit=settings.SIGN_IN_FAILURE_LIMIT, window=SIGN_IN_WINDOW
+            ),
+            ratelimit.retry_after(
+                "sign-in-address",
+                client_ip(request) or "unknown",
+                limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ADDRESS,
+                window=SIGN_IN_WINDOW,
+            ),
+        )
+        if wait:
+            response = render(
+                request,
+                "registration/login_throttled.html",
+                {"minutes": max(1, round(wait / 60))},
+                status=429,
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def _key(self):
+        email = str(self.request.POST.get("username", ""))[:254].strip().lower()
+        return f"{client_ip(self.request) or 'unknown'}|{email}"
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -28,6 +61,16 @@ class PortalLoginView(LoginView):
         return response
 
     def form_invalid(self, form):
+        address = client_ip(self.request) or "unknown"
+        ratelimit.hit(
+            "sign-in", self._key(), limit=settings.SIGN_IN_FAILURE_LIMIT, window=SIGN_IN_WINDOW
+        )
+        ratelimit.hit(
+            "sign-in-address",
+            address,
+            limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ADDRESS,
+            window=SIGN_IN_WINDOW,
+        )
         email = str(form.data.get("username", ""))[:254].strip()
         user = User.objects.filter(email__iexact=email).select_related("tenant").first()
         host_tenant = self.request.host_tenant

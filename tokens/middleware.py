@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.http import JsonResponse
 
+from portal import ratelimit
 from portal.http import client_ip
 
 from .auth import AuthenticationFailed, authenticate_credentials, parse_authorization
@@ -43,7 +45,7 @@ class ApiTokenMiddleware:
                 value, host_tenant=request.host_tenant, client_ip=address
             )
         except AuthenticationFailed as failure:
-            return api_error(failure.status, failure.detail)
+            return self.refuse(failure, address)
         owner = token.owner
         if request.method in WRITE_METHODS and not owner.can_write:
             return api_error(
@@ -56,3 +58,24 @@ class ApiTokenMiddleware:
         request.tenant = token.tenant
         record_use(token, address)
         return self.get_response(request)
+
+    @staticmethod
+    def refuse(failure, address):
+        """Answer a failed authentication; past the per-address limit, with 429.
+
+        Only failures are limited: a valid token from the same address keeps working, so an
+        attacker sharing the address cannot lock a real client out.
+        """
+        wait = ratelimit.hit(
+            "api-auth-failure",
+            address or "unknown",
+            limit=settings.API_AUTH_FAILURE_LIMIT,
+            window=60,
+        )
+        if wait:
+            return api_error(
+                429,
+                "Too many failed authentications from this address; try again later.",
+                **{"Retry-After": str(wait)},
+            )
+        return api_error(failure.status, failure.detail)

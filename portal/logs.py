@@ -1,0 +1,43 @@
+"""Logging that never carries a secret: a filter that redacts anything shaped like a token,
+a digest or an Authorization header, and an optional JSON-lines formatter (LOG_FORMAT=json)."""
+
+import json
+import logging
+import re
+
+SECRET_PATTERNS = re.compile(
+    r"atp_[0-9A-Za-z]{4,}"  # a token, whole or in part
+    r"|\b[0-9a-f]{64}\b"  # a SHA-256 digest
+    r"|(?i:authorization)[\"']?\s*[:=]\s*[\"']?[^\s\"',}]+(?:\s+[^\s\"',}]+)?",
+)
+
+
+def redact(text):
+    return SECRET_PATTERNS.sub("[redacted]", text)
+
+
+class RedactSecrets(logging.Filter):
+    def filter(self, record):
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+class JsonLines(logging.Formatter):
+    def format(self, record):
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        status = getattr(record, "status_code", None)
+        if status is not None:
+            entry["status"] = status
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
