@@ -1,6 +1,7 @@
 from django.urls import path
 
 from audit import api as audit_api
+from integrations import api as integrations_api
 from tokens import api
 
 urlpatterns = [
@@ -9,5 +10,11 @@ urlpatterns = [
     path("v1/tokens/report-leak/", api.report_leak, name="api-report-leak"),
     path("v1/tokens/<uuid:token_id>/", api.token_detail, name="api-token"),
     path("v1/audit/", audit_api.audit_list, name="api-audit"),
+    path("v1/siem/heartbeat/", integrations_api.siem_heartbeat, name="api-siem-heartbeat"),
+    path(
+        "v1/log-collectors/heartbeat/",
+        integrations_api.log_collector_heartbeat,
+        name="api-log-collector-heartbeat",
+    ),
     path("v1/openapi.json", api.openapi, name="api-openapi"),
 ]

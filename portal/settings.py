@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "tenants",
     "tokens",
     "audit",
+    "integrations",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
         name="security-extensions",
     ),
     path("settings/security-extensions/api-tokens/", include("tokens.urls")),
+    path("settings/", include("integrations.urls")),
     path("settings/audit-log/", include("audit.urls")),
     path("api/", include("portal.api_urls")),
     path("admin/", admin.site.urls),

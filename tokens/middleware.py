@@ -5,11 +5,17 @@ from portal import ratelimit
 from portal.http import client_ip
 
 from .auth import AuthenticationFailed, authenticate_credentials, parse_authorization
+from .models import TokenKind
 from .usage import record_use
 
 # Paths under /api/ that need no token (CONTRACT §5, §8).
 PUBLIC_API_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/tokens/report-leak/"})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Tokens of other kinds authenticate only on their own endpoints; API tokens everywhere else.
+KIND_OF_PATH = {
+    "/api/v1/siem/heartbeat/": TokenKind.SIEM,
+    "/api/v1/log-collectors/heartbeat/": TokenKind.LOG_COLLECTOR,
+}
 
 
 def api_error(status, detail, **headers):
@@ -41,13 +47,15 @@ class ApiTokenMiddleware:
         address = client_ip(request)
         try:
             value = parse_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
+            kind = KIND_OF_PATH.get(path, TokenKind.API)
             token = authenticate_credentials(
-                value, host_tenant=request.host_tenant, client_ip=address
+                value, host_tenant=request.host_tenant, kinds=(kind,), client_ip=address
             )
         except AuthenticationFailed as failure:
             return self.refuse(failure, address)
         owner = token.owner
-        if request.method in WRITE_METHODS and not owner.can_write:
+        # A heartbeat is the agent's own liveness, not a change to tenant data.
+        if kind == TokenKind.API and request.method in WRITE_METHODS and not owner.can_write:
             return api_error(
                 403,
                 "Permission denied: this token's owner has read-only access "

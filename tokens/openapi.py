@@ -129,6 +129,16 @@ SCHEMAS = {
         },
     },
     "AuditPage": _page_of("AuditEvent"),
+    "Heartbeat": {
+        "type": "object",
+        "required": ["status", "name", "received_at"],
+        "additionalProperties": False,
+        "properties": {
+            "status": {"type": "string", "enum": ["ok"]},
+            "name": {"type": "string"},
+            "received_at": TIMESTAMP,
+        },
+    },
     "LeakReport": {
         "type": "object",
         "required": ["token"],
@@ -290,6 +300,30 @@ PATHS = {
                 "401": UNAUTHORIZED,
                 "403": _error("The token's owner is not a full admin, or is deprovisioned."),
                 "404": _error("The page does not exist."),
+            },
+        }
+    },
+    "/api/v1/siem/heartbeat/": {
+        "post": {
+            "operationId": "siemHeartbeat",
+            "summary": "A SIEM agent reports that it is alive (SIEM agent tokens only)",
+            "responses": {
+                "200": _ok({"$ref": "#/components/schemas/Heartbeat"}),
+                "401": UNAUTHORIZED,
+                "403": _error("Not a SIEM agent token, or its owner is deprovisioned."),
+                "404": _error("The agent was deleted."),
+            },
+        }
+    },
+    "/api/v1/log-collectors/heartbeat/": {
+        "post": {
+            "operationId": "logCollectorHeartbeat",
+            "summary": "A log collector reports that it is alive (log collector tokens only)",
+            "responses": {
+                "200": _ok({"$ref": "#/components/schemas/Heartbeat"}),
+                "401": UNAUTHORIZED,
+                "403": _error("Not a log collector token, or its owner is deprovisioned."),
+                "404": _error("The collector was deleted."),
             },
         }
     },

@@ -1,0 +1,27 @@
+from django.http import JsonResponse
+from django.utils import timezone
+
+from tokens.api import api_view, iso
+from tokens.middleware import api_error
+
+from .models import LogCollector, SiemAgent
+
+
+def _heartbeat(request, model):
+    # The middleware accepted only a token of this endpoint's kind and recorded its use.
+    integration = model.objects.filter(token=request.api_token).first()
+    if integration is None:
+        return api_error(404, "No such agent.")
+    return JsonResponse(
+        {"status": "ok", "name": integration.name, "received_at": iso(timezone.now())}
+    )
+
+
+@api_view("POST")
+def siem_heartbeat(request):
+    return _heartbeat(request, SiemAgent)
+
+
+@api_view("POST")
+def log_collector_heartbeat(request):
+    return _heartbeat(request, LogCollector)

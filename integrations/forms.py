@@ -1,0 +1,61 @@
+import re
+
+from django import forms
+from django.core.validators import validate_ipv46_address
+
+from .models import LogCollector, SiemAgent
+
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+class IntegrationForm(forms.ModelForm):
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        self.fields["name"].help_text = "How you will recognise it, e.g. the site or product."
+        self.fields["port"].widget.attrs.update({"min": 1, "max": 65535, "inputmode": "numeric"})
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if type(self.instance).objects.filter(tenant=self.tenant, name__iexact=name).exists():
+            raise forms.ValidationError("Another one already has this name.")
+        return name
+
+
+class SiemAgentForm(IntegrationForm):
+    class Meta:
+        model = SiemAgent
+        fields = ["name", "format", "host", "port"]
+        help_texts = {"host": "Host name or IP address your SIEM receives events on."}
+        error_messages = {
+            "port": {
+                "max_value": "Use a port from 1 to 65535.",
+                "min_value": "Use a port from 1 to 65535.",
+            }
+        }
+
+    def clean_host(self):
+        host = self.cleaned_data["host"].strip().lower().rstrip(".")
+        try:
+            validate_ipv46_address(host)
+        except forms.ValidationError:
+            if not HOSTNAME.match(host):
+                raise forms.ValidationError(
+                    "Enter a host name (like siem.example.com) or an IP address."
+                ) from None
+        return host
+
+
+class LogCollectorForm(IntegrationForm):
+    class Meta:
+        model = LogCollector
+        fields = ["name", "source_type", "receiver", "port"]
+        help_texts = {"port": "The port the collector listens on for this receiver."}
+        error_messages = {
+            "port": {
+                "max_value": "Use a port from 1 to 65535.",
+                "min_value": "Use a port from 1 to 65535.",
+            }
+        }

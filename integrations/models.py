@@ -1,0 +1,73 @@
+"""SIEM agents and log collectors: product components that authenticate with tokens of their
+own kind, managed here and never on the API tokens page (CONTRACT §7)."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from tenants.models import Tenant
+from tokens.models import NAME_MAX_LENGTH, Token, TokenKind, validate_token_name
+
+
+class Integration(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_token_name])
+    token = models.OneToOneField(Token, on_delete=models.PROTECT, related_name="+")
+    port = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(65535)])
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    token_kind: TokenKind
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class SiemFormat(models.TextChoices):
+    CEF = "cef", "CEF"
+    SYSLOG = "syslog", "Generic syslog"
+
+
+class SiemAgent(Integration):
+    format = models.CharField(max_length=10, choices=SiemFormat)
+    host = models.CharField("destination host", max_length=253)
+
+    token_kind = TokenKind.SIEM
+
+    class Meta(Integration.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="siem_agent_name_unique")
+        ]
+
+
+class DataSource(models.TextChoices):
+    FIREWALL = "firewall", "Firewall"
+    PROXY = "proxy", "Web proxy"
+    DNS = "dns", "DNS"
+    EMAIL_GATEWAY = "email_gateway", "E-mail gateway"
+    ENDPOINT = "endpoint", "Endpoint protection"
+    CLOUD_AUDIT = "cloud_audit", "Cloud audit trail"
+
+
+class Receiver(models.TextChoices):
+    FTP = "ftp", "FTP"
+    SYSLOG = "syslog", "Syslog"
+
+
+class LogCollector(Integration):
+    source_type = models.CharField("data source", max_length=20, choices=DataSource)
+    receiver = models.CharField(max_length=10, choices=Receiver)
+
+    token_kind = TokenKind.LOG_COLLECTOR
+
+    class Meta(Integration.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="log_collector_name_unique")
+        ]

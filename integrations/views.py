@@ -1,0 +1,134 @@
+"""Pages for SIEM agents and log collectors: one set of views, configured per kind."""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from portal.http import client_ip
+from tenants.decorators import full_admin_required
+
+from . import services
+from .forms import LogCollectorForm, SiemAgentForm
+from .models import LogCollector, SiemAgent
+
+
+@dataclass(frozen=True)
+class Kind:
+    slug: str
+    model: type
+    form: type
+    title: str
+    singular: str
+    lede: str
+    endpoint: str
+    breadcrumb: tuple
+
+    def url(self, name, *args):
+        return reverse(f"integrations:{self.slug}-{name}", args=args)
+
+
+KINDS = {
+    "siem": Kind(
+        "siem",
+        SiemAgent,
+        SiemAgentForm,
+        "SIEM agents",
+        "SIEM agent",
+        "SIEM agents forward events to your SIEM. Each authenticates with a token of its own, "
+        "accepted only on the SIEM heartbeat endpoint.",
+        "api/v1/siem/heartbeat/",
+        ("Settings", "Security extensions"),
+    ),
+    "collectors": Kind(
+        "collectors",
+        LogCollector,
+        LogCollectorForm,
+        "Log collectors",
+        "log collector",
+        "Log collectors receive logs from your devices over FTP or syslog. Each authenticates "
+        "with a token of its own, accepted only on the log-collector heartbeat endpoint.",
+        "api/v1/log-collectors/heartbeat/",
+        ("Settings",),
+    ),
+}
+
+
+def _integrations(request, kind):
+    return kind.model.objects.filter(tenant=request.tenant).select_related("token")
+
+
+def _render_list(request, kind, *, form=None, issued=None, dialog=None, status=200):
+    context = {
+        "kind": kind,
+        "integrations": _integrations(request, kind),
+        "form": form or kind.form(tenant=request.tenant),
+        "issued": issued,
+        "dialog": dialog,
+        "list_url": kind.url("list"),
+        "reveal_endpoint": kind.endpoint,
+        "reveal_intro": f"The {kind.singular}'s token",
+    }
+    return render(request, "integrations/list.html", context, status=status)
+
+
+@full_admin_required
+def integration_list(request, kind):
+    return _render_list(request, KINDS[kind])
+
+
+@full_admin_required
+@require_http_methods(["GET", "POST"])
+@never_cache
+def integration_add(request, kind):
+    kind = KINDS[kind]
+    if request.method == "GET":
+        return _render_list(request, kind, dialog="add")
+    form = kind.form(request.POST, tenant=request.tenant)
+    if not form.is_valid():
+        return _render_list(request, kind, form=form, dialog="add", status=400)
+    _, issued = services.integration_create(
+        form=form, by=request.user, client_ip=client_ip(request)
+    )
+    return _render_list(request, kind, issued=issued)
+
+
+@full_admin_required
+@require_http_methods(["GET", "POST"])
+@never_cache
+def integration_regenerate(request, kind, pk):
+    kind = KINDS[kind]
+    integration = get_object_or_404(_integrations(request, kind), pk=pk)
+    if request.method == "GET":
+        return render(
+            request,
+            "integrations/confirm.html",
+            {"kind": kind, "integration": integration, "action": "regenerate"},
+        )
+    issued = services.integration_regenerate(
+        integration=integration, by=request.user, client_ip=client_ip(request)
+    )
+    return _render_list(request, kind, issued=issued)
+
+
+@full_admin_required
+@require_http_methods(["GET", "POST"])
+def integration_delete(request, kind, pk):
+    kind = KINDS[kind]
+    integration = get_object_or_404(_integrations(request, kind), pk=pk)
+    if request.method == "GET":
+        return render(
+            request,
+            "integrations/confirm.html",
+            {"kind": kind, "integration": integration, "action": "delete"},
+        )
+    services.integration_delete(
+        integration=integration, by=request.user, client_ip=client_ip(request)
+    )
+    messages.success(
+        request, f"Deleted {kind.singular} “{integration.name}”; its token no longer works."
+    )
+    return redirect(kind.url("list"))

@@ -1,0 +1,209 @@
+import pytest
+
+from audit.models import AuditEvent
+from integrations.models import LogCollector, SiemAgent
+from tests.api import api_client
+from tokens import crypto
+from tokens.models import Token, TokenKind
+
+SIEM = "/settings/security-extensions/siem-agents/"
+COLLECTORS = "/settings/log-collectors/"
+SIEM_BEAT = "/api/v1/siem/heartbeat/"
+COLLECTOR_BEAT = "/api/v1/log-collectors/heartbeat/"
+
+GOOD = {
+    SIEM: {"name": "Splunk EU", "format": "cef", "host": "siem.example.com", "port": "514"},
+    COLLECTORS: {
+        "name": "HQ firewall",
+        "source_type": "firewall",
+        "receiver": "syslog",
+        "port": "6514",
+    },
+}
+
+
+def revealed_value(response):
+    html = response.content.decode()
+    marker = 'id="token-value" class="mono" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+def add(client, page, **changes):
+    return client.post(page + "new/", {**GOOD[page], **changes})
+
+
+@pytest.mark.parametrize(
+    ("page", "kind"), [(SIEM, TokenKind.SIEM), (COLLECTORS, TokenKind.LOG_COLLECTOR)]
+)
+def test_adding_reveals_a_token_of_its_own_kind_once(signed_in, full_admin, page, kind):
+    client = signed_in(full_admin)
+    response = add(client, page)
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    secret = revealed_value(response)
+    token = Token.objects.get(digest=crypto.digest(secret))
+    assert token.kind == kind and token.owner == full_admin
+    assert secret not in client.get(page).content.decode()
+
+
+def test_each_token_works_only_on_its_own_heartbeat(signed_in, full_admin, issue):
+    client = signed_in(full_admin)
+    siem = revealed_value(add(client, SIEM))
+    collector = revealed_value(add(client, COLLECTORS))
+    _, api = issue(full_admin)
+    expected = {
+        (siem, SIEM_BEAT): 200,
+        (siem, COLLECTOR_BEAT): 403,
+        (siem, "/api/v1/me/"): 403,
+        (collector, COLLECTOR_BEAT): 200,
+        (collector, SIEM_BEAT): 403,
+        (collector, "/api/v1/tokens/"): 403,
+        (api, SIEM_BEAT): 403,
+        (api, COLLECTOR_BEAT): 403,
+        (api, "/api/v1/me/"): 200,
+    }
+    for (secret, path), status in expected.items():
+        client_api = api_client(secret)
+        response = client_api.post(path) if "heartbeat" in path else client_api.get(path)
+        assert response.status_code == status, (path, response.content)
+
+
+def test_a_heartbeat_makes_the_token_active(signed_in, full_admin):
+    client = signed_in(full_admin)
+    secret = revealed_value(add(client, SIEM))
+    body = api_client(secret).post(SIEM_BEAT).json()
+    assert body["status"] == "ok" and body["name"] == "Splunk EU"
+    assert SiemAgent.objects.get().token.status == "active"
+    assert "badge-active" in client.get(SIEM).content.decode()
+
+
+def test_agent_and_collector_tokens_stay_off_the_api_tokens_page_and_api(
+    signed_in, full_admin, issue
+):
+    client = signed_in(full_admin)
+    add(client, SIEM)
+    add(client, COLLECTORS)
+    page = client.get("/settings/security-extensions/api-tokens/")
+    assert page.context["page"].paginator.count == 0
+    for status in ("all", "active", "inactive", "generated", "expired"):
+        assert (
+            not client.get("/settings/security-extensions/api-tokens/", {"status": status})
+            .context["page"]
+            .object_list
+        )
+    _, api = issue(full_admin)
+    names = [t["name"] for t in api_client(api).get("/api/v1/tokens/").json()["results"]]
+    assert names == ["Test token"]
+
+
+@pytest.mark.parametrize("page", [SIEM, COLLECTORS])
+def test_regenerating_stops_the_old_token_at_once(signed_in, full_admin, page):
+    client = signed_in(full_admin)
+    old = revealed_value(add(client, page))
+    beat = SIEM_BEAT if page == SIEM else COLLECTOR_BEAT
+    assert api_client(old).post(beat).status_code == 200
+    model = SiemAgent if page == SIEM else LogCollector
+    item = model.objects.get()
+    new = revealed_value(client.post(f"{page}{item.pk}/regenerate/"))
+    assert api_client(old).post(beat).status_code == 401
+    assert api_client(new).post(beat).status_code == 200
+
+
+@pytest.mark.parametrize("page", [SIEM, COLLECTORS])
+def test_deleting_revokes_the_token_and_audits_it(signed_in, full_admin, page):
+    client = signed_in(full_admin)
+    secret = revealed_value(add(client, page))
+    model = SiemAgent if page == SIEM else LogCollector
+    item = model.objects.get()
+    assert "cannot be undone" in client.get(f"{page}{item.pk}/delete/").content.decode()
+    response = client.post(f"{page}{item.pk}/delete/")
+    assert response.status_code == 302 and not model.objects.exists()
+    beat = SIEM_BEAT if page == SIEM else COLLECTOR_BEAT
+    assert api_client(secret).post(beat).status_code == 401
+    assert AuditEvent.objects.filter(action="token.revoked", actor=full_admin).exists()
+
+
+@pytest.mark.parametrize("persona", ["operator", "reader"])
+@pytest.mark.parametrize("page", [SIEM, COLLECTORS])
+def test_only_full_admins_see_or_change_them(request, signed_in, full_admin, persona, page):
+    add(signed_in(full_admin), page)
+    item = (SiemAgent if page == SIEM else LogCollector).objects.get()
+    client = signed_in(request.getfixturevalue(persona))
+    for path in (page, page + "new/", f"{page}{item.pk}/regenerate/", f"{page}{item.pk}/delete/"):
+        assert client.get(path).status_code == 404
+        assert client.post(path).status_code == 404
+    assert (SiemAgent if page == SIEM else LogCollector).objects.count() == 1
+
+
+def test_another_tenants_agents_are_404(signed_in, full_admin, other_tenant_admin):
+    add(signed_in(other_tenant_admin), SIEM)
+    item = SiemAgent.objects.get()
+    client = signed_in(full_admin)
+    assert client.post(f"{SIEM}{item.pk}/delete/").status_code == 404
+    assert "Splunk EU" not in client.get(SIEM).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"name": ""}, "This field is required."),
+        ({"name": "x" * 101}, "at most 100 characters"),
+        ({"name": "bad\x07"}, "control or invisible characters"),
+        ({"format": "json"}, "Select a valid choice."),
+        ({"host": ""}, "This field is required."),
+        ({"host": "not a host!"}, "Enter a host name"),
+        ({"host": "-bad.example.com"}, "Enter a host name"),
+        ({"host": "a" * 300}, "at most 253 characters"),
+        ({"port": "0"}, "Use a port from 1 to 65535."),
+        ({"port": "65536"}, "Use a port from 1 to 65535."),
+        ({"port": "-1"}, "Use a port from 1 to 65535."),
+        ({"port": "http"}, "Enter a whole number."),
+        ({"port": "9" * 30}, "Use a port from 1 to 65535."),
+    ],
+)
+def test_bad_siem_agent_input_is_refused_inline(signed_in, full_admin, changes, message):
+    response = add(signed_in(full_admin), SIEM, **changes)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not SiemAgent.objects.exists() and not Token.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"source_type": "mainframe"}, "Select a valid choice."),
+        ({"receiver": "http"}, "Select a valid choice."),
+        ({"port": ""}, "This field is required."),
+        ({"port": "70000"}, "Use a port from 1 to 65535."),
+    ],
+)
+def test_bad_log_collector_input_is_refused_inline(signed_in, full_admin, changes, message):
+    response = add(signed_in(full_admin), COLLECTORS, **changes)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not LogCollector.objects.exists() and not Token.objects.exists()
+
+
+@pytest.mark.parametrize("host", ["10.0.0.5", "2001:db8::1", "SIEM.Example.com."])
+def test_ip_addresses_and_host_names_are_accepted(signed_in, full_admin, host):
+    assert add(signed_in(full_admin), SIEM, host=host).status_code == 200
+    assert SiemAgent.objects.get().host == host.lower().rstrip(".")
+
+
+def test_names_are_unique_per_tenant(signed_in, full_admin, other_tenant_admin):
+    add(signed_in(full_admin), SIEM)
+    response = add(signed_in(full_admin), SIEM, name="splunk eu")
+    assert response.status_code == 400 and "already has this name" in response.content.decode()
+    assert add(signed_in(other_tenant_admin), SIEM).status_code == 200
+
+
+def test_heartbeats_are_posts_only(signed_in, full_admin):
+    secret = revealed_value(add(signed_in(full_admin), SIEM))
+    response = api_client(secret).get(SIEM_BEAT)
+    assert response.status_code == 405 and response["Allow"] == "POST"
+
+
+def test_a_deprovisioned_creators_agents_are_refused(signed_in, full_admin):
+    secret = revealed_value(add(signed_in(full_admin), SIEM))
+    full_admin.deprovision()
+    assert api_client(secret).post(SIEM_BEAT).status_code == 403
