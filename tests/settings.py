@@ -25,3 +25,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_USE_FINDERS = True
 # Exercise the verified-token cache on every database the suite runs on.
 TOKEN_CACHE = "local"
+STATIC_ROOT = None  # nothing is collected in tests; whitenoise would warn about the folder
