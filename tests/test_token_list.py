@@ -174,3 +174,22 @@ def test_times_show_relative_with_the_exact_timestamp_on_hover(signed_in, operat
     exact = f"{used:%Y-%m-%d %H:%M:%S} UTC"
     assert f'<time datetime="{used.isoformat()}" title="{exact}">3\xa0days ago</time>' in html
     assert "Never" not in html
+
+
+def test_counts_follow_generate_and_revoke_at_once(signed_in, operator):
+    client = signed_in(operator)
+    TokenFactory(owner=operator)
+    assert client.get(URL).context["page"].paginator.count == 1
+    token = TokenFactory(owner=operator)  # any token write tells the count cache
+    assert client.get(URL).context["page"].paginator.count == 2
+    token.revoke(by=operator)
+    response = client.get(URL)
+    assert response.context["page"].paginator.count == 1
+    assert '>All <span class="count">1</span>' in response.content.decode()
+
+
+def test_a_second_view_counts_nothing_again(signed_in, full_admin):
+    TokenFactory.create_batch(3, owner=full_admin)
+    client = signed_in(full_admin)
+    first = count_queries(client)
+    assert count_queries(client) == first - 3  # status counts, deprovisioned count, total

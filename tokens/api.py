@@ -14,7 +14,7 @@ from audit.models import Via
 from portal import ratelimit
 from portal.http import client_ip
 
-from . import crypto
+from . import counts, crypto
 from .auth import find_token
 from .forms import PageForm, StatusFilterForm
 from .middleware import api_error
@@ -85,14 +85,20 @@ def token_list(request):
     )
 
 
-def paginated(request, queryset, to_json):
-    """The API's page envelope: count, next, previous, results; ?page= and ?page_size=."""
+def paginated(request, queryset, to_json, count=None):
+    """The API's page envelope: count, next, previous, results; ?page= and ?page_size=.
+
+    count: (scope, name) under which tokens.counts caches the total, if it may be cached.
+    """
     form = PageForm(request.GET)
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
         return api_error(400, f"{field}: {errors[0]}")
     number, size = form.cleaned_data["page"], form.cleaned_data["page_size"]
-    paginator = Paginator(queryset, size)
+    if count:
+        paginator = counts.CountedPaginator(queryset, size, scope=count[0], name=count[1])
+    else:
+        paginator = Paginator(queryset, size)
     try:
         page = paginator.page(number)
     except EmptyPage:

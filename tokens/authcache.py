@@ -17,9 +17,11 @@ import os
 import threading
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 MAX_ENTRIES = 10_000
+VERSION_KEY = "tokens:auth-version"
 
 _entries = {}
 _seen_epoch = None
@@ -79,10 +81,21 @@ def lookup(digest, load):
     return token
 
 
+def version():
+    """A number that changes whenever invalidate() runs (other caches key on it): the shared
+    epoch on this host, else a counter in Django's cache."""
+    if enabled():
+        return _shared_epoch().read()
+    return cache.get(VERSION_KEY, 0)
+
+
 def _bump():
     _entries.clear()
     if enabled():
         _shared_epoch().bump()
+    else:
+        cache.add(VERSION_KEY, 0)
+        cache.incr(VERSION_KEY)
 
 
 def invalidate():

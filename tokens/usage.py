@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from . import authcache
 from .models import Token, TokenClientAddress, TokenUsage
 
 _lock = threading.Lock()
@@ -56,10 +57,15 @@ def _write_last_use(token, now):
     # Conditional, so that of several processes only one writes per resolution, and last use
     # never moves backwards. The cached copy is advanced either way, which is what keeps this
     # process from trying again until the resolution has passed.
-    Token.objects.filter(pk=token.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - resolution())
-    ).update(last_used_at=now)
+    first_use = token.last_used_at is None
+    updated = (
+        Token.objects.filter(pk=token.pk)
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - resolution()))
+        .update(last_used_at=now)
+    )
     token.last_used_at = now
+    if updated and first_use:
+        authcache.invalidate()  # Generated -> Active: the status counts change
 
 
 def _write_counts(token_pk, counts, now):

@@ -1,7 +1,6 @@
 import uuid
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,7 +12,7 @@ from audit.services import audit_record
 from portal.http import client_ip
 from tenants.decorators import full_admin_required
 
-from . import services, usage
+from . import counts, services, usage
 from .forms import StatusFilterForm, TokenGenerateForm, TokenPolicyForm
 from .models import Token, TokenStatus, api_token_listing
 
@@ -38,7 +37,13 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
     tokens = api_token_listing(request.user, status_filter)
     if deprovisioned_only:
         tokens = tokens.with_deprovisioned_owner()
-    page = Paginator(tokens, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = counts.CountedPaginator(
+        tokens,
+        PAGE_SIZE,
+        scope=counts.scope_of(request.user),
+        name=f"{status_filter}:{'deprovisioned' if deprovisioned_only else 'any'}",
+    )
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "page": page,
         "status_filter": status_filter,
@@ -59,11 +64,15 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
 
 def _status_choices(user):
     tokens = Token.objects.api().visible_to(user)
-    counts = tokens.status_counts()
-    choices = [(value, label, counts[value]) for value, label in STATUS_LABELS]
+    scope = counts.scope_of(user)
+    by_status = counts.cached(scope, "statuses", tokens.status_counts)
+    choices = [(value, label, by_status[value]) for value, label in STATUS_LABELS]
+    deprovisioned = None
     if user.sees_all_tokens:
-        counts["deprovisioned"] = tokens.with_deprovisioned_owner().count()
-    return {"choices": choices, "deprovisioned": counts.get("deprovisioned")}
+        deprovisioned = counts.cached(
+            scope, "all:deprovisioned", tokens.with_deprovisioned_owner().count
+        )
+    return {"choices": choices, "deprovisioned": deprovisioned}
 
 
 def token_list(request):
