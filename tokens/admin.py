@@ -1,0 +1,62 @@
+from django.contrib import admin
+
+from audit.models import Via
+
+from .models import Token
+from .services import token_revoke
+
+
+@admin.register(Token)
+class TokenAdmin(admin.ModelAdmin):
+    """Platform operators see tokens (never a secret or digest) and may revoke them."""
+
+    list_display = [
+        "name",
+        "hint",
+        "kind",
+        "tenant",
+        "owner",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_filter = ["kind", "tenant", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "hint", "owner__email"]
+    exclude = ["digest"]
+    readonly_fields = [
+        "tenant",
+        "owner",
+        "kind",
+        "name",
+        "hint",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "rotated_at",
+        "issued_role",
+        "last_denied_at",
+        "last_denied_ip",
+        "revoked_at",
+        "revoked_by",
+    ]
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request):
+        return False  # tokens are issued where their plaintext can be revealed once
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked, never deleted: the audit trail refers to them
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke_selected(self, request, queryset):
+        revoked = sum(
+            token_revoke(
+                token=token,
+                by=request.user,
+                via=Via.PAGE,
+                detail="Revoked by a platform operator in Django admin.",
+            )
+            for token in queryset.select_related("tenant", "owner")
+        )
+        self.message_user(request, f"Revoked {revoked} tokens.")
