@@ -22,12 +22,15 @@ class PortalRequest(HttpRequest):
 def client_ip(request):
     """The client's address: the socket peer, or, behind TRUSTED_PROXIES reverse proxies,
     the address the outermost trusted proxy saw (from X-Forwarded-For)."""
-    address = request.META.get("REMOTE_ADDR", "")
     hops = settings.TRUSTED_PROXIES
-    if hops:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        if len(forwarded) >= hops:
-            address = forwarded[-hops]
+    if not hops:
+        # The WSGI server's socket peer: already a valid address, and this runs on every
+        # API call, so it is not parsed again.
+        return request.META.get("REMOTE_ADDR") or None
+    address = request.META.get("REMOTE_ADDR", "")
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if len(forwarded) >= hops:
+        address = forwarded[-hops]
     try:
         return str(ip_address(address))
     except ValueError:

@@ -33,7 +33,8 @@ def record_use(token, client_ip=None, now=None):
     than the resolution (so the first call turns a token Active at once), and this process's
     request counts and addresses once per resolution; otherwise writes nothing."""
     now = now or timezone.now()
-    if token.last_used_at is None or token.last_used_at <= now - resolution():
+    window = resolution()
+    if token.last_used_at is None or token.last_used_at <= now - window:
         _write_last_use(token, now)
     due = []
     with _lock:
@@ -42,11 +43,11 @@ def record_use(token, client_ip=None, now=None):
         if client_ip:
             pending[1][client_ip] = now
         started = _flushed_at.setdefault(token.pk, now)
-        if now - started >= resolution():
+        if now - started >= window:
             # Flush every token of this process whose window is over, not only this one, so
             # counts of a script that went quiet are written by the next call of any token.
             for pk, since in list(_flushed_at.items()):
-                if now - since >= resolution() and pk in _pending:
+                if now - since >= window and pk in _pending:
                     due.append((pk, _pending.pop(pk)))
                     _flushed_at[pk] = now
     for pk, counts in due:
