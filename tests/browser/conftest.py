@@ -90,9 +90,8 @@ def new_page(browser, custom_url):
     contexts, errors = [], []
 
     def make(**options):
-        context = browser.new_context(
-            base_url=custom_url, bypass_csp=True, **{"viewport": DESKTOP, **options}
-        )
+        options = {"viewport": DESKTOP, "bypass_csp": True, **options}
+        context = browser.new_context(base_url=custom_url, **options)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
