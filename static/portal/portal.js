@@ -74,8 +74,10 @@
     sync();
   });
 
-  // Copy buttons: the Clipboard API, else select the text so the user can copy it.
+  // Copy buttons: the Clipboard API, else select the text so the user can copy it. They are
+  // rendered hidden, as without JavaScript they could do nothing.
   document.querySelectorAll("[data-copy-target]").forEach((button) => {
+    button.hidden = false;
     const label = button.textContent;
     button.addEventListener("click", async () => {
       const input = document.getElementById(button.dataset.copyTarget);

@@ -1,0 +1,105 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tokens.models import Token
+
+pytestmark = pytest.mark.browser
+
+TOKENS_URL = "/settings/security-extensions/api-tokens/"
+
+
+def test_generate_opens_a_dialog_with_focus_in_the_token_name_field(page_as, operator):
+    page = page_as(operator)
+    page.get_by_role("button", name="Generate new token").click()
+    dialog = page.get_by_role("dialog", name="Generate new token")
+    expect(dialog).to_be_visible()
+    field = dialog.get_by_label("Token name")
+    expect(field).to_be_focused()
+    expect(field).to_have_accessible_description(re.compile("Say what will use it"))
+    expect(dialog).to_contain_text("read and write")
+    assert page.url.endswith(TOKENS_URL)
+
+
+def test_escape_closes_the_generate_dialog_without_generating(page_as, operator):
+    page = page_as(operator)
+    page.get_by_role("button", name="Generate new token").click()
+    page.get_by_label("Token name").fill("Never mind")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.get_by_role("button", name="Generate new token")).to_be_visible()
+    assert not Token.objects.exists()
+
+
+def test_a_blank_name_shows_the_error_inside_the_dialog(page_as, operator):
+    page = page_as(operator)
+    page.get_by_role("button", name="Generate new token").click()
+    page.get_by_role("button", name="Next").click()
+    dialog = page.get_by_role("dialog", name="Generate new token")
+    expect(dialog.get_by_text("Enter a name for the token")).to_be_visible()
+    field = dialog.get_by_label("Token name")
+    expect(field).to_be_focused()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description(re.compile("Enter a name for the token"))
+    assert not Token.objects.exists()
+
+
+def test_copy_puts_exactly_the_token_on_the_clipboard_and_the_api_accepts_it(
+    page_as, operator, custom_url, generate_token, api_get
+):
+    page = page_as(operator)
+    page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=custom_url.rstrip("/")
+    )
+    shown = generate_token(page, "Deploy bot")
+    reveal = page.get_by_role("dialog", name="Copy your new token")
+    expect(reveal.get_by_label("Token", exact=True)).to_be_focused()
+    expect(reveal).to_contain_text("This token will not be shown again.")
+    expect(reveal).to_contain_text(custom_url)
+
+    reveal.get_by_role("button", name="Copy").click()
+    expect(reveal.get_by_role("status")).to_have_text("Copied to the clipboard.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == shown
+    assert re.fullmatch(r"atp_[0-9A-Za-z]{42}", copied)
+
+    status, body = api_get("/api/v1/me/", copied)
+    assert status == 200
+    assert body["user"] == {"email": operator.email, "role": "security_operator"}
+    assert body["token"]["name"] == "Deploy bot"
+    assert body["tenant"]["url"] == custom_url
+
+
+def test_after_done_the_value_is_gone_and_the_token_is_listed(page_as, operator, generate_token):
+    page = page_as(operator)
+    secret = generate_token(page, "Deploy bot")
+    page.get_by_role("link", name="Done").click()
+    # Closing the reveal removes it from the page, value and all (once its close event ran).
+    expect(page.locator("#reveal-dialog")).to_have_count(0)
+    expect(page.get_by_role("row", name=re.compile("^Deploy bot"))).to_be_visible()
+    assert secret not in page.content()
+    assert page.url.endswith(TOKENS_URL)
+
+
+def test_reloading_the_reveal_does_not_show_the_value_again(page_as, operator, generate_token):
+    page = page_as(operator)
+    secret = generate_token(page, "Deploy bot")
+    page.reload()
+    expect(page.get_by_role("row", name=re.compile("^Deploy bot"))).to_be_visible()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert secret not in page.content()
+    assert Token.objects.count() == 1
+
+
+def test_going_back_and_forward_does_not_show_the_value_again(page_as, operator, generate_token):
+    page = page_as(operator)
+    secret = generate_token(page, "Deploy bot")
+    page.go_back()
+    expect(page.get_by_role("heading", name="API tokens", level=1)).to_be_visible()
+    assert secret not in page.content()
+    page.go_forward()
+    expect(page.get_by_role("heading", name="API tokens", level=1)).to_be_visible()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert secret not in page.content()
+    assert Token.objects.count() == 1

@@ -1,0 +1,48 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tokens.models import Token
+
+pytestmark = pytest.mark.browser
+
+TOKENS_URL = "/settings/security-extensions/api-tokens/"
+
+
+def test_revoke_asks_for_confirmation_and_cancel_keeps_the_token(page_as, operator, token_of):
+    token_of(operator, "Deploy bot")
+    page = page_as(operator)
+    page.get_by_role("button", name="Revoke Deploy bot").click()
+    dialog = page.get_by_role("dialog", name="Revoke token?")
+    expect(dialog).to_contain_text("Revoke Deploy bot?")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("row", name=re.compile("^Deploy bot"))).to_be_visible()
+    assert Token.objects.live().count() == 1
+
+
+def test_confirming_revoke_removes_the_row_and_the_api_refuses_the_token(
+    page_as, operator, token_of, api_get
+):
+    token_of(operator, "Deploy bot")
+    _, secret = token_of(operator, "Backup script", used_days_ago=20)
+    assert api_get("/api/v1/me/", secret)[0] == 200
+    page = page_as(operator)
+    page.goto(f"{TOKENS_URL}?status=active")
+    page.get_by_role("button", name="Revoke Backup script").click()
+    page.get_by_role("dialog", name="Revoke token?").get_by_role(
+        "button", name="Revoke token"
+    ).click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "Token “Backup script” was revoked. Calls with it now fail."
+    )
+    expect(page.get_by_role("row", name=re.compile("^Backup script"))).to_have_count(0)
+    assert page.url.endswith("?status=active")
+    status, body = api_get("/api/v1/me/", secret)
+    assert status == 401
+    assert body["detail"]
+    page.goto(f"{TOKENS_URL}?status=all")
+    expect(page.get_by_role("row", name=re.compile("^Deploy bot"))).to_be_visible()
