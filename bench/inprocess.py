@@ -55,6 +55,7 @@ def auth_overhead(fixtures, *, rounds, per_round, count_calls):
         )
     ours, drf = us["b"] - us["a"], us["c"] - us["c0"]
     return {
+        "select_1_us": round_trip(),
         "rounds": rounds,
         "requests_per_round": per_round,
         "variants": rows,
@@ -63,6 +64,19 @@ def auth_overhead(fixtures, *, rounds, per_round, count_calls):
         "knox_overhead_us": us["d"] - us["c0"],
         "our_to_drf_overhead": ours / drf if drf > 0 else None,
     }
+
+
+def round_trip(calls=1000):
+    """Median µs of one raw `SELECT 1` on the open connection: the floor under any per-request
+    read of shared state (e.g. an auth epoch row), without the ORM's cost on top."""
+    samples = []
+    with connection.cursor() as cursor:
+        for _ in range(calls):
+            start = time.perf_counter_ns()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            samples.append((time.perf_counter_ns() - start) / 1000)
+    return median(samples)
 
 
 def burst(fixtures, *, calls, chunk=100):

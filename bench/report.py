@@ -49,6 +49,7 @@ def inprocess_table(databases):
             f"{_num(result['drf_overhead_us'], 1)} µs, knox's (d-c0) "
             f"{_num(result['knox_overhead_us'], 1)} µs; ours/DRF's = "
             + ("n/a" if share is None else f"{share:.2f}")
+            + f"; one raw SELECT 1: {_num(result['select_1_us'], 1)} µs"
         )
     return lines
 

@@ -29,7 +29,7 @@ class Plan:
     http_rounds: int = 5
     http_seconds: int = 1  # whole seconds: wrk takes no fractions
     page_sizes: tuple = (100, 10_000, 100_000)
-    page_rounds: int = 9
+    page_rounds: int = 7
 
 
 FULL = Plan()
