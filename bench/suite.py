@@ -21,7 +21,7 @@ class Plan:
     """How much of everything to do; the quick plan trades precision for a fast loop."""
 
     auth_tokens: int = 10_000
-    inprocess_rounds: int = 150
+    inprocess_rounds: int = 100
     inprocess_per_round: int = 10
     count_calls: int = 100
     burst_calls: int = 1000
