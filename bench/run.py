@@ -51,12 +51,20 @@ def main(argv=None):
     }
     print(f"Benchmarking ({meta['mode']}) on {', '.join(databases)}...", file=sys.stderr)
     results = {}
-    for name in databases:
-        with throw_away_database(name) as url:
-            if url is None:
-                results[name] = {"skipped": "PostgreSQL is not reachable at BENCH_POSTGRES_URL"}
-                continue
-            results[name] = run_suite(name, url, parts=args.parts, quick=quick)
+    try:
+        for name in databases:
+            with throw_away_database(name) as url:
+                if url is None:
+                    results[name] = {"skipped": "PostgreSQL is not reachable at BENCH_POSTGRES_URL"}
+                    continue
+                results[name] = run_suite(name, url, parts=args.parts, quick=quick)
+    except subprocess.CalledProcessError as failure:
+        # The suite printed its own traceback; the throw-away database is already dropped.
+        print(f"The {name} suite failed (exit {failure.returncode}): no report.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Interrupted: no report; throw-away databases dropped.", file=sys.stderr)
+        return 130
     meta["wall_seconds"] = time.monotonic() - clock
     # Other processes competing for the 2 CPUs inflate absolute times; say so in the report.
     meta["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
