@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $@
+
+$(VENV)/.bench-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[bench]"
 	touch $@
 
 # A signing key for this checkout only, made once and never committed (.env is ignored).
@@ -36,6 +40,17 @@ test: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Performance harness (docs/performance.md): SQLite and PostgreSQL, about 4 minutes.
+# BENCH_QUICK=1 (or `make bench-quick`) is SQLite only with fewer rounds, for iteration.
+# BENCH_ARGS passes options through, e.g. BENCH_ARGS="--db postgres --parts pages".
+BENCH_ARGS ?=
+bench: $(VENV)/.bench-deps
+	$(BIN)/python -m bench.install_wrk
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick: export BENCH_QUICK = 1
+bench-quick: bench
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -1,0 +1,66 @@
+"""Part 3: does the API tokens page (and the API listing) stay flat as a tenant grows?
+
+All tenant sizes live in one database and are timed in the same rounds, so the 100,000-token
+tenant is compared with the 100-token one under the same conditions, and with the other
+tenants' rows in the same tables, as in production.
+"""
+
+from django.conf import settings
+from django.test import Client
+
+from tenants.models import User
+
+from .driver import WsgiClient, expect_ok
+from .timing import count_queries, interleaved_rounds, median
+
+PAGE = "/settings/security-extensions/api-tokens/"
+API = "/api/v1/tokens/"
+STATUSES = ("all", "active", "inactive", "generated")
+KINDS = {"page": PAGE, "api": API}
+
+
+def session_cookie(tenant):
+    """Sign the full admin in the way a browser ends up: a session cookie."""
+    client = Client(HTTP_HOST=tenant.host)
+    client.force_login(User.objects.get(pk=tenant.admin_id))
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    return f"{cookie.key}={cookie.value}"
+
+
+def page_scale(tenants, *, rounds):
+    client = WsgiClient()
+    requests = {}
+    for tenant in tenants:
+        cookie = session_cookie(tenant)
+        for status in STATUSES:
+            requests[("page", status, tenant.size)] = client.prepare(
+                f"{PAGE}?status={status}", host=tenant.host, cookie=cookie
+            )
+            requests[("api", status, tenant.size)] = client.prepare(
+                f"{API}?status={status}", host=tenant.host, authorization=f"Token {tenant.token}"
+            )
+    for key, request in requests.items():
+        expect_ok(request, f"{key}")
+        expect_ok(request, f"{key}")
+    counted = {key: count_queries(request, 1)[0] for key, request in requests.items()}
+    wall, _cpu = interleaved_rounds(requests, rounds=rounds, per_round=1)
+    ms = {key: median(samples) / 1000 for key, samples in wall.items()}
+
+    smallest = min(tenant.size for tenant in tenants)
+    rows = []
+    for kind, path in KINDS.items():
+        for status in STATUSES:
+            for tenant in tenants:
+                key = (kind, status, tenant.size)
+                rows.append(
+                    {
+                        "kind": kind,
+                        "path": f"{path}?status={status}",
+                        "status": status,
+                        "tokens": tenant.size,
+                        "ms": ms[key],
+                        "ratio_to_smallest": ms[key] / ms[(kind, status, smallest)],
+                        "queries": counted[key],
+                    }
+                )
+    return {"rounds": rounds, "sizes": [tenant.size for tenant in tenants], "rows": rows}

@@ -1,0 +1,273 @@
+"""The printed tables and the PASS/FAIL verdict, from the merged JSON of every database."""
+
+TARGET_OVERHEAD_SHARE = 0.10  # our auth overhead / DRF's
+TARGET_INPROCESS_RATIO = 1.5  # authenticated / unauthenticated time
+TARGET_HTTP_RATIO = 0.8  # authenticated / unauthenticated throughput
+TARGET_PAGE_RATIO = 2.0  # largest tenant's page time / smallest tenant's
+KIND_LABELS = {"page": "tokens page (HTML)", "api": "GET /api/v1/tokens/"}
+
+
+def _names(databases):
+    return [name for name, result in databases.items() if "skipped" not in result]
+
+
+def _title(text):
+    return [text, "-" * len(text)]
+
+
+def _num(value, digits=0):
+    return f"{value:,.{digits}f}"
+
+
+def inprocess_table(databases):
+    names = [n for n in _names(databases) if "inprocess" in databases[n]]
+    if not names:
+        return []
+    first = databases[names[0]]["inprocess"]
+    lines = _title(
+        f"1. Auth overhead in-process (median of {first['rounds'] * first['requests_per_round']:,}"
+        f" requests each, in {first['rounds']} interleaved rounds; 10,000 tokens per table)"
+    )
+    header = f"  {'route':<33}"
+    for name in names:
+        header += f"{name + ' µs/req':>17}{'x (a)':>7}{'queries':>9}{'writes':>8}"
+    lines.append(header)
+    for index, variant in enumerate(first["variants"]):
+        line = f"  ({variant['key']}){'':<{4 - len(variant['key'])}}{variant['label']:<27}"
+        for name in names:
+            row = databases[name]["inprocess"]["variants"][index]
+            line += (
+                f"{_num(row['us_per_request'], 1):>17}{row['ratio_to_a']:>7.2f}"
+                f"{row['queries_per_request']:>9.2f}{row['writes_per_request']:>8.2f}"
+            )
+        lines.append(line)
+    for name in names:
+        result = databases[name]["inprocess"]
+        share = result["our_to_drf_overhead"]
+        lines.append(
+            f"  {name}: our overhead (b-a) {_num(result['our_overhead_us'], 1)} µs, DRF's (c-c0) "
+            f"{_num(result['drf_overhead_us'], 1)} µs, knox's (d-c0) "
+            f"{_num(result['knox_overhead_us'], 1)} µs; ours/DRF's = "
+            + ("n/a" if share is None else f"{share:.2f}")
+            + f"; one raw SELECT 1: {_num(result['select_1_us'], 1)} µs"
+        )
+    return lines
+
+
+def http_table(databases):
+    names = [n for n in _names(databases) if "http" in databases[n]]
+    if not names:
+        return []
+    first = databases[names[0]]["http"]
+    lines = _title(
+        f"2. Auth over HTTP (gunicorn, {first['workers']} workers, 127.0.0.1; "
+        f"{first['load_generator']}; {first['rounds']} rounds x {first['seconds_per_run']:g} s; "
+        "medians)"
+    )
+    header = f"  {'route':<33}"
+    for name in names:
+        header += f"{name + ' req/s':>17}{'x (a)':>7}{'CPU µs/req':>12}{'errors':>8}"
+    lines.append(header)
+    for index, variant in enumerate(first["variants"]):
+        line = f"  ({variant['key']}){'':<{4 - len(variant['key'])}}{variant['label']:<27}"
+        for name in names:
+            row = databases[name]["http"]["variants"][index]
+            cpu = row.get("worker_cpu_us_per_request")
+            line += (
+                f"{_num(row['requests_per_second']):>17}{row['ratio_to_a']:>7.2f}"
+                f"{'n/a' if cpu is None else _num(cpu):>12}{row['failures']:>8}"
+            )
+        lines.append(line)
+    lines.append(
+        "  CPU µs/req: the gunicorn workers' CPU time per request (not PostgreSQL's), which "
+        "other processes on the machine disturb less than req/s."
+    )
+    return lines
+
+
+def pages_table(name, pages):
+    sizes = pages["sizes"]
+    lines = _title(
+        f"3. Page scale on {name} (full admin; {pages['rounds']} interleaved rounds; median ms, "
+        f"x the {sizes[0]:,}-token tenant, queries)"
+    )
+    header = f"  {'page':<22}{'status':<11}"
+    for size in sizes:
+        header += f"{f'{size:,} tokens':>24}"
+    lines.append(header)
+    rows = {(r["kind"], r["status"], r["tokens"]): r for r in pages["rows"]}
+    for kind, label in KIND_LABELS.items():
+        for status in ("all", "active", "inactive", "generated"):
+            line = f"  {label:<22}{status:<11}"
+            for size in sizes:
+                row = rows[(kind, status, size)]
+                cell = f"{row['ms']:.1f} ms {row['ratio_to_smallest']:.1f}x {row['queries']}q"
+                line += f"{cell:>24}"
+            lines.append(line)
+    return lines
+
+
+def burst_lines(databases):
+    lines = []
+    for name in _names(databases):
+        burst = databases[name].get("burst")
+        if burst:
+            lines.append(
+                f"4. Burst on {name}: {burst['calls']:,} calls to {burst['path']} with one token "
+                f"in {burst['seconds']:.1f} s -> {burst['updates']} UPDATE, "
+                f"{burst['writes']} writes, {burst['queries']:,} queries "
+                f"(TOKEN_LAST_USED_RESOLUTION = {burst['resolution_seconds']} s)"
+            )
+    return lines
+
+
+def hotspot_lines(databases, top=8):
+    lines = []
+    for name in _names(databases):
+        hotspots = databases[name].get("hotspots")
+        if not hotspots:
+            continue
+        lines += _title(
+            f"Where our auth time goes on {name} (cProfile, (b) minus (a) per request; "
+            f"{_num(hotspots['extra_us_per_request_under_profiler'])} µs extra under the profiler)"
+        )
+        lines.append(f"  {'cumulative µs':>13}  {'own µs':>7}  {'calls':>6}  function")
+        for heading, table in (
+            ("by cumulative time", "by_cumulative"),
+            ("by own time", "by_own_time"),
+        ):
+            lines.append(f"  {heading}:")
+            for row in hotspots[table][:top]:
+                lines.append(
+                    f"  {row['extra_cumulative_us']:>13.1f}  {row['extra_own_us']:>7.1f}  "
+                    f"{row['extra_calls_per_request']:>6.1f}  {row['function']}"
+                )
+    return lines
+
+
+def _verdict(result, target, measured):
+    return {"result": result, "target": target, "measured": measured}
+
+
+def verdicts(databases):
+    found = []
+    for name in _names(databases):
+        result = databases[name]
+        inprocess, http, burst = result.get("inprocess"), result.get("http"), result.get("burst")
+        if inprocess:
+            share = inprocess["our_to_drf_overhead"]
+            found.append(
+                _verdict(
+                    "PASS" if share is not None and share <= TARGET_OVERHEAD_SHARE else "FAIL",
+                    f"[{name}] our auth overhead <= 1/10 of DRF's (in-process)",
+                    f"ours {_num(inprocess['our_overhead_us'], 1)} µs vs DRF's "
+                    f"{_num(inprocess['drf_overhead_us'], 1)} µs = "
+                    + ("n/a" if share is None else f"{share:.2f}"),
+                )
+            )
+            ratio = _row(inprocess, "b")["ratio_to_a"]
+            found.append(
+                _verdict(
+                    "PASS" if ratio <= TARGET_INPROCESS_RATIO else "FAIL",
+                    f"[{name}] authenticated <= 1.5 x unauthenticated (in-process)",
+                    f"{ratio:.2f} x",
+                )
+            )
+        if http:
+            ours = _row(http, "b")
+            ratio = ours["ratio_to_a"]
+            errors = sum(row["failures"] for row in http["variants"])
+            found.append(
+                _verdict(
+                    "INVALID" if errors else ("PASS" if ratio >= TARGET_HTTP_RATIO else "FAIL"),
+                    f"[{name}] HTTP throughput with our auth >= 0.8 x without",
+                    f"{ratio:.2f} x ({_num(ours['requests_per_second'])} vs "
+                    f"{_num(_row(http, 'a')['requests_per_second'])} req/s)"
+                    + (f"; {errors} failed requests" if errors else ""),
+                )
+            )
+        if inprocess or burst:
+            found.append(_writes_verdict(name, inprocess, burst))
+        if result.get("pages"):
+            found += _page_verdicts(name, result["pages"])
+    return found
+
+
+def _row(section, key):
+    return next(row for row in section["variants"] if row["key"] == key)
+
+
+def _writes_verdict(name, inprocess, burst):
+    parts, ok = [], True
+    if inprocess:
+        writes = _row(inprocess, "b")["writes_per_request"]
+        parts.append(f"{writes:g} writes/request in steady state")
+        ok &= writes == 0
+    if burst:
+        parts.append(f"{burst['calls']:,} calls -> {burst['updates']} UPDATE")
+        ok &= burst["updates"] == 1
+        if burst["seconds"] > burst["resolution_seconds"]:
+            parts.append("(burst outlasted the resolution: not conclusive)")
+    return _verdict(
+        "PASS" if ok else "FAIL",
+        f"[{name}] zero writes per steady-state request (1,000 calls -> one UPDATE)",
+        "; ".join(parts),
+    )
+
+
+def _page_verdicts(name, pages):
+    smallest, largest = pages["sizes"][0], pages["sizes"][-1]
+    rows = {(r["kind"], r["status"], r["tokens"]): r for r in pages["rows"]}
+    found = []
+    for kind, label in KIND_LABELS.items():
+        statuses = sorted({r["status"] for r in pages["rows"] if r["kind"] == kind})
+        worst = max(statuses, key=lambda s: rows[(kind, s, largest)]["ratio_to_smallest"])
+        ratio = rows[(kind, worst, largest)]["ratio_to_smallest"]
+        query_changes = [
+            f"{s}: {rows[(kind, s, smallest)]['queries']} -> {rows[(kind, s, largest)]['queries']}"
+            for s in statuses
+            if rows[(kind, s, smallest)]["queries"] != rows[(kind, s, largest)]["queries"]
+        ]
+        ok = ratio <= TARGET_PAGE_RATIO and not query_changes
+        found.append(
+            _verdict(
+                "PASS" if ok else "FAIL",
+                f"[{name}] {label} at {largest:,} tokens <= 2 x {smallest:,}-token time, "
+                "same queries",
+                f"worst {ratio:.1f} x (status={worst}); queries "
+                + ("; ".join(query_changes) if query_changes else "unchanged"),
+            )
+        )
+    return found
+
+
+def render(report):
+    meta, databases = report["meta"], report["databases"]
+    lines = [
+        f"Portal benchmark ({meta['mode']}) - {meta['started']} - commit {meta['commit']}",
+        f"Machine: {meta['machine']}",
+    ]
+    before, after = meta["load_average"]
+    if max(before, after) > meta["cpus"] / 2:
+        lines.append(
+            f"Load average {before} at start, {after} at end on {meta['cpus']} CPUs: other "
+            "processes competed for the CPU, so absolute times are inflated; the side-by-side "
+            "ratios are the figures to trust."
+        )
+    lines.append("")
+    for name, result in databases.items():
+        if "skipped" in result:
+            lines.append(f"{name}: skipped ({result['skipped']})")
+    sections = [inprocess_table(databases), http_table(databases)]
+    for name in _names(databases):
+        if databases[name].get("pages"):
+            sections.append(pages_table(name, databases[name]["pages"]))
+    sections += [burst_lines(databases), hotspot_lines(databases)]
+    for section in sections:
+        if section:
+            lines += [*section, ""]
+    lines += _title("Verdict")
+    for verdict in report["verdicts"]:
+        lines.append(f"  {verdict['result']:<7} {verdict['target']}: {verdict['measured']}")
+    lines += ["", f"Wall time: {meta['wall_seconds']:.0f} s"]
+    return "\n".join(lines)

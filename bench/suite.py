@@ -1,0 +1,133 @@
+"""Everything measured against one database, in one process: ``python -m bench.suite``.
+
+bench.run starts one of these per database with DATABASE_URL set, because Django's settings
+(and so the database) are fixed once per process. Results go to --out as JSON.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import django
+
+PARTS = ("inprocess", "burst", "hotspots", "http", "pages")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of everything to do; the quick plan trades precision for a fast loop."""
+
+    auth_tokens: int = 10_000
+    inprocess_rounds: int = 100
+    inprocess_per_round: int = 10
+    count_calls: int = 100
+    burst_calls: int = 1000
+    hotspot_calls: int = 500
+    http_rounds: int = 5
+    http_seconds: int = 1  # whole seconds: wrk takes no fractions
+    page_sizes: tuple = (100, 10_000, 100_000)
+    page_rounds: int = 7
+
+
+FULL = Plan()
+QUICK = Plan(
+    inprocess_rounds=40,
+    count_calls=50,
+    hotspot_calls=200,
+    http_rounds=2,
+    # Seeding 100,000 rows takes longer than all the rest of the quick plan; the growth
+    # from 1,000 to 10,000 already shows whether a page is flat. For the 100,000 verdict:
+    # BENCH_ARGS="--db sqlite --parts pages" make bench (about half a minute).
+    page_sizes=(100, 1_000, 10_000),
+    page_rounds=5,
+)
+
+
+class Progress:
+    def __init__(self, label):
+        self.label, self.start = label, time.monotonic()
+
+    def __call__(self, message):
+        elapsed = time.monotonic() - self.start
+        print(f"  [{self.label} {elapsed:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--label", required=True, help="database name used in the report")
+    parser.add_argument("--out", required=True, help="where to write the JSON results")
+    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    parts = set(args.parts.split(","))
+    plan = QUICK if args.quick else FULL
+    progress = Progress(args.label)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    django.setup()
+    # Imported after setup: these modules import models.
+    from django.core.management import call_command
+    from django.db import connection
+
+    from . import hotspots, http_auth, inprocess, pages, seed
+
+    progress("migrating")
+    call_command("migrate", verbosity=0)
+    results = {"vendor": connection.vendor, "server_version": _server_version(connection)}
+
+    # The auth parts run before the page tenants exist, so each token table holds exactly
+    # plan.auth_tokens rows (plus the principal's) while they are measured.
+    if parts & {"inprocess", "burst", "hotspots", "http"}:
+        progress(f"seeding {plan.auth_tokens:,} tokens in each of ours, DRF's and knox's tables")
+        fixtures = seed.seed_auth(plan.auth_tokens)
+        seed.settle()
+    if "inprocess" in parts:
+        progress(f"auth overhead in-process: {plan.inprocess_rounds} interleaved rounds")
+        results["inprocess"] = inprocess.auth_overhead(
+            fixtures,
+            rounds=plan.inprocess_rounds,
+            per_round=plan.inprocess_per_round,
+            count_calls=plan.count_calls,
+        )
+    if "burst" in parts:
+        progress(f"burst: {plan.burst_calls:,} calls with one token")
+        results["burst"] = inprocess.burst(fixtures, calls=plan.burst_calls)
+    if "hotspots" in parts:
+        progress("profiling our auth path")
+        results["hotspots"] = hotspots.auth_path(fixtures, calls=plan.hotspot_calls)
+    if "http" in parts:
+        progress(f"auth over HTTP: gunicorn, {plan.http_rounds} interleaved rounds")
+        connection.close()  # the server's workers open their own
+        results["http"] = http_auth.throughput(
+            fixtures,
+            rounds=plan.http_rounds,
+            seconds=plan.http_seconds,
+        )
+    if "pages" in parts:
+        sizes = ", ".join(f"{size:,}" for size in plan.page_sizes)
+        progress(f"seeding tenants with {sizes} tokens")
+        tenants = [seed.seed_page_tenant(size) for size in plan.page_sizes]
+        seed.settle()
+        progress(f"page scale: {plan.page_rounds} interleaved rounds")
+        results["pages"] = pages.page_scale(tenants, rounds=plan.page_rounds)
+    progress("done")
+    connection.close()
+    with open(args.out, "w") as out:
+        json.dump(results, out, indent=2, default=str)
+
+
+def _server_version(connection):
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return f"SQLite {sqlite3.sqlite_version}"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return f"PostgreSQL {cursor.fetchone()[0]}"
+
+
+if __name__ == "__main__":
+    main()
