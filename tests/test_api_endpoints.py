@@ -229,3 +229,18 @@ def test_the_openapi_document_needs_no_token(db):
     response = api_client().get("/api/v1/openapi.json")
     assert response.status_code == 200
     assert response.json()["openapi"].startswith("3.1")
+
+
+def test_the_total_is_counted_once_then_cached_until_tokens_change(issue, operator):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, secret = issue(operator)
+    client = api_client(secret)
+    client.get(TOKENS)
+    client.get(TOKENS)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(TOKENS).json()["count"] == 1
+    assert not any("COUNT(" in q["sql"] for q in queries)
+    TokenFactory(owner=operator)
+    assert client.get(TOKENS).json()["count"] == 2

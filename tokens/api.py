@@ -80,9 +80,9 @@ def token_list(request):
     form = StatusFilterForm(request.GET)
     if not form.is_valid():
         return api_error(400, f"status: {form.errors['status'][0]}")
-    return paginated(
-        request, api_token_listing(request.user, form.cleaned_data["status"]), token_json
-    )
+    status = form.cleaned_data["status"]
+    count = (counts.scope_of(request.user), f"{status}:any")
+    return paginated(request, api_token_listing(request.user, status), token_json, count=count)
 
 
 def paginated(request, queryset, to_json, count=None):
