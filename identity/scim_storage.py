@@ -56,6 +56,7 @@ class ScimPortalUser(User):
 UserResource = ScimPortalUser[EnterpriseUser]
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 EMAIL_MAX_LENGTH = 254
+TEXT_MAX_LENGTH = 300  # userName and externalId, as stored
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,14 @@ def portal_email(resource):
             "(the primary one is used) or as userName."
         ) from None
     return candidate.lower()
+
+
+def check_lengths(resource):
+    for name, value in (("userName", resource.user_name), ("externalId", resource.external_id)):
+        if value is not None and len(value) > TEXT_MAX_LENGTH:
+            raise InvalidValueException(
+                detail=f"{name} is longer than {TEXT_MAX_LENGTH} characters."
+            )
 
 
 def mapped_values(resource, source):
@@ -246,6 +255,7 @@ class TenantUserStorage(ScimStorage):
     # -- writes -----------------------------------------------------------------------------
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        check_lengths(resource)
         email = portal_email(resource)
         self._check_unique(resource.user_name, email)
         settings = self._settings()
@@ -275,6 +285,7 @@ class TenantUserStorage(ScimStorage):
         *,
         expected_version: str | None = None,
     ) -> Resource[Any]:
+        check_lengths(resource)
         identity = self._identity(resource.id, for_update=True)
         self._check_version(identity, expected_version)
         user = identity.user
