@@ -22,6 +22,7 @@ from scim2_models import (
     ETag,
     Filter,
     ForbiddenException,
+    NotFoundException,
     Patch,
     PayloadTooLargeException,
     ResourceType,
@@ -176,3 +177,11 @@ def scim_endpoint(request, path=None):
     if response.status_code == HTTPStatus.UNAUTHORIZED and "WWW-Authenticate" not in response:
         response["WWW-Authenticate"] = 'Bearer realm="SCIM"'
     return response
+
+
+@csrf_exempt
+@login_not_required
+def scim_elsewhere(request, rest=""):
+    """Any other path under /scim/: a SCIM 404, not the portal's HTML page."""
+    error = NotFoundException(detail="SCIM 2.0 is served under /scim/v2.")
+    return django_response(APPLICATION.service.error_response(error))

@@ -18,4 +18,5 @@ urlpatterns = [
     # RFC 7644 §3.2: the endpoints have no trailing slash, so CommonMiddleware's slash
     # redirect never applies here.
     re_path(r"^scim/v2(?P<path>/.*)?$", scim.scim_endpoint, name="scim"),
+    re_path(r"^scim/(?P<rest>.*)$", scim.scim_elsewhere),
 ]

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from audit.models import AuditEvent
 from identity.models import IdentitySettings, ScimIdentity
@@ -140,6 +140,32 @@ def test_a_token_of_a_deprovisioned_owner_gets_permission_denied(provisioning, f
     full_admin.deprovision()
     response = scim(provisioning).get("/scim/v2/Users")
     assert is_scim_error(response, 403) and response.json()["detail"] == "permission denied"
+
+
+def test_a_platform_operators_session_does_not_get_in_the_way(provisioning, db):
+    operator = User.objects.create_superuser("root@platform.example", "a long password")
+    client = scim(provisioning)
+    client.force_login(operator)
+    assert client.get("/scim/v2/Users").status_code == 200
+
+
+@override_settings(API_AUTH_FAILURE_LIMIT=2)
+def test_repeated_bad_tokens_are_throttled_with_a_scim_429(db):
+    client = Client(HTTP_AUTHORIZATION="Bearer atp_" + "0" * 42)
+    statuses = [client.get("/scim/v2/Users").status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    assert is_scim_error(client.get("/scim/v2/Users"), 429)
+
+
+def test_paths_beside_v2_get_a_scim_404(provisioning):
+    assert is_scim_error(scim(provisioning).get("/scim/v1/Users"), 404)
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+def test_a_body_over_the_limit_gets_a_scim_413(provisioning):
+    body = json.dumps(payload(displayName="x" * 2000))
+    response = scim(provisioning).post("/scim/v2/Users", body, content_type=SCIM)
+    assert is_scim_error(response, 413)
 
 
 def test_an_unknown_tenant_host_gets_a_scim_404(provisioning):

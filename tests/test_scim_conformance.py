@@ -24,7 +24,8 @@ def scim_client(live_server, transactional_db):
     admin = UserFactory(tenant=tenant, role=Role.FULL_ADMIN, email="admin@conformance.example")
     secret = token_issue(owner=admin, name="scim2-tester", kind=TokenKind.PROVISIONING).secret
     http = httpx2.Client(
-        base_url=f"{live_server.url}/scim/v2",
+        # 127.0.0.1, not localhost: no IPv6 attempt before each connection.
+        base_url=f"{live_server.url.replace('localhost', '127.0.0.1')}/scim/v2",
         headers={"Authorization": f"Bearer {secret}"},
         timeout=30,
     )

@@ -215,3 +215,12 @@ def test_an_unreachable_provider_is_a_clear_refusal(tenant):
     IdentitySettings.objects.create(tenant=tenant, **configure_unreachable)
     response = Client(HTTP_HOST=tenant.host).get("/login/sso/")
     assert response.status_code == 403 and "could not be reached" in response.text
+
+
+def test_the_client_secret_stays_out_of_the_logs(provider, operator, caplog):
+    caplog.set_level("DEBUG")
+    sign_in(operator.tenant.host, operator.email)
+    configure(operator.tenant, provider, client_secret="a-wrong-but-secret-value")
+    sign_in(operator.tenant.host, operator.email)
+    assert "contoso-client-secret" not in caplog.text
+    assert "a-wrong-but-secret-value" not in caplog.text
