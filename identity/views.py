@@ -111,6 +111,12 @@ def _refuse(request, identity, message, *, user=None, email=""):
     return render(request, "identity/sso_refused.html", context, status=403)
 
 
+def provisioning_token_form(data=None):
+    form = TokenNameForm(data)
+    form.fields["name"].help_text = "Say which provider uses it, e.g. “Okta provisioning”."
+    return form
+
+
 def _provisioning_tokens(request):
     tokens = Token.objects.live().filter(tenant=request.tenant, kind=TokenKind.PROVISIONING)
     return tokens.select_related("owner")
@@ -123,7 +129,7 @@ def _render_settings(request, *, sso_form=None, mapping_form=None, token_form=No
         "identity": identity,
         "sso_form": sso_form or SsoSettingsForm(instance=identity),
         "mapping_form": mapping_form or RoleMappingForm(instance=identity),
-        "token_form": token_form or TokenNameForm(),
+        "token_form": token_form or provisioning_token_form(),
         "tokens": _provisioning_tokens(request),
         "callback_url": callback_url(tenant),
         "scim_url": tenant.custom_url + "scim/v2",
@@ -168,7 +174,7 @@ def role_mapping(request):
 @require_http_methods(["POST"])
 @never_cache
 def provisioning_token_add(request):
-    form = TokenNameForm(request.POST)
+    form = provisioning_token_form(request.POST)
     if not form.is_valid():
         return _render_settings(request, token_form=form)
     issued = token_issue(
