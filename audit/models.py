@@ -17,6 +17,11 @@ class Action(models.TextChoices):
     USER_DEPROVISIONED = "user.deprovisioned", "User deprovisioned"
     USER_ROLE_CHANGED = "user.role_changed", "Role changed"
     POLICY_CHANGED = "tenant.policy_changed", "Token policy changed"
+    # Identity integration (identity app): single sign-on settings and SCIM provisioning.
+    IDENTITY_SETTINGS_CHANGED = "tenant.identity_changed", "Identity settings changed"
+    USER_PROVISIONED = "user.provisioned", "User provisioned"
+    USER_UPDATED = "user.updated", "User updated"
+    USER_REACTIVATED = "user.reactivated", "User reactivated"
 
 
 class Via(models.TextChoices):
@@ -26,6 +31,8 @@ class Via(models.TextChoices):
     SWEEP = "sweep", "Sweep"
     LEAK_REPORT = "leak_report", "Leak report"
     SYSTEM = "system", "System"
+    SCIM = "scim", "SCIM"
+    SSO = "sso", "Single sign-on"
 
 
 class AuditEventQuerySet(models.QuerySet):

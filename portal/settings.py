@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "tokens",
     "audit",
     "integrations",
+    "identity",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,7 @@
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+from identity.models import password_refusal
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -15,3 +18,10 @@ class EmailAuthenticationForm(AuthenticationForm):
         self.fields["username"].widget.input_type = "email"
         self.fields["username"].widget.attrs["autocomplete"] = "email"
         self.fields["password"].label = "Password"
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        # Reached only with the right password, so saying why tells nothing to a guesser.
+        refusal = password_refusal(user.tenant)
+        if refusal:
+            raise ValidationError(refusal, code="sso_only")

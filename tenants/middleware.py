@@ -10,6 +10,18 @@ def is_api_path(path):
     return path.startswith("/api/")
 
 
+def is_scim_path(path):
+    # SCIM (identity app) authenticates by provisioning token only, like the API.
+    return path.startswith("/scim/")
+
+
+def scim_not_found(detail):
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "404"}
+    return JsonResponse(
+        {**body, "detail": detail}, status=404, content_type="application/scim+json"
+    )
+
+
 class TenantHostMiddleware:
     """Binds requests on a tenant's custom host to that tenant (request.tenant).
 
@@ -24,6 +36,8 @@ class TenantHostMiddleware:
         if tenant is None:
             if is_api_path(request.path_info):
                 return JsonResponse({"detail": "Unknown tenant."}, status=404)
+            if is_scim_path(request.path_info):
+                return scim_not_found("Unknown tenant.")
             raise Http404("Unknown tenant.")
         request.tenant = None if tenant is GENERIC else tenant
         request.host_tenant = request.tenant
@@ -37,7 +51,7 @@ class TenantSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not is_api_path(request.path_info):
+        if not (is_api_path(request.path_info) or is_scim_path(request.path_info)):
             user = request.user
             if user.is_authenticated:
                 if request.host_tenant is not None and user.tenant_id != request.host_tenant.id:

@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from audit.models import Action
 from audit.services import audit_record
+from identity.models import identity_settings_of, password_refusal
 from portal import ratelimit
 from portal.http import client_ip
 
@@ -20,7 +21,26 @@ class PortalLoginView(LoginView):
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        identity = identity_settings_of(self.request.host_tenant)
+        context["sso"] = identity if identity is not None and identity.sso_ready else None
+        context["passwords_off"] = identity is not None and not identity.passwords_allowed
+        return context
+
     def post(self, request, *args, **kwargs):
+        refusal = password_refusal(request.host_tenant)
+        if refusal:
+            # This tenant's host takes no passwords at all; nothing is checked or counted.
+            audit_record(
+                tenant=request.host_tenant,
+                action=Action.USER_SIGN_IN_FAILED,
+                client_ip=client_ip(request),
+                detail="Password sign-in refused: this tenant signs in with single sign-on.",
+            )
+            context = self.get_context_data(form=self.get_form())
+            context["password_refusal"] = refusal
+            return self.render_to_response(context, status=403)
         wait = max(
             ratelimit.retry_after(
                 "sign-in", self._key(), limit=settings.SIGN_IN_FAILURE_LIMIT, window=SIGN_IN_WINDOW

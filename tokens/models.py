@@ -26,6 +26,8 @@ class TokenKind(models.TextChoices):
     API = "api", "API token"
     SIEM = "siem", "SIEM agent token"
     LOG_COLLECTOR = "log_collector", "Log collector token"
+    # SCIM clients of identity providers; accepted only under /scim/ (identity app).
+    PROVISIONING = "provisioning", "Provisioning token"
 
 
 class TokenStatus(models.TextChoices):

@@ -1,0 +1,187 @@
+"""SCIM 2.0 at /scim/v2/ (RFC 7643/7644): scim2-server's protocol over the tenant's users.
+
+Authentication is a `provisioning` token in `Authorization: Bearer <token>`, and nothing else:
+no session is read here, so no CSRF applies. The token's tenant scopes every operation
+(identity.scim_storage). Every answer, errors included, is a SCIM document in
+`application/scim+json`.
+"""
+
+import json
+from http import HTTPStatus
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from scim2_models import (
+    AuthenticationScheme,
+    Bulk,
+    ChangePassword,
+    EnterpriseUser,
+    ETag,
+    Filter,
+    ForbiddenException,
+    NotFoundException,
+    Patch,
+    PayloadTooLargeException,
+    ResourceType,
+    SCIMException,
+    ScimProvider,
+    ServiceProviderConfig,
+    Sort,
+    UnauthorizedException,
+)
+from scim2_server.applications.base import BaseApplication
+from scim2_server.handler import ScimHandler
+from scim2_server.requests import ScimRequest
+from scim2_server.responses import SCIM_MEDIA_TYPE, ScimResponse
+from scim2_server.service import ScimService
+
+from portal import ratelimit
+from portal.http import client_ip
+from tokens.auth import (
+    AuthenticationFailed,
+    PermissionDenied,
+    authenticate_credentials,
+    parse_authorization,
+)
+from tokens.models import TokenKind
+from tokens.usage import record_use
+
+from .scim_storage import Caller, ScimPortalUser, TenantUserStorage, UserResource
+
+MAX_RESULTS = 200
+
+CONFIG = ServiceProviderConfig(
+    patch=Patch(supported=True),
+    bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
+    filter=Filter(supported=True, max_results=MAX_RESULTS),
+    change_password=ChangePassword(supported=False),
+    sort=Sort(supported=True),
+    etag=ETag(supported=True),
+    authentication_schemes=[
+        AuthenticationScheme(
+            type=AuthenticationScheme.Type.oauthbearertoken,
+            name="Provisioning token",
+            description="A provisioning token from Settings › Identity, sent as "
+            "'Authorization: Bearer <token>'.",
+            primary=True,
+        )
+    ],
+)
+PROVIDER = ScimProvider(
+    models=[ScimPortalUser, EnterpriseUser],
+    resource_types=[ResourceType.from_resource(UserResource)],
+    config=CONFIG,
+)
+
+
+class TooManyFailures(SCIMException):
+    status = 429
+    _default_detail = "Too many failed authentications from this address; try again later."
+
+
+class PortalScimApplication(BaseApplication):
+    """scim2-server's application steps, fed by Django instead of WSGI."""
+
+    def finalize_response(self, request, response):
+        response = super().finalize_response(request, response)
+        response.headers["Cache-Control"] = "no-store"  # personal data
+        return response
+
+
+APPLICATION = PortalScimApplication(PROVIDER, ScimService(PROVIDER))
+
+
+def authenticate(request):
+    """The provisioning token of the request, or a SCIM 401/403 (429 past the failure limit).
+
+    API, SIEM and log-collector tokens are refused with 403: they are real, but not for here.
+    """
+    address = client_ip(request)
+    try:
+        value = parse_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
+        token = authenticate_credentials(
+            value,
+            host_tenant=request.host_tenant,
+            kinds=(TokenKind.PROVISIONING,),
+            client_ip=address,
+        )
+    except AuthenticationFailed as failure:
+        wait = ratelimit.hit(
+            "api-auth-failure",
+            address or "unknown",
+            limit=settings.API_AUTH_FAILURE_LIMIT,
+            window=60,
+        )
+        if wait:
+            raise TooManyFailures from None
+        # SCIM clients send Bearer tokens; the API's wording suggests its own scheme.
+        detail = failure.detail.replace("Token <token>", "Bearer <provisioning token>")
+        if isinstance(failure, PermissionDenied):
+            raise ForbiddenException(detail=detail) from None
+        raise UnauthorizedException(detail=detail) from None
+    # A token has its owner's privileges at each request: provisioning is a full admin's.
+    if not token.owner.administers_tenant:
+        raise ForbiddenException(
+            detail="permission denied: the token's owner is no longer a full admin."
+        )
+    record_use(token, address)
+    return token
+
+
+def scim_request_of(request, path):
+    return ScimRequest(
+        method=request.method,
+        base_url=request.build_absolute_uri("/scim/v2"),
+        path=APPLICATION.split_path(path or "/"),
+        query=request.GET.dict(),
+        headers=dict(request.headers),
+        body=request.body,
+    )
+
+
+def django_response(response: ScimResponse):
+    body = b"" if response.body is None else json.dumps(response.body).encode()
+    reply = HttpResponse(body, status=response.status.value, content_type=SCIM_MEDIA_TYPE)
+    for name, value in response.headers.items():
+        reply[name] = value
+    return reply
+
+
+def serve(request, path):
+    try:
+        scim_request = scim_request_of(request, path)
+    except RequestDataTooBig:
+        error = PayloadTooLargeException(detail="The request body is too large.")
+        return django_response(APPLICATION.service.error_response(error))
+    try:
+        storage = TenantUserStorage(tenant=None, caller=None)
+        if APPLICATION.needs_auth(scim_request):
+            token = authenticate(request)
+            scim_request.subject = token
+            storage = TenantUserStorage(
+                tenant=token.tenant, caller=Caller(token=token, client_ip=client_ip(request))
+            )
+        response = ScimHandler(APPLICATION.service, storage).handle(scim_request)
+    except Exception as exception:  # noqa: BLE001 - every failure answers as a SCIM error
+        response = APPLICATION.handle_exception(scim_request, exception)
+    return django_response(APPLICATION.finalize_response(scim_request, response))
+
+
+@csrf_exempt
+@login_not_required
+def scim_endpoint(request, path=None):
+    response = serve(request, path)
+    if response.status_code == HTTPStatus.UNAUTHORIZED and "WWW-Authenticate" not in response:
+        response["WWW-Authenticate"] = 'Bearer realm="SCIM"'
+    return response
+
+
+@csrf_exempt
+@login_not_required
+def scim_elsewhere(request, rest=""):
+    """Any other path under /scim/: a SCIM 404, not the portal's HTML page."""
+    error = NotFoundException(detail="SCIM 2.0 is served under /scim/v2.")
+    return django_response(APPLICATION.service.error_response(error))

@@ -1,0 +1,204 @@
+"""Settings › Identity: single sign-on, provisioning tokens and role mapping (full admins)."""
+
+import pytest
+
+from audit.models import AuditEvent
+from identity.models import IdentitySettings
+from tests.api import api_client
+from tokens import crypto
+from tokens.models import Token, TokenKind
+
+PAGE = "/settings/identity/"
+MAPPING = "/settings/identity/role-mapping/"
+TOKENS = "/settings/identity/tokens/new/"
+GOOD_SSO = {
+    "sso_enabled": "on",
+    "provider_name": "Okta",
+    "issuer": "https://contoso.okta.example",
+    "client_id": "0oa1portal",
+    "client_secret": "a-very-secret-value",
+    "password_sign_in": "on",
+}
+GOOD_MAPPING = {
+    "role_source": "roles",
+    "full_admin_values": "Portal Admins",
+    "security_operator_values": "Operators, SOC",
+    "security_reader_values": "",
+    "default_role": "security_reader",
+}
+
+
+def revealed_value(response):
+    html = response.content.decode()
+    marker = 'id="token-value" class="mono" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+def test_full_admins_find_identity_in_the_settings_menu(signed_in, full_admin, operator):
+    assert 'href="/settings/identity/">Identity</a>' in signed_in(full_admin).get("/about/").text
+    assert 'href="/settings/identity/"' not in signed_in(operator).get("/about/").text
+
+
+@pytest.mark.parametrize("persona", ["operator", "reader"])
+def test_others_get_404_everywhere(request, signed_in, full_admin, issue, persona):
+    token, _ = issue(full_admin, kind=TokenKind.PROVISIONING)
+    client = signed_in(request.getfixturevalue(persona))
+    for path in (PAGE, MAPPING, TOKENS, f"{PAGE}tokens/{token.pk}/revoke/"):
+        assert client.get(path).status_code in (404, 405)
+        assert client.post(path, GOOD_SSO).status_code == 404
+    assert not IdentitySettings.objects.exists()
+    assert Token.objects.get().revoked_at is None
+
+
+def test_saving_sso_is_audited_and_the_secret_never_shows(signed_in, full_admin):
+    client = signed_in(full_admin)
+    response = client.post(PAGE, GOOD_SSO)
+    assert response.status_code == 302
+    identity = IdentitySettings.objects.get()
+    assert identity.sso_ready and identity.client_secret == "a-very-secret-value"
+    page = client.get(PAGE).text
+    assert "a-very-secret-value" not in page and "Set. Leave empty to keep it" in page
+    event = AuditEvent.objects.get(action="tenant.identity_changed")
+    assert "client secret replaced" in event.detail and "a-very-secret-value" not in event.detail
+    assert "http://contoso.us.portal.localhost/login/sso/callback/" in page
+
+
+def test_an_empty_secret_keeps_the_stored_one(signed_in, full_admin):
+    client = signed_in(full_admin)
+    client.post(PAGE, GOOD_SSO)
+    client.post(PAGE, {**GOOD_SSO, "client_secret": "", "provider_name": "Okta EU"})
+    identity = IdentitySettings.objects.get()
+    assert identity.client_secret == "a-very-secret-value" and identity.provider_name == "Okta EU"
+
+
+def test_the_secret_is_not_set_until_given(signed_in, full_admin):
+    assert "Not set." in signed_in(full_admin).get(PAGE).text
+
+
+def test_saving_nothing_new_records_nothing(signed_in, full_admin):
+    client = signed_in(full_admin)
+    client.post(PAGE, GOOD_SSO)
+    client.post(PAGE, {**GOOD_SSO, "client_secret": ""})
+    assert AuditEvent.objects.filter(action="tenant.identity_changed").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"issuer": "not a url"}, "Enter the issuer as a URL"),
+        ({"issuer": "ftp://idp.example"}, "must use https"),
+        ({"issuer": "http://idp.example"}, "must use https"),
+        ({"issuer": "https://idp.example/?tenant=1"}, "query or a fragment"),
+        ({"issuer": "https://" + "a" * 300 + ".example"}, "at most 300 characters"),
+        ({"issuer": ""}, "Enter the issuer URL."),
+        ({"provider_name": ""}, "Enter the provider&#x27;s name"),
+        ({"provider_name": "Okta\u200b"}, "visible characters only"),
+        ({"provider_name": "x" * 61}, "at most 60 characters"),
+        ({"client_id": ""}, "Enter the client ID"),
+        ({"client_id": "has space"}, "no spaces or special characters"),
+        ({"client_id": "x" * 301}, "at most 300 characters"),
+        ({"client_secret": ""}, "Enter the client secret."),
+        ({"client_secret": "tab\tinside"}, "no spaces or special characters"),
+        ({"client_secret": "x" * 501}, "at most 500 characters"),
+        ({"sso_enabled": "", "password_sign_in": ""}, "Keep password sign-in"),
+    ],
+)
+def test_malformed_sso_settings_are_refused_with_a_clear_message(
+    signed_in, full_admin, changes, message
+):
+    response = signed_in(full_admin).post(PAGE, {**GOOD_SSO, **changes})
+    assert response.status_code == 400
+    assert message in response.text
+    assert not IdentitySettings.objects.exists()
+
+
+def test_http_issuers_are_allowed_on_loopback_only(signed_in, full_admin):
+    response = signed_in(full_admin).post(PAGE, {**GOOD_SSO, "issuer": "http://127.0.0.1:8401"})
+    assert response.status_code == 302
+
+
+def test_passwords_can_be_turned_off_once_sso_is_complete(signed_in, full_admin):
+    response = signed_in(full_admin).post(PAGE, {**GOOD_SSO, "password_sign_in": ""})
+    assert response.status_code == 302
+    assert not IdentitySettings.objects.get().passwords_allowed
+
+
+def test_the_role_mapping_is_saved_and_audited(signed_in, full_admin):
+    response = signed_in(full_admin).post(MAPPING, GOOD_MAPPING)
+    assert response.status_code == 302
+    identity = IdentitySettings.objects.get()
+    assert identity.full_admin_values == ["Portal Admins"]
+    assert identity.security_operator_values == ["Operators", "SOC"]
+    event = AuditEvent.objects.get(action="tenant.identity_changed")
+    assert "values for full admin: Portal Admins" in event.detail
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"role_source": "groups"}, "Select a valid choice"),
+        ({"default_role": "owner"}, "Select a valid choice"),
+        ({"default_role": ""}, "This field is required"),
+        ({"security_reader_values": "portal admins"}, "already listed for another role"),
+        ({"full_admin_values": "x" * 101}, "at most 100 characters per value"),
+        ({"full_admin_values": "Admins\u0007"}, "visible characters only"),
+        ({"full_admin_values": ",".join(f"v{n}" for n in range(51))}, "at most 50 values"),
+    ],
+)
+def test_malformed_role_mappings_are_refused_with_a_clear_message(
+    signed_in, full_admin, changes, message
+):
+    response = signed_in(full_admin).post(MAPPING, {**GOOD_MAPPING, **changes})
+    assert response.status_code == 400
+    assert message in response.text
+    assert not IdentitySettings.objects.exists()
+
+
+def test_a_provisioning_token_is_revealed_once_and_works_only_for_scim(signed_in, full_admin):
+    client = signed_in(full_admin)
+    response = client.post(TOKENS, {"name": "Okta provisioning"})
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    secret = revealed_value(response)
+    token = Token.objects.get(digest=crypto.digest(secret))
+    assert token.kind == TokenKind.PROVISIONING and token.owner == full_admin
+    assert "scim/v2/Users" in response.text
+    assert secret not in client.get(PAGE).text and "Okta provisioning" in client.get(PAGE).text
+    assert api_client(secret).get("/scim/v2/Users").status_code == 200
+    assert api_client(secret).get("/api/v1/me/").status_code == 403
+
+
+def test_provisioning_tokens_stay_off_the_api_tokens_page(signed_in, full_admin):
+    client = signed_in(full_admin)
+    client.post(TOKENS, {"name": "Okta provisioning"})
+    page = client.get("/settings/security-extensions/api-tokens/")
+    assert page.context["page"].paginator.count == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("", "Enter a name for the token"), ("x" * 101, "at most 100 characters")],
+)
+def test_a_provisioning_token_needs_a_good_name(signed_in, full_admin, name, message):
+    response = signed_in(full_admin).post(TOKENS, {"name": name})
+    assert response.status_code == 400 and message in response.text
+    assert not Token.objects.exists()
+
+
+def test_revoking_a_provisioning_token_stops_it_at_once(signed_in, full_admin):
+    client = signed_in(full_admin)
+    secret = revealed_value(client.post(TOKENS, {"name": "Okta provisioning"}))
+    token = Token.objects.get()
+    assert "cannot be undone" in client.get(f"{PAGE}tokens/{token.pk}/revoke/").text
+    assert client.post(f"{PAGE}tokens/{token.pk}/revoke/").status_code == 302
+    assert api_client(secret).get("/scim/v2/Users").status_code == 401
+    assert AuditEvent.objects.filter(action="token.revoked", token=token).exists()
+
+
+def test_another_tenants_provisioning_tokens_are_404(signed_in, full_admin, other_tenant_admin):
+    signed_in(other_tenant_admin).post(TOKENS, {"name": "Fabrikam provisioning"})
+    token = Token.objects.get()
+    client = signed_in(full_admin)
+    assert client.post(f"{PAGE}tokens/{token.pk}/revoke/").status_code == 404
+    assert "Fabrikam provisioning" not in client.get(PAGE).text
+    assert Token.objects.get().revoked_at is None
