@@ -28,7 +28,8 @@ class PortalLoginView(LoginView):
         return response
 
     def form_invalid(self, form):
-        email = str(form.data.get("username", ""))[:254].strip()
+        # Raw input, as the form refused it: PostgreSQL text cannot hold NUL (a 500 otherwise).
+        email = str(form.data.get("username", ""))[:254].strip().replace("\x00", "")
         user = User.objects.filter(email__iexact=email).select_related("tenant").first()
         host_tenant = self.request.host_tenant
         # Recorded in the tenant the attempt concerns: the host's, else the account's. An
