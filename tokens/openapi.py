@@ -6,6 +6,8 @@ view that is not made here fails the suite.
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 TIMESTAMP = {"type": "string", "format": "date-time"}
+DAY_OR_EMPTY = {"anyOf": [{"type": "string", "format": "date"}, {"const": ""}]}
+NO_NUL = "^[^\\u0000]*$"  # text parameters refuse NUL characters with 400
 
 
 def _error(description):
@@ -30,7 +32,11 @@ TOKEN_ID = {
 }
 
 PAGE_PARAMETERS = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {
+        "name": "page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 10**9, "default": 1},
+    },
     {
         "name": "page_size",
         "in": "query",
@@ -195,9 +201,10 @@ PATHS = {
                 {
                     "name": "status",
                     "in": "query",
+                    "description": "Empty is the same as `all`.",
                     "schema": {
                         "type": "string",
-                        "enum": ["all", "active", "inactive", "generated", "expired"],
+                        "enum": ["all", "active", "inactive", "generated", "expired", ""],
                         "default": "all",
                     },
                 },
@@ -266,22 +273,33 @@ PATHS = {
                 {
                     "name": "action",
                     "in": "query",
-                    "schema": {"type": "string", "enum": AUDIT_ACTIONS},
+                    "description": "Empty: every action.",
+                    "schema": {"type": "string", "enum": [*AUDIT_ACTIONS, ""]},
                 },
                 {
                     "name": "user",
                     "in": "query",
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "maxLength": 254, "pattern": NO_NUL},
                     "description": "Part of the actor's or subject's e-mail.",
                 },
                 {
                     "name": "token",
                     "in": "query",
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "maxLength": 100, "pattern": NO_NUL},
                     "description": "Part of the token's name, or its hint.",
                 },
-                {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
-                {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {
+                    "name": "since",
+                    "in": "query",
+                    "description": "First day (UTC). Empty: no bound.",
+                    "schema": DAY_OR_EMPTY,
+                },
+                {
+                    "name": "until",
+                    "in": "query",
+                    "description": "Last day (UTC), not before `since`. Empty: no bound.",
+                    "schema": DAY_OR_EMPTY,
+                },
                 *PAGE_PARAMETERS,
             ],
             "responses": {
