@@ -1,67 +1,19 @@
-"""A real gunicorn serving the portal on a throw-away database, for the load tests.
-
-The database follows the run's DATABASE_URL: a new PostgreSQL database on the same server
-when it names PostgreSQL, else a new SQLite file. Only processes started here are signalled,
-each by its id.
-"""
+"""A real gunicorn serving the portal on a throw-away database (tests.throwaway), for the
+load tests. Only processes started here are signalled, each by its id."""
 
 import contextlib
 import http.client
-import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.throwaway import ROOT, manage, portal_env, run_in_portal
+
 PORTS = range(8300, 8400)
-SECRET_KEY = "load-test-only-" + "k" * 50
-
-
-class ThrowawayDatabase:
-    """A database that exists for one load test."""
-
-    def __init__(self, directory):
-        url = os.environ.get("DATABASE_URL", "")
-        self.engine = "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
-        if self.engine == "postgresql":
-            self._server_url = url
-            self.name = f"portal_load_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-            self._admin(f'CREATE DATABASE "{self.name}"')
-            self.url = urlunsplit(urlsplit(url)._replace(path=f"/{self.name}"))
-        else:
-            self.path = Path(directory) / "load.sqlite3"
-            self.url = f"sqlite:///{self.path}"
-
-    def _admin(self, sql):
-        import psycopg
-
-        with psycopg.connect(self._server_url, autocommit=True) as connection:
-            connection.execute(sql)
-
-    def _query(self, sql):
-        if self.engine == "sqlite":
-            with contextlib.closing(sqlite3.connect(self.path)) as connection:
-                return connection.execute(sql).fetchall()
-        import psycopg
-
-        with psycopg.connect(self.url) as connection:
-            return connection.execute(sql).fetchall()
-
-    def token_rows(self):
-        """{token id: revoked?} for every row of tokens_token."""
-        rows = self._query("SELECT id, revoked_at FROM tokens_token")
-        return {uuid.UUID(str(pk)): revoked is not None for pk, revoked in rows}
-
-    def drop(self):
-        if self.engine == "postgresql":
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 def free_port():
@@ -75,56 +27,27 @@ def free_port():
 
 def server_env(database, port, directory, workers):
     """Production settings, configured as an operator would, on the throw-away database."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PORTAL_", "TOKEN_", "GUNICORN_"))
-    }
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "DEBUG": "false",
-            "SECRET_KEY": SECRET_KEY,
-            "PORTAL_DOMAIN": "portal.localhost",
-            "PORTAL_SCHEME": "http",
-            "PORTAL_PORT": str(port),
-            "DATABASE_URL": database.url,
-            "PORT": str(port),
-            "WEB_CONCURRENCY": str(workers),
-            # The verified-token cache and its cross-process epoch are what revocation must
-            # get through: on explicitly, with an epoch file of this test's own.
-            "TOKEN_CACHE": "local",
-            "TOKEN_CACHE_EPOCH_FILE": str(Path(directory) / "auth-epoch"),
-            # Last use moves every second, so concurrent workers race to write it.
-            "TOKEN_LAST_USED_RESOLUTION": "1",
-            # Clients are told apart by X-Forwarded-For, as behind one reverse proxy.
-            "TRUSTED_PROXIES": "1",
-            "LOG_LEVEL": "WARNING",
-        }
+    return portal_env(
+        database,
+        PORTAL_PORT=str(port),
+        PORT=str(port),
+        WEB_CONCURRENCY=str(workers),
+        # The verified-token cache and its cross-process epoch are what revocation must get
+        # through: on explicitly, with an epoch file of this test's own.
+        TOKEN_CACHE="local",
+        TOKEN_CACHE_EPOCH_FILE=str(Path(directory) / "auth-epoch"),
+        # Last use moves every second, so concurrent workers race to write it.
+        TOKEN_LAST_USED_RESOLUTION="1",
+        # Clients are told apart by X-Forwarded-For, as behind one reverse proxy.
+        TRUSTED_PROXIES="1",
     )
-    return env
-
-
-def manage(*args, env):
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
 
 
 def prepare(env):
     """Migrate, collect static files (the manifest storage needs them) and seed the tenant."""
     manage("migrate", "--noinput", "-v0", env=env)
     manage("collectstatic", "--noinput", "-v0", env=env)
-    out = manage("shell", "-c", "from tests.load.seed import main; main()", env=env)
-    return json.loads(out.strip().splitlines()[-1])
+    return run_in_portal("tests.load.seed.main", env=env)
 
 
 def request(port, method, path, *, host="portal.localhost", headers=None, body=None):

@@ -15,8 +15,10 @@ from datetime import datetime
 
 import pytest
 
+from tests.throwaway import ROOT, ThrowawayDatabase
+
 from .driver import Run, start
-from .server import ROOT, Gunicorn, ThrowawayDatabase, free_port, prepare, server_env
+from .server import Gunicorn, free_port, prepare, server_env
 
 pytestmark = pytest.mark.load
 
