@@ -29,6 +29,8 @@ def server_env(database, port, directory, workers):
     """Production settings, configured as an operator would, on the throw-away database."""
     return portal_env(
         database,
+        DJANGO_SETTINGS_MODULE="tests.load.settings",
+        LOAD_STATIC_ROOT=str(Path(directory) / "static"),
         PORTAL_PORT=str(port),
         PORT=str(port),
         WEB_CONCURRENCY=str(workers),
