@@ -219,6 +219,29 @@ def test_bad_policy_input_is_refused_and_changes_nothing(
     assert row_counts() == before
 
 
+@strings("huge", "non-utf8", "nul", "sql", "template")
+def test_the_expiry_checkbox_reads_any_value_as_ticked(signed_in, full_admin, tenant, value):
+    response = signed_in(full_admin).post(
+        POLICY, encode({"token_expiry_required": value}), content_type=FORM
+    )
+    assert response.status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.token_expiry_required and tenant.token_max_lifetime_days is None
+
+
+def test_a_json_body_to_the_policy_changes_nothing(signed_in, full_admin, tenant):
+    tenant.token_max_lifetime_days = 90
+    tenant.save()
+    before = row_counts()
+    response = signed_in(full_admin).post(
+        POLICY, {"token_max_lifetime_days": None}, content_type="application/json"
+    )
+    assert response.status_code == 200  # the form again, unbound: nothing was submitted
+    tenant.refresh_from_db()
+    assert tenant.token_max_lifetime_days == 90
+    assert row_counts() == before
+
+
 # --- Audit-log filters: page, CSV export and API alike ------------------------------------
 
 BAD_DATES = {
