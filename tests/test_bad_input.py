@@ -101,10 +101,9 @@ def test_bad_sign_in_input_shows_the_form_again_and_signs_nobody_in(operator, fi
     assert response.status_code == 200
     assert any(message in response.content.decode() for message in SIGN_IN_MESSAGES)
     assert "_auth_user_id" not in client.session
-    failed = AuditEvent.objects.filter(action="user.sign_in_failed")
-    assert row_counts() == {**before, "events": before["events"] + failed.count()}
-    assert failed.count() == 1
-    assert "\x00" not in failed.get().detail and len(failed.get().detail) <= 300
+    assert row_counts() == {**before, "events": before["events"] + 1}
+    failed = AuditEvent.objects.get(action="user.sign_in_failed")
+    assert "\x00" not in failed.detail and len(failed.detail) <= 300
 
 
 def test_a_json_body_to_sign_in_is_an_empty_form(operator):
@@ -287,34 +286,33 @@ def test_bad_audit_filters_are_refused_on_the_page_the_export_and_the_api(
 
 
 @pytest.mark.parametrize(
-    ("field", "value", "matches"),
+    ("field", "value", "finds_all"),
     [
-        pytest.param("user", SQL, 0, id="user-sql"),
-        pytest.param("user", TEMPLATE, 0, id="user-template"),
-        pytest.param("user", CONTROL, 0, id="user-control"),
-        pytest.param("user", NON_UTF8, 0, id="user-non-utf8"),
-        pytest.param("token", SQL, 0, id="token-sql"),
-        pytest.param("token", TEMPLATE, 0, id="token-template"),
-        pytest.param("since", "0001-01-01", 1, id="since-year-1"),
-        pytest.param("until", "9999-12-31", 1, id="until-year-9999"),
-        pytest.param("since", "9999-12-31", 0, id="since-year-9999"),
-        pytest.param("until", "0001-01-01", 0, id="until-year-1"),
+        pytest.param("user", SQL, False, id="user-sql"),
+        pytest.param("user", TEMPLATE, False, id="user-template"),
+        pytest.param("user", CONTROL, False, id="user-control"),
+        pytest.param("user", NON_UTF8, False, id="user-non-utf8"),
+        pytest.param("token", SQL, False, id="token-sql"),
+        pytest.param("token", TEMPLATE, False, id="token-template"),
+        pytest.param("since", "0001-01-01", True, id="since-year-1"),
+        pytest.param("until", "9999-12-31", True, id="until-year-9999"),
+        pytest.param("since", "9999-12-31", False, id="since-year-9999"),
+        pytest.param("until", "0001-01-01", False, id="until-year-1"),
     ],
 )
 def test_odd_but_valid_audit_filters_are_literal_searches(
-    signed_in, issue, full_admin, audited, field, value, matches
+    signed_in, issue, full_admin, audited, field, value, finds_all
 ):
     _, secret = issue(full_admin)
-    generated = 1  # issuing the API token was itself audited
+    expected = AuditEvent.objects.count() if finds_all else 0
     query = "?" + encode({field: value})
     page = signed_in(full_admin).get(AUDIT_LOG + query)
-    assert page.status_code == 200
-    assert len(page.context["page"].object_list) == matches * (1 + generated)
+    assert page.status_code == 200 and len(page.context["page"].object_list) == expected
     export = signed_in(full_admin).get(AUDIT_CSV + query)
     assert export.status_code == 200
-    assert len(b"".join(export.streaming_content).splitlines()) == 1 + matches * (1 + generated)
+    assert len(b"".join(export.streaming_content).splitlines()) == 1 + expected
     api = api_client(secret).get(API_AUDIT + query)
-    assert api.status_code == 200 and api.json()["count"] == matches * (1 + generated)
+    assert api.status_code == 200 and api.json()["count"] == expected
 
 
 # --- Query parameters: ?status=, ?owner=, ?page=, ?page_size= -------------------------------
@@ -394,8 +392,13 @@ MALFORMED_IDS = {
     "2**63": str(2**63),
     "braced-uuid": "%7B" + str(uuid.UUID(int=0)) + "%7D",
 }
-PAGE_ACTIONS = [("get", ""), ("get", "revoke/"), ("post", "revoke/"), ("get", "rotate/")]
-PAGE_ACTIONS += [("post", "rotate/")]
+PAGE_ACTIONS = [
+    ("get", ""),  # the token's detail page
+    ("get", "revoke/"),
+    ("post", "revoke/"),
+    ("get", "rotate/"),
+    ("post", "rotate/"),
+]
 
 
 @pytest.mark.parametrize(("method", "action"), PAGE_ACTIONS)
