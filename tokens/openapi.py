@@ -35,12 +35,20 @@ PAGE_PARAMETERS = [
     {
         "name": "page",
         "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 10**9, "default": 1},
+        "description": "Empty: the first page.",
+        "schema": {
+            "default": 1,
+            "anyOf": [{"type": "integer", "minimum": 1, "maximum": 10**9}, {"const": ""}],
+        },
     },
     {
         "name": "page_size",
         "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+        "description": "Empty: 50.",
+        "schema": {
+            "default": 50,
+            "anyOf": [{"type": "integer", "minimum": 1, "maximum": 200}, {"const": ""}],
+        },
     },
 ]
 AUDIT_ACTIONS = [
