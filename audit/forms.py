@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.db.models import Q
@@ -42,7 +42,7 @@ class AuditFilterForm(forms.Form):
             )
         if data["since"]:
             events = events.filter(created_at__gte=_start_of(data["since"]))
-        if data["until"]:
+        if data["until"] and data["until"] < date.max:  # no event is later than the last day
             events = events.filter(created_at__lt=_start_of(data["until"]) + timedelta(days=1))
         return events
 

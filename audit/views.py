@@ -25,6 +25,10 @@ def _filtered(request):
 @full_admin_required
 def audit_log(request):
     form, events = _filtered(request)
+    return _log_page(request, form, events)
+
+
+def _log_page(request, form, events):
     page = Paginator(events.select_related("token"), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -46,6 +50,10 @@ def _csv_safe(value):
 @full_admin_required
 def audit_log_csv(request):
     form, events = _filtered(request)
+    if form.errors:
+        # The page with the form's messages: an export that ignored a bad filter would hand
+        # over every event of the tenant instead of the ones asked for.
+        return _log_page(request, form, events)
     writer = csv.writer(_Echo())
 
     def rows():

@@ -30,7 +30,8 @@ def client_ip(request):
     address = request.META.get("REMOTE_ADDR", "")
     forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     if len(forwarded) >= hops:
-        address = forwarded[-hops]
+        # An IPv6 zone ("fe80::1%eth0") names the proxy's interface, not the client.
+        address = forwarded[-hops].split("%", 1)[0]
     try:
         return str(ip_address(address))
     except ValueError:

@@ -1,5 +1,6 @@
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
 from identity.models import password_refusal
 
@@ -15,6 +16,9 @@ class EmailAuthenticationForm(AuthenticationForm):
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = "Email"
+        # Django sets max_length on this field only for the widget; without the validator a
+        # megabyte "e-mail" reaches the database as a LIKE pattern SQLite refuses (a 500).
+        self.fields["username"].validators.append(MaxLengthValidator(254))
         self.fields["username"].widget.input_type = "email"
         self.fields["username"].widget.attrs["autocomplete"] = "email"
         self.fields["password"].label = "Password"

@@ -91,7 +91,8 @@ class PortalLoginView(LoginView):
             limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ADDRESS,
             window=SIGN_IN_WINDOW,
         )
-        email = str(form.data.get("username", ""))[:254].strip()
+        # Raw input, as the form refused it: PostgreSQL text cannot hold NUL (a 500 otherwise).
+        email = str(form.data.get("username", ""))[:254].strip().replace("\x00", "")
         user = User.objects.filter(email__iexact=email).select_related("tenant").first()
         host_tenant = self.request.host_tenant
         # Recorded in the tenant the attempt concerns: the host's, else the account's. An

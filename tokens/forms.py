@@ -32,6 +32,9 @@ EXPIRY_CHOICES = [
     ("365", "365 days"),
     ("custom", "On a date…"),
 ]
+# The longest lifetime a tenant's policy may allow; a later date would also overflow the
+# date arithmetic of rotation (which keeps the lifetime, counted from the rotation).
+MAX_LIFETIME = timedelta(days=3650)
 
 
 class TokenGenerateForm(TokenNameForm):
@@ -88,6 +91,9 @@ class TokenGenerateForm(TokenNameForm):
             expires_at = datetime.combine(day, time.min, tzinfo=UTC)
             if expires_at <= self.now:
                 self.add_error("expiry_date", "Choose a date in the future.")
+                return cleaned
+            if expires_at > self.now + MAX_LIFETIME:
+                self.add_error("expiry_date", "Choose a date at most 10 years ahead.")
                 return cleaned
             cleaned["expires_at"] = expires_at
         else:

@@ -6,6 +6,8 @@ view that is not made here fails the suite.
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 TIMESTAMP = {"type": "string", "format": "date-time"}
+DAY_OR_EMPTY = {"anyOf": [{"type": "string", "format": "date"}, {"const": ""}]}
+NO_NUL = "^[^\\u0000]*$"  # text parameters refuse NUL characters with 400
 
 
 def _error(description):
@@ -30,11 +32,23 @@ TOKEN_ID = {
 }
 
 PAGE_PARAMETERS = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {
+        "name": "page",
+        "in": "query",
+        "description": "Empty: the first page.",
+        "schema": {
+            "default": 1,
+            "anyOf": [{"type": "integer", "minimum": 1, "maximum": 10**9}, {"const": ""}],
+        },
+    },
     {
         "name": "page_size",
         "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+        "description": "Empty: 50.",
+        "schema": {
+            "default": 50,
+            "anyOf": [{"type": "integer", "minimum": 1, "maximum": 200}, {"const": ""}],
+        },
     },
 ]
 AUDIT_ACTIONS = [
@@ -205,9 +219,10 @@ PATHS = {
                 {
                     "name": "status",
                     "in": "query",
+                    "description": "Empty is the same as `all`.",
                     "schema": {
                         "type": "string",
-                        "enum": ["all", "active", "inactive", "generated", "expired"],
+                        "enum": ["all", "active", "inactive", "generated", "expired", ""],
                         "default": "all",
                     },
                 },
@@ -276,22 +291,33 @@ PATHS = {
                 {
                     "name": "action",
                     "in": "query",
-                    "schema": {"type": "string", "enum": AUDIT_ACTIONS},
+                    "description": "Empty: every action.",
+                    "schema": {"type": "string", "enum": [*AUDIT_ACTIONS, ""]},
                 },
                 {
                     "name": "user",
                     "in": "query",
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "maxLength": 254, "pattern": NO_NUL},
                     "description": "Part of the actor's or subject's e-mail.",
                 },
                 {
                     "name": "token",
                     "in": "query",
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "maxLength": 100, "pattern": NO_NUL},
                     "description": "Part of the token's name, or its hint.",
                 },
-                {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
-                {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {
+                    "name": "since",
+                    "in": "query",
+                    "description": "First day (UTC). Empty: no bound.",
+                    "schema": DAY_OR_EMPTY,
+                },
+                {
+                    "name": "until",
+                    "in": "query",
+                    "description": "Last day (UTC), not before `since`. Empty: no bound.",
+                    "schema": DAY_OR_EMPTY,
+                },
                 *PAGE_PARAMETERS,
             ],
             "responses": {
@@ -338,6 +364,21 @@ PATHS = {
 }
 
 
+TOO_MANY_FAILURES = {
+    **_error("Too many failed authentications from this address."),
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+}
+
+
+def _with_rate_limit(paths):
+    """Every operation that authenticates may answer 429 past the failure limit."""
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if method != "parameters" and operation.get("security") != []:
+                operation["responses"].setdefault("429", TOO_MANY_FAILURES)
+    return paths
+
+
 def openapi_document(request):
     return {
         "openapi": "3.1.0",
@@ -350,7 +391,7 @@ def openapi_document(request):
         },
         "servers": [{"url": request.build_absolute_uri("/").rstrip("/")}],
         "security": [{"token": []}],
-        "paths": PATHS,
+        "paths": _with_rate_limit(PATHS),
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

@@ -1,3 +1,5 @@
+import unicodedata
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
@@ -21,6 +23,9 @@ class Command(PortalCommand):
             raise CommandError(validation_message(error)) from None
         if Tenant.objects.filter(slug=slug).exists():
             raise CommandError(f"A tenant with slug {slug!r} already exists.")
+        if any(unicodedata.category(char).startswith("C") for char in name):
+            # The name is printed by commands and shown on pages: no terminal escapes in it.
+            raise CommandError("A tenant name cannot contain control or invisible characters.")
         tenant = Tenant(slug=slug, name=name.strip(), region=region)
         try:
             tenant.full_clean()

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from tenants.models import Tenant, User
 
-from ._base import PortalCommand, parse_role, validation_message
+from ._base import PortalCommand, parse_role, shown, validation_message
 
 
 class Command(PortalCommand):
@@ -32,11 +32,11 @@ class Command(PortalCommand):
         try:
             validate_email(email)
         except ValidationError:
-            raise CommandError(f"{email!r} is not a valid e-mail address.") from None
+            raise CommandError(f"{shown(email)} is not a valid e-mail address.") from None
         role = parse_role(role)
         tenant_obj = Tenant.objects.filter(slug=tenant).first()
         if tenant_obj is None:
-            raise CommandError(f"No tenant with slug {tenant!r}.")
+            raise CommandError(f"No tenant with slug {shown(tenant)}.")
         if User.objects.filter(email__iexact=email).exists():
             raise CommandError(f"A user with e-mail {email!r} already exists.")
         user = User(email=email, tenant=tenant_obj, role=role)

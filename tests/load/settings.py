@@ -1,0 +1,9 @@
+"""The production settings, with static files collected into the load test's own folder
+(LOAD_STATIC_ROOT) rather than the checkout's staticfiles/, which every test client of the
+suite would then scan."""
+
+import os
+
+from portal.settings import *  # noqa: F403
+
+STATIC_ROOT = os.environ["LOAD_STATIC_ROOT"]
