@@ -16,3 +16,6 @@ accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn 27 opens a control socket at one fixed path per user by default; several servers
+# on a host (make run beside a test run) would share it. The portal does not use it.
+control_socket_disable = True

@@ -23,6 +23,7 @@ STORAGES = {
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Serve static files straight from the source folders, as `make run` serves collected ones.
 WHITENOISE_USE_FINDERS = True
-# Exercise the verified-token cache on every database the suite runs on.
-TOKEN_CACHE = "local"
+# Exercise the verified-token cache on every database the suite runs on (the bench can turn
+# it off with TOKEN_CACHE=off to measure the uncached path).
+TOKEN_CACHE = os.environ.get("TOKEN_CACHE", "local")
 STATIC_ROOT = None  # nothing is collected in tests; whitenoise would warn about the folder
