@@ -139,6 +139,7 @@ def test_the_table_is_paginated_by_50(signed_in, operator):
     first = client.get(URL)
     assert len(names(first)) == 50
     assert "Showing 1–50 of 120" in first.content.decode()
+    assert 'href="?status=all&amp;page=2" rel="next"' in first.content.decode()
     assert len(names(client.get(URL, {"page": 3}))) == 20
 
 

@@ -56,10 +56,16 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         "form_id": uuid.uuid4().hex,
         "issued": issued,
         "dialog": dialog,
+        "query": _page_query(status_filter, deprovisioned_only),
     }
     if filter_error and status == 200:
         status = 400
     return render(request, "tokens/token_list.html", context, status=status)
+
+
+def _page_query(status_filter, deprovisioned_only):
+    query = f"status={status_filter}"
+    return f"{query}&owner=deprovisioned" if deprovisioned_only else query
 
 
 def _status_choices(user):
