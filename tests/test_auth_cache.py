@@ -79,3 +79,15 @@ def test_with_the_cache_off_every_call_queries(issue, operator, settings):
         client.get(ME)
     assert len(queries) == 1
     assert not authcache._entries
+
+
+def test_a_cached_entry_is_reloaded_after_its_maximum_age(issue, operator, monkeypatch):
+    token, secret = issue(operator)
+    client = api_client(secret)
+    client.get(ME)
+    client.get(ME)
+    Token.objects.filter(pk=token.pk).update(name="renamed, bump lost")
+    assert client.get(ME).json()["token"]["name"] == "Test token"
+    later = authcache.time.monotonic() + authcache.MAX_AGE + 1
+    monkeypatch.setattr(authcache.time, "monotonic", lambda: later)
+    assert client.get(ME).json()["token"]["name"] == "renamed, bump lost"

@@ -15,12 +15,16 @@ import fcntl
 import mmap
 import os
 import threading
+import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
 MAX_ENTRIES = 10_000
+# An entry is reloaded after this long even if no bump arrived: the bound on staleness should a
+# process die between a commit and its bump.
+MAX_AGE = 60.0
 VERSION_KEY = "tokens:auth-version"
 
 _entries = {}
@@ -71,13 +75,15 @@ def lookup(digest, load):
     if epoch != _seen_epoch:
         _entries.clear()
         _seen_epoch = epoch
-    token = _entries.get(digest)
-    if token is None:
-        token = load(digest)
-        if token is not None:
-            if len(_entries) >= MAX_ENTRIES:
-                _entries.clear()
-            _entries[digest] = token
+    entry = _entries.get(digest)
+    now = time.monotonic()
+    if entry is not None and entry[1] > now:
+        return entry[0]
+    token = load(digest)
+    if token is not None:
+        if len(_entries) >= MAX_ENTRIES:
+            _entries.clear()
+        _entries[digest] = (token, now + MAX_AGE)
     return token
 
 

@@ -138,3 +138,41 @@ def test_sign_in_empty_states_and_the_other_pages_pass_axe(
     page.get_by_role("link", name="Security extensions").first.click()
     expect(page.get_by_role("heading", name="Security extensions", level=1)).to_be_visible()
     check(page, "security-extensions")
+
+
+@on_screens(DESKTOP_LIGHT, PHONE_LIGHT, DESKTOP_DARK)
+def test_the_full_admin_pages_pass_axe(page_as, full_admin, tokens_of_every_kind, screen, check):
+    page = page_as(full_admin, **screen.options)
+    page.goto(f"{TOKENS_URL}?status=all&owner=deprovisioned")
+    expect(page.get_by_role("button", name=re.compile("^Revoke all"))).to_be_visible()
+    check(page, "tokens-deprovisioned")
+    page.goto(f"{TOKENS_URL}policy/")
+    expect(page.get_by_role("heading", name="Token policy", level=1)).to_be_visible()
+    check(page, "token-policy")
+    page.goto(TOKENS_URL)
+    page.get_by_role("link", name="Terraform provider").click()
+    expect(page.get_by_role("heading", name="Terraform provider", level=1)).to_be_visible()
+    check(page, "token-detail")
+    page.goto("/settings/audit-log/")
+    expect(page.get_by_role("heading", name="Audit log", level=1)).to_be_visible()
+    check(page, "audit-log")
+
+    for path, heading, button in [
+        ("/settings/security-extensions/siem-agents/", "SIEM agents", "Add SIEM agent"),
+        ("/settings/log-collectors/", "Log collectors", "Add log collector"),
+    ]:
+        page.goto(path)
+        expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        check(page, heading.lower().replace(" ", "-"))
+        page.get_by_role("button", name=button).click()
+        dialog = page.get_by_role("dialog", name=button)
+        expect(dialog).to_be_visible()
+        dialog.get_by_role("button", name="Next").click()
+        expect(
+            page.get_by_role("dialog", name=button).get_by_text("This field is required.").first
+        ).to_be_visible()
+        check(page, heading.lower().replace(" ", "-") + "-add-error")
+
+    page.goto("/settings/identity/")
+    expect(page.get_by_role("heading", name="Identity", level=1)).to_be_visible()
+    check(page, "identity")
