@@ -10,12 +10,17 @@ HOSTNAME = re.compile(
 )
 
 
+PORT_RANGE = "Use a port from 1 to 65535."
+
+
 class IntegrationForm(forms.ModelForm):
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         self.fields["name"].help_text = "How you will recognise it, e.g. the site or product."
-        self.fields["port"].widget.attrs.update({"min": 1, "max": 65535, "inputmode": "numeric"})
+        port = self.fields["port"]
+        port.widget.attrs.update({"min": 1, "max": 65535, "inputmode": "numeric"})
+        port.error_messages.update(max_value=PORT_RANGE, min_value=PORT_RANGE)
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -29,12 +34,6 @@ class SiemAgentForm(IntegrationForm):
         model = SiemAgent
         fields = ["name", "format", "host", "port"]
         help_texts = {"host": "Host name or IP address your SIEM receives events on."}
-        error_messages = {
-            "port": {
-                "max_value": "Use a port from 1 to 65535.",
-                "min_value": "Use a port from 1 to 65535.",
-            }
-        }
 
     def clean_host(self):
         host = self.cleaned_data["host"].strip().lower().rstrip(".")
@@ -53,9 +52,3 @@ class LogCollectorForm(IntegrationForm):
         model = LogCollector
         fields = ["name", "source_type", "receiver", "port"]
         help_texts = {"port": "The port the collector listens on for this receiver."}
-        error_messages = {
-            "port": {
-                "max_value": "Use a port from 1 to 65535.",
-                "min_value": "Use a port from 1 to 65535.",
-            }
-        }

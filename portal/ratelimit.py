@@ -16,12 +16,6 @@ def _window(scope, key, window):
     return f"ratelimit:{scope}:{digest}:{start}", start + window - now
 
 
-def count(scope, key, *, window):
-    """Events counted for (scope, key) in the current window."""
-    cache_key, _ = _window(scope, key, window)
-    return cache.get(cache_key, 0)
-
-
 def retry_after(scope, key, *, limit, window):
     """Seconds to wait when (scope, key) is over its limit, else 0; counts nothing."""
     cache_key, remaining = _window(scope, key, window)

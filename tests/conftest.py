@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -70,3 +75,18 @@ def issue():
         return issued.token, issued.secret
 
     return make
+
+
+@pytest.fixture(scope="session")
+def shell_env(tmp_path_factory):
+    """Environment for running manage.py in a real subprocess, on a migrated scratch SQLite
+    database (the test database lives in this process only)."""
+    database = tmp_path_factory.mktemp("shell") / "db.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"sqlite:///{database}",
+    }
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=root, env=env, check=True)
+    return env

@@ -91,3 +91,15 @@ def test_a_cached_entry_is_reloaded_after_its_maximum_age(issue, operator, monke
     later = authcache.time.monotonic() + authcache.MAX_AGE + 1
     monkeypatch.setattr(authcache.time, "monotonic", lambda: later)
     assert client.get(ME).json()["token"]["name"] == "renamed, bump lost"
+
+
+def test_a_tokens_first_use_leaves_other_cached_tokens_alone(issue, operator):
+    _, first = issue(operator, name="first")
+    _, second = issue(operator, name="second")
+    client = api_client(first)
+    client.get(ME)
+    client.get(ME)
+    api_client(second).get(ME)  # Generated -> Active: the counts change, no authentication does
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME).status_code == 200
+    assert len(queries) == 0

@@ -530,18 +530,6 @@ def test_bad_command_arguments_get_one_short_line_and_change_nothing(operator, s
     assert row_counts() == before
 
 
-@pytest.fixture(scope="module")
-def shell_env(tmp_path_factory):
-    database = tmp_path_factory.mktemp("bad-input-shell") / "db.sqlite3"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": f"sqlite:///{database}",
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    return env
-
-
 @pytest.mark.parametrize(
     "args",
     [

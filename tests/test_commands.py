@@ -1,5 +1,4 @@
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -172,18 +171,6 @@ def test_demo_if_empty_leaves_an_existing_database_alone(tenant):
     assert not Token.objects.exists()
 
 
-@pytest.fixture(scope="module")
-def shell_env(tmp_path_factory):
-    database = tmp_path_factory.mktemp("shell") / "db.sqlite3"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": f"sqlite:///{database}",
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    return env
-
-
 @pytest.mark.parametrize(
     "args",
     [
@@ -203,3 +190,21 @@ def test_commands_print_one_line_and_no_traceback_from_the_shell(args, shell_env
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_createuser_prompts_for_the_password_on_a_terminal(tenant, monkeypatch):
+    answers = iter(["a long enough passphrase", "a long enough passphrase"])
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    out = run("createuser", "ann@contoso.test", "--tenant", "contoso", "--role", "security_reader")
+    assert "Password:" not in out
+    assert User.objects.get(email="ann@contoso.test").check_password("a long enough passphrase")
+
+
+def test_createuser_refuses_two_different_passwords_at_the_prompt(tenant, monkeypatch):
+    answers = iter(["a long enough passphrase", "another passphrase"])
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    with pytest.raises(CommandError, match="did not match"):
+        run("createuser", "ann@contoso.test", "--tenant", "contoso", "--role", "security_reader")
+    assert not User.objects.filter(email="ann@contoso.test").exists()

@@ -5,6 +5,7 @@ import pytest
 from audit.models import AuditEvent
 from identity.models import IdentitySettings
 from tests.api import api_client
+from tests.pages import revealed_value
 from tokens import crypto
 from tokens.models import Token, TokenKind
 
@@ -26,13 +27,6 @@ GOOD_MAPPING = {
     "security_reader_values": "",
     "default_role": "security_reader",
 }
-
-
-def revealed_value(response):
-    html = response.content.decode()
-    marker = 'id="token-value" class="mono" value="'
-    start = html.index(marker) + len(marker)
-    return html[start : html.index('"', start)]
 
 
 def test_full_admins_find_identity_in_the_settings_menu(signed_in, full_admin, operator):

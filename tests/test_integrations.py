@@ -3,6 +3,7 @@ import pytest
 from audit.models import AuditEvent
 from integrations.models import LogCollector, SiemAgent
 from tests.api import api_client
+from tests.pages import revealed_value
 from tokens import crypto
 from tokens.models import Token, TokenKind
 
@@ -20,13 +21,6 @@ GOOD = {
         "port": "6514",
     },
 }
-
-
-def revealed_value(response):
-    html = response.content.decode()
-    marker = 'id="token-value" class="mono" value="'
-    start = html.index(marker) + len(marker)
-    return html[start : html.index('"', start)]
 
 
 def add(client, page, **changes):

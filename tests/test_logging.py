@@ -7,6 +7,7 @@ import pytest
 
 from portal.logs import JsonLines, RedactSecrets, redact
 from tests.api import api_client
+from tests.pages import revealed_value
 from tokens import crypto
 from tokens.models import Token
 
@@ -32,9 +33,7 @@ def test_a_full_journey_logs_no_token_digest_or_authorization_header(
     response = client.post(
         "/settings/security-extensions/api-tokens/new/", {"name": "CI", "form_id": uuid.uuid4().hex}
     )
-    html = response.content.decode()
-    start = html.index('id="token-value" class="mono" value="') + 37
-    secret = html[start : start + crypto.TOKEN_LENGTH]
+    secret = revealed_value(response)
     token = Token.objects.get()
     api = api_client(secret)
     api.get("/api/v1/me/")

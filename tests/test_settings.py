@@ -78,3 +78,31 @@ def test_allowed_hosts_cover_the_portal_domain_its_subdomains_and_loopback():
     assert {"portal.localhost", ".portal.localhost", "localhost", "127.0.0.1"} <= set(
         settings.ALLOWED_HOSTS
     )
+
+
+def test_debug_makes_http_the_default_scheme():
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.DEBUG, s.PORTAL_SCHEME)",
+        env={**PRODUCTION_ENV, "DEBUG": "true"},
+    )
+    assert result.stdout.splitlines()[-1] == "True http"
+
+
+def test_extra_allowed_hosts_are_added_to_the_defaults():
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(' '.join(s.ALLOWED_HOSTS))",
+        env={**PRODUCTION_ENV, "ALLOWED_HOSTS": "lb.internal,10.0.0.5"},
+    )
+    hosts = result.stdout.splitlines()[-1].split()
+    assert hosts == [
+        "portal.example.com",
+        ".portal.example.com",
+        "localhost",
+        "127.0.0.1",
+        "lb.internal",
+        "10.0.0.5",
+    ]

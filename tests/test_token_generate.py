@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from tests.pages import revealed_value
 from tokens import crypto
 from tokens.models import Token
 
@@ -12,13 +13,6 @@ URL = "/settings/security-extensions/api-tokens/new/"
 
 def generate(client, name="CI pipeline", form_id=None):
     return client.post(URL, {"name": name, "form_id": form_id or uuid.uuid4().hex})
-
-
-def revealed_value(response):
-    html = response.content.decode()
-    marker = 'id="token-value" class="mono" value="'
-    start = html.index(marker) + len(marker)
-    return html[start : html.index('"', start)]
 
 
 def test_generating_reveals_a_working_value_once_with_no_store(signed_in, operator):

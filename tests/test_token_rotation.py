@@ -2,19 +2,13 @@ import pytest
 
 from tests.api import api_client
 from tests.factories import TokenFactory
+from tests.pages import revealed_value
 from tokens import crypto
 from tokens.models import Token
 
 
 def rotate_url(token):
     return f"/settings/security-extensions/api-tokens/{token.pk}/rotate/"
-
-
-def revealed_value(response):
-    html = response.content.decode()
-    marker = 'id="token-value" class="mono" value="'
-    start = html.index(marker) + len(marker)
-    return html[start : html.index('"', start)]
 
 
 def test_rotating_reveals_a_new_value_and_the_old_one_stops(signed_in, issue, operator):

@@ -64,7 +64,9 @@ def find_token(value):
     return authcache.lookup(crypto.digest(value), _load)
 
 
-def authenticate_credentials(value, *, host_tenant, kinds=(TokenKind.API,), client_ip=None):
+def authenticate_credentials(
+    value, *, host_tenant, kinds=(TokenKind.API,), client_ip=None, now=None
+):
     """Return the usable token for value, or raise AuthenticationFailed / PermissionDenied."""
     token = find_token(value)
     # A token of another tenant on a custom host is refused as if it did not exist there.
@@ -72,7 +74,7 @@ def authenticate_credentials(value, *, host_tenant, kinds=(TokenKind.API,), clie
         raise AuthenticationFailed("Invalid token.")
     if token.is_revoked:
         raise AuthenticationFailed("This token has been revoked.")
-    now = timezone.now()
+    now = now or timezone.now()
     if token.is_expired_at(now):
         raise AuthenticationFailed(f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.")
     if not token.owner.is_active:

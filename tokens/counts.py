@@ -1,10 +1,10 @@
 """Counts of tokens for the filter pills, the page total and the API's `count`, cached briefly.
 
 Counting 100,000 rows costs far more than showing 50 of them, so each count is kept in
-Django's cache for COUNT_TTL seconds under a version that every token or user write bumps
-(tokens.authcache): after a generate, revoke or deprovisioning, the next page view counts
-again. Only the passage of time (a token turning Inactive) can make a count lag, by at most
-COUNT_TTL seconds; the rows themselves are always queried fresh.
+Django's cache for COUNT_TTL seconds under a version that every token or user write, and a
+token's first use, bumps (tokens.authcache): after a generate, revoke or deprovisioning, the
+next page view counts again. Only the passage of time (a token turning Inactive) can make a
+count lag, by at most COUNT_TTL seconds; the rows themselves are always queried fresh.
 """
 
 from django.core.cache import cache
@@ -17,7 +17,7 @@ COUNT_TTL = 30
 
 
 def _key(scope, name):
-    return f"token-count:{authcache.version()}:{scope}:{name}"
+    return f"token-count:{authcache.counts_version()}:{scope}:{name}"
 
 
 def cached(scope, name, compute):

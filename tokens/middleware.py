@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils import timezone
 
 from portal import ratelimit
 from portal.http import client_ip
@@ -44,12 +45,12 @@ class ApiTokenMiddleware:
         request.api_token = None
         if path in PUBLIC_API_PATHS:
             return self.get_response(request)
-        address = client_ip(request)
+        address, now = client_ip(request), timezone.now()
         try:
             value = parse_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
             kind = KIND_OF_PATH.get(path, TokenKind.API)
             token = authenticate_credentials(
-                value, host_tenant=request.host_tenant, kinds=(kind,), client_ip=address
+                value, host_tenant=request.host_tenant, kinds=(kind,), client_ip=address, now=now
             )
         except AuthenticationFailed as failure:
             return self.refuse(failure, address)
@@ -64,7 +65,7 @@ class ApiTokenMiddleware:
         request.api_token = token
         request.user = owner
         request.tenant = token.tenant
-        record_use(token, address)
+        record_use(token, address, now=now)
         return self.get_response(request)
 
     @staticmethod

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from tenants.models import Role, Tenant
+from tenants.models import Role, Tenant, User
 
 from . import authcache
 
@@ -64,15 +64,9 @@ class TokenQuerySet(models.QuerySet):
             tokens = tokens.filter(owner=user)
         return tokens
 
-    def expiring_soon(self, now=None):
-        now = now or timezone.now()
-        return self.filter(expires_at__gt=now, expires_at__lte=now + EXPIRY_WARNING)
-
     def with_deprovisioned_owner(self):
         # A subquery over the few deprovisioned users, not a join over every token's owner:
         # the owner index then finds their tokens directly.
-        from tenants.models import User
-
         return self.filter(owner__in=User.objects.filter(is_active=False).values("pk"))
 
     def with_status(self, status, now=None):

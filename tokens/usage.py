@@ -1,9 +1,10 @@
 """Bounded-write bookkeeping of token use: last use, daily request counts, client addresses.
 
-Nothing here writes per request. Each process counts in memory and writes a token's counts
-at most once per TOKEN_LAST_USED_RESOLUTION (the first use in a process is written at once,
-so a new token turns Active immediately). Counts still in memory when a worker is killed are
-lost; the 30-day figure is a usage indicator, not billing.
+Nothing here writes per request. Last use is written when the stored one is older than
+TOKEN_LAST_USED_RESOLUTION (so a new token turns Active on its first call); each process
+counts requests and addresses in memory and writes them once its window of that length is
+over. Counts still in memory when a worker is killed are lost; the 30-day figure is a usage
+indicator, not billing.
 """
 
 import atexit
@@ -66,7 +67,7 @@ def _write_last_use(token, now):
     )
     token.last_used_at = now
     if updated and first_use:
-        authcache.invalidate()  # Generated -> Active: the status counts change
+        authcache.counts_changed()  # Generated -> Active: counts change, authentication not
 
 
 def _write_counts(token_pk, counts, now):
