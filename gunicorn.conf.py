@@ -19,3 +19,16 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn 27 opens a control socket at one fixed path per user by default; several servers
 # on a host (make run beside a test run) would share it. The portal does not use it.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    # Each worker hears cache invalidations from before its first request (tokens.invalidation).
+    from tokens import invalidation
+
+    invalidation.start()
+
+
+def worker_exit(server, worker):
+    from tokens import invalidation
+
+    invalidation.stop()

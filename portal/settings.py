@@ -4,8 +4,6 @@ Every variable of CONTRACT §1 is read here and nowhere else. Bad values fail at
 with django-environ's error instead of surfacing later as odd behaviour.
 """
 
-import hashlib
-import tempfile
 from pathlib import Path
 
 import environ
@@ -186,22 +184,23 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 # How often (seconds) a token's last use and usage counts are written at most (tokens.usage).
 TOKEN_LAST_USED_RESOLUTION = env.int("TOKEN_LAST_USED_RESOLUTION", default=60)
 
-# Verified tokens are cached per process and invalidated through an epoch file shared by the
-# processes of one host (tokens.authcache). "local" is safe only while every web process runs
-# on one host, which SQLite implies; with PostgreSQL turn it on when that holds.
-TOKEN_CACHE = env.str(
-    "TOKEN_CACHE", default="local" if _db["ENGINE"].endswith("sqlite3") else "off"
-)
-if TOKEN_CACHE not in ("local", "off"):
-    raise ImproperlyConfigured("TOKEN_CACHE must be local or off.")
-_db_identity = f"{_db['ENGINE']}|{_db.get('HOST', '')}|{_db.get('PORT', '')}|{_db['NAME']}"
-TOKEN_CACHE_EPOCH_FILE = env.str(
-    "TOKEN_CACHE_EPOCH_FILE",
-    default=str(
-        Path(tempfile.gettempdir())
-        / f"portal-auth-epoch-{hashlib.sha256(_db_identity.encode()).hexdigest()[:16]}"
-    ),
-)
+# Verified tokens and token counts are cached per process, and every write that affects them
+# makes them stale on every process of every host before it returns (tokens.invalidation):
+# through a file beside the database on SQLite, through LISTEN/NOTIFY on PostgreSQL. "off"
+# reads the database on every request. The old one-host mode, "local", is that same cache on
+# SQLite; on PostgreSQL it would let a revoked token pass on another host, so it is refused.
+TOKEN_CACHE = env.str("TOKEN_CACHE", default="on").strip().lower()
+if TOKEN_CACHE == "local" and _db["ENGINE"].endswith("sqlite3"):
+    TOKEN_CACHE = "on"
+if TOKEN_CACHE not in ("on", "off"):
+    raise ImproperlyConfigured(
+        f"TOKEN_CACHE must be on or off, not {TOKEN_CACHE!r}"
+        + (
+            " (the one-host 'local' mode is refused on PostgreSQL)."
+            if TOKEN_CACHE == "local"
+            else "."
+        )
+    )
 
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("plain", "json"):

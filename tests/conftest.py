@@ -9,7 +9,7 @@ from django.test import Client
 
 from tenants.models import Role
 from tests.factories import TenantFactory, UserFactory
-from tokens import authcache, usage
+from tokens import authcache, counts, invalidation, usage
 from tokens.services import token_issue
 
 
@@ -17,11 +17,27 @@ from tokens.services import token_issue
 def _fresh_process_state():
     """Each test starts as a new worker process would: no cached tokens, no pending counts."""
     authcache.clear_local()
+    counts.clear_local()
     usage.forget()
     cache.clear()  # rate-limit counters
     yield
     authcache.clear_local()
+    counts.clear_local()
     usage.forget()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _invalidation_listener(django_db_setup, django_db_blocker):
+    """The test process hears invalidations like a worker; its listener is stopped before the
+    test database is dropped (PostgreSQL refuses to drop a database with a session open)."""
+    yield
+    invalidation.stop()
+
+
+@pytest.fixture
+def caching(db):
+    """This process may answer from its caches (on PostgreSQL, once its listener is in)."""
+    assert invalidation.wait_until_caching()
 
 
 @pytest.fixture

@@ -25,5 +25,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_USE_FINDERS = True
 # Exercise the verified-token cache on every database the suite runs on (the bench can turn
 # it off with TOKEN_CACHE=off to measure the uncached path).
-TOKEN_CACHE = os.environ.get("TOKEN_CACHE", "local")
+TOKEN_CACHE = os.environ.get("TOKEN_CACHE", "on")
 STATIC_ROOT = None  # nothing is collected in tests; whitenoise would warn about the folder

@@ -1,105 +1,170 @@
+import os
+import threading
+
+import psycopg
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tenants.models import Role
 from tests.api import api_client
-from tokens import authcache
-from tokens.authcache import SharedEpoch
+from tokens import authcache, invalidation
+from tokens.invalidation import FileBoard
 from tokens.models import Token
 
 ME = "/api/v1/me/"
 
 
-def another_process_bumps(settings):
-    """What a revocation in another worker does: bump the shared counter file."""
-    SharedEpoch(settings.TOKEN_CACHE_EPOCH_FILE).bump()
+def another_process_announces(tenant_id):
+    """What a write in another process does: on PostgreSQL a real NOTIFY from another session,
+    heard by this process's listener; on the in-memory SQLite of the tests, a mark on the
+    board (the file board that processes share is tested below)."""
+    board = invalidation.board()
+    before = board.tag()
+    if connection.vendor != "postgresql":
+        board.mark(tenant_id)
+        return
+    params = invalidation._listener_params()
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_notify(%s, %s)", [invalidation.CHANNEL, f"a:{tenant_id}"])
+    deadline = threading.Event()
+    for _ in range(500):
+        if board.tag() > before:
+            return
+        deadline.wait(0.01)
+    raise AssertionError("the listener did not hear the notification")
 
 
-def test_a_cached_token_costs_no_query(issue, operator):
-    _, secret = issue(operator)
+def warm(secret):
     client = api_client(secret)
-    client.get(ME)  # first use: Active now, which changes the counts and so the cache version
+    client.get(ME)  # first use: Active now, which makes the counts stale
     client.get(ME)
+    return client
+
+
+def test_a_cached_token_costs_no_query(issue, operator, caching):
+    _, secret = issue(operator)
+    client = warm(secret)
     with CaptureQueriesContext(connection) as queries:
         assert client.get(ME).status_code == 200
     assert len(queries) == 0
 
 
-def test_a_bump_from_another_process_empties_the_cache(issue, operator, settings):
+def test_an_announcement_from_another_process_makes_the_tenants_entries_stale(
+    issue, operator, caching
+):
     token, secret = issue(operator)
-    client = api_client(secret)
-    client.get(ME)
-    client.get(ME)
+    client = warm(secret)
     # A change this process did not make and did not announce: the cache still answers...
     Token.objects.filter(pk=token.pk).update(name="renamed elsewhere")
     assert client.get(ME).json()["token"]["name"] == "Test token"
-    # ...until another process bumps the shared epoch, as every write path does.
-    another_process_bumps(settings)
+    # ...until another process announces a change in the tenant, as every write path does.
+    another_process_announces(operator.tenant_id)
     assert client.get(ME).json()["token"]["name"] == "renamed elsewhere"
 
 
-def test_revocation_reaches_cached_tokens_at_once(issue, operator):
+def test_a_change_in_another_tenant_leaves_cached_tokens_alone(
+    issue, operator, other_tenant_admin, caching
+):
+    _, secret = issue(operator)
+    other, _ = issue(other_tenant_admin)
+    client = warm(secret)
+    other.revoke(by=other_tenant_admin)
+    another_process_announces(other_tenant_admin.tenant_id)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME).status_code == 200
+    assert len(queries) == 0
+
+
+def test_revocation_reaches_cached_tokens_at_once(issue, operator, caching):
     token, secret = issue(operator)
-    client = api_client(secret)
-    client.get(ME)
+    client = warm(secret)
     token.revoke(by=operator)
     assert client.get(ME).status_code == 401
 
 
-def test_deprovisioning_reaches_cached_tokens_at_once(issue, operator):
+def test_deprovisioning_reaches_cached_tokens_at_once(issue, operator, caching):
     _, secret = issue(operator)
-    client = api_client(secret)
-    client.get(ME)
+    client = warm(secret)
     operator.deprovision()
     assert client.get(ME).status_code == 403
 
 
-def test_a_role_change_reaches_cached_tokens_at_once(issue, operator):
+def test_a_role_change_reaches_cached_tokens_at_once(issue, operator, caching):
     token, secret = issue(operator)
-    client = api_client(secret)
-    client.get(ME)
+    client = warm(secret)
     operator.set_role(Role.SECURITY_READER)
     assert client.delete(f"/api/v1/tokens/{token.pk}/").status_code == 403
 
 
-def test_the_shared_epoch_is_one_counter_for_every_opener(tmp_path):
-    first, second = SharedEpoch(tmp_path / "epoch"), SharedEpoch(tmp_path / "epoch")
-    assert first.read() == second.read() == 0
-    second.bump()
-    second.bump()
-    assert first.read() == 2
+def test_a_tenant_policy_change_reaches_cached_tokens_at_once(issue, operator, caching):
+    token, secret = issue(operator)
+    client = warm(secret)
+    Token.objects.filter(pk=token.pk).update(name="seen after the policy change")
+    operator.tenant.token_expiry_required = True
+    operator.tenant.save()
+    assert client.get(ME).json()["token"]["name"] == "seen after the policy change"
+
+
+def test_the_file_board_is_one_board_for_every_opener(tmp_path):
+    first, second = FileBoard(tmp_path / "board"), FileBoard(tmp_path / "board")
+    tag = first.tag()
+    assert first.fresh(7, tag)
+    second.mark(7)
+    assert not first.fresh(7, tag)
+    assert first.fresh(8, tag)  # another tenant's entries stay
+    assert not first.fresh(7, tag, invalidation.COUNTS)  # an AUTH mark stales counts too
+    second.mark(9, invalidation.COUNTS)
+    assert first.fresh(9, tag, invalidation.AUTH)  # a COUNTS mark leaves tokens alone
+    second.mark(None)
+    assert not first.fresh(8, tag)
+
+
+def test_the_file_board_is_owner_only_and_never_follows_a_link(tmp_path):
+    FileBoard(tmp_path / "board")
+    assert os.stat(tmp_path / "board").st_mode & 0o777 == 0o600
+    (tmp_path / "planted").write_bytes(b"")
+    os.symlink(tmp_path / "planted", tmp_path / "link")
+    with pytest.raises(OSError):
+        FileBoard(tmp_path / "link")
 
 
 def test_with_the_cache_off_every_call_queries(issue, operator, settings):
     settings.TOKEN_CACHE = "off"
     _, secret = issue(operator)
-    client = api_client(secret)
-    client.get(ME)
+    client = warm(secret)
     with CaptureQueriesContext(connection) as queries:
         client.get(ME)
     assert len(queries) == 1
     assert not authcache._entries
 
 
-def test_a_cached_entry_is_reloaded_after_its_maximum_age(issue, operator, monkeypatch):
+def test_a_cached_entry_is_reloaded_after_its_maximum_age(issue, operator, monkeypatch, caching):
     token, secret = issue(operator)
-    client = api_client(secret)
-    client.get(ME)
-    client.get(ME)
-    Token.objects.filter(pk=token.pk).update(name="renamed, bump lost")
+    client = warm(secret)
+    Token.objects.filter(pk=token.pk).update(name="renamed, announcement lost")
     assert client.get(ME).json()["token"]["name"] == "Test token"
     later = authcache.time.monotonic() + authcache.MAX_AGE + 1
     monkeypatch.setattr(authcache.time, "monotonic", lambda: later)
-    assert client.get(ME).json()["token"]["name"] == "renamed, bump lost"
+    assert client.get(ME).json()["token"]["name"] == "renamed, announcement lost"
 
 
-def test_a_tokens_first_use_leaves_other_cached_tokens_alone(issue, operator):
+def test_a_tokens_first_use_leaves_other_cached_tokens_alone(issue, operator, caching):
     _, first = issue(operator, name="first")
     _, second = issue(operator, name="second")
-    client = api_client(first)
-    client.get(ME)
-    client.get(ME)
+    client = warm(first)
     api_client(second).get(ME)  # Generated -> Active: the counts change, no authentication does
     with CaptureQueriesContext(connection) as queries:
         assert client.get(ME).status_code == 200
     assert len(queries) == 0
+
+
+def test_a_process_that_cannot_hear_invalidations_reads_the_database(
+    issue, operator, caching, monkeypatch
+):
+    _, secret = issue(operator)
+    client = warm(secret)
+    monkeypatch.setattr(invalidation, "caching", lambda: False)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME).status_code == 200
+    assert len(queries) == 1

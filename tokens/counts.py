@@ -1,37 +1,53 @@
 """Counts of tokens for the filter pills, the page total and the API's `count`, cached briefly.
 
-Counting 100,000 rows costs far more than showing 50 of them, so each count is kept in
-Django's cache for COUNT_TTL seconds under a version that every token or user write, and a
-token's first use, bumps (tokens.authcache): after a generate, revoke or deprovisioning, the
-next page view counts again. Only the passage of time (a token turning Inactive) can make a
-count lag, by at most COUNT_TTL seconds; the rows themselves are always queried fresh.
+Counting 100,000 rows costs far more than showing 50 of them, so each process keeps its counts
+for COUNT_TTL seconds, tagged like the token cache (tokens.invalidation): every token or user
+write, and a token's first use, makes the tenant's counts stale on every process of every host
+before it returns, so right after a generate, revoke or deprovisioning every host counts again
+and agrees. Only the passage of time (a token turning Inactive) can make a count lag, by at
+most COUNT_TTL seconds; the rows themselves are always queried fresh. While a process cannot
+hear invalidations it counts on every request.
 """
 
-from django.core.cache import cache
+import time
+
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-from . import authcache
+from . import invalidation
 
 COUNT_TTL = 30
+MAX_ENTRIES = 10_000
 
-
-def _key(scope, name):
-    return f"token-count:{authcache.counts_version()}:{scope}:{name}"
+_counts = {}  # (scope, name) -> (value, tag, recount after)
 
 
 def cached(scope, name, compute):
-    key = _key(scope, name)
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, COUNT_TTL)
+    """compute() for (scope, name), from this process's cache while it is fresh."""
+    if not invalidation.caching():
+        return compute()
+    board, key, now = invalidation.board(), (scope, name), time.monotonic()
+    entry = _counts.get(key)
+    if entry is not None:
+        value, tag, recount_after = entry
+        if now < recount_after and board.fresh(scope[0], tag, invalidation.COUNTS):
+            return value
+    tag = board.tag()
+    value = compute()
+    if len(_counts) >= MAX_ENTRIES:
+        _counts.clear()
+    _counts[key] = (value, tag, now + COUNT_TTL)
     return value
 
 
 def scope_of(user):
     """Whose tokens a count covers: the tenant's for full admins, else the user's own."""
-    return f"t{user.tenant_id}" if user.sees_all_tokens else f"u{user.pk}"
+    return (user.tenant_id, "tenant" if user.sees_all_tokens else f"user:{user.pk}")
+
+
+def clear_local():
+    """Forget this process's counts (tests)."""
+    _counts.clear()
 
 
 class CountedPaginator(Paginator):

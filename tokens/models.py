@@ -181,7 +181,7 @@ class Token(models.Model):
         )
         if updated:
             self.revoked_at, self.revoked_by = now, by
-            authcache.invalidate()
+            authcache.invalidate(self.tenant_id)
         return bool(updated)
 
 
@@ -226,3 +226,17 @@ class TokenClientAddress(models.Model):
 
     def __str__(self):
         return self.address
+
+
+class CacheListener(models.Model):
+    """A process hearing cache invalidations on PostgreSQL (tokens.invalidation): writers wait
+    until every live one has acknowledged their mark."""
+
+    host = models.CharField(max_length=100)
+    pid = models.PositiveIntegerField()
+    backend_pid = models.PositiveIntegerField()  # its PostgreSQL session, to skip dead ones
+    acked = models.BigIntegerField()
+    lease_until = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.host}:{self.pid}"

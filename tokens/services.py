@@ -107,7 +107,7 @@ def token_rotate(*, token, by, via=Via.PAGE, client_ip=None):
             client_ip=client_ip,
             detail=_expiry_detail(expires_at),
         )
-    authcache.invalidate()  # the old secret may sit in a cache: drop it everywhere
+        authcache.invalidate(token.tenant_id)  # the old secret may sit in caches: drop it
     return IssuedToken(token=token, secret=secret)
 
 

@@ -1,14 +1,30 @@
-"""Safety net for the token cache: any saved or deleted user, token or tenant (Django admin
-included) empties it on every process. Code paths that use QuerySet.update() on something
-authentication reads (Token.revoke, token_rotate) call authcache.invalidate() themselves."""
+"""Safety net for the caches: any saved or deleted user, token or tenant (Django admin
+included) makes its tenant's cached tokens and counts stale on every process. Code paths that
+use QuerySet.update() on something authentication reads (Token.revoke, token_rotate) call
+authcache.invalidate() themselves."""
 
 from django.db.models.signals import post_delete, post_save
 
 from . import authcache
 
 
-def _invalidate(sender, **kwargs):
-    authcache.invalidate()
+def _tenant_of(instance):
+    from tenants.models import Tenant
+
+    return instance.pk if isinstance(instance, Tenant) else instance.tenant_id
+
+
+def _saved(sender, instance, created=False, **kwargs):
+    from .models import Token
+
+    if created and isinstance(instance, Token):
+        authcache.counts_changed(instance.tenant_id)  # a new token: no cached answer changes
+    else:
+        authcache.invalidate(_tenant_of(instance))
+
+
+def _deleted(sender, instance, **kwargs):
+    authcache.invalidate(_tenant_of(instance))
 
 
 def connect():
@@ -17,5 +33,5 @@ def connect():
     from .models import Token
 
     for model in (User, Token, Tenant):
-        post_save.connect(_invalidate, sender=model, dispatch_uid=f"authcache-save-{model}")
-        post_delete.connect(_invalidate, sender=model, dispatch_uid=f"authcache-del-{model}")
+        post_save.connect(_saved, sender=model, dispatch_uid=f"authcache-save-{model}")
+        post_delete.connect(_deleted, sender=model, dispatch_uid=f"authcache-del-{model}")

@@ -67,7 +67,9 @@ def _write_last_use(token, now):
     )
     token.last_used_at = now
     if updated and first_use:
-        authcache.counts_changed()  # Generated -> Active: counts change, authentication not
+        authcache.counts_changed(
+            token.tenant_id
+        )  # Generated -> Active: counts change, authentication not
 
 
 def _write_counts(token_pk, counts, now):

@@ -34,10 +34,9 @@ def server_env(database, port, directory, workers):
         PORTAL_PORT=str(port),
         PORT=str(port),
         WEB_CONCURRENCY=str(workers),
-        # The verified-token cache and its cross-process epoch are what revocation must get
-        # through: on explicitly, with an epoch file of this test's own.
-        TOKEN_CACHE="local",
-        TOKEN_CACHE_EPOCH_FILE=str(Path(directory) / "auth-epoch"),
+        # The verified-token cache and its invalidation are what revocation must get
+        # through: on explicitly.
+        TOKEN_CACHE="on",
         # Last use moves every second, so concurrent workers race to write it.
         TOKEN_LAST_USED_RESOLUTION="1",
         # Clients are told apart by X-Forwarded-For, as behind one reverse proxy.

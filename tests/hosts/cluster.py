@@ -1,0 +1,147 @@
+"""Two portal hosts on one PostgreSQL database, as in production (CONTRACT §10): two real
+gunicorns, each with its own temp folder, optionally sharing a private Redis."""
+
+import contextlib
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.load.server import Gunicorn, request
+from tests.throwaway import ThrowawayDatabase, manage, portal_env, run_in_portal
+
+WORKERS_PER_HOST = 2
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Redis:
+    """A redis-server of the test's own, on a free loopback port, that it may kill."""
+
+    def __init__(self, directory):
+        self.directory, self.port, self.process = Path(directory), free_port(), None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                shutil.which("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@dataclass
+class Cluster:
+    database: ThrowawayDatabase
+    hosts: list
+    env: dict
+    seed: dict
+    directory: Path
+    redis: Redis | None = None
+    logs: list = field(default_factory=list)
+
+    def call(self, host, method, path, secret, *, generic=False, address="192.0.2.1"):
+        """One API call to host 0 or 1, on the tenant's custom host name (or the generic
+        one), from address (the load balancer's X-Forwarded-For)."""
+        response, content = request(
+            self.hosts[host].port,
+            method,
+            path,
+            host="portal.localhost" if generic else self.seed["host"],
+            headers={"Authorization": f"Token {secret}", "X-Forwarded-For": address},
+        )
+        return response.status, content
+
+    def manage(self, *args, folder="command"):
+        """manage.py in a process of its own, with another temp folder than either host."""
+        return manage(*args, env=self.command_env(folder))
+
+    def shell(self, function, payload=None):
+        return run_in_portal(function, env=self.command_env("shell"), payload=payload)
+
+    def command_env(self, folder):
+        tmp = self.directory / f"tmp-{folder}"
+        tmp.mkdir(exist_ok=True)
+        return {**self.env, "TMPDIR": str(tmp)}
+
+    def listeners(self):
+        return self.database.query(
+            "SELECT count(*) FROM tokens_cachelistener WHERE lease_until > now()"
+        )[0][0]
+
+
+@contextlib.contextmanager
+def cluster(directory, *, redis=False, **variables):
+    directory = Path(directory)
+    database = ThrowawayDatabase(directory, label="hosts", engine="postgresql")
+    server = redis and Redis(directory)
+    hosts = []
+    try:
+        if server:
+            server.start()
+        env = portal_env(
+            database,
+            DJANGO_SETTINGS_MODULE="tests.load.settings",
+            LOAD_STATIC_ROOT=str(directory / "static"),
+            WEB_CONCURRENCY=str(WORKERS_PER_HOST),
+            TOKEN_CACHE="on",
+            TRUSTED_PROXIES="1",
+            **({"CACHE_URL": server.url} if server else {}),
+            **variables,
+        )
+        manage("migrate", "--noinput", "-v0", env=env)
+        manage("collectstatic", "--noinput", "-v0", env=env)
+        seed = run_in_portal("tests.hosts.seed.main", env=env)
+        for name in ("a", "b"):
+            port = free_port()
+            tmp = directory / f"tmp-{name}"
+            tmp.mkdir()
+            host_env = {**env, "PORT": str(port), "PORTAL_PORT": str(port), "TMPDIR": str(tmp)}
+            host = Gunicorn(host_env, directory / f"host-{name}.log")
+            host.start()
+            hosts.append(host)
+        made = Cluster(database, hosts, env, seed, directory, server or None)
+        deadline = time.monotonic() + 20
+        while made.listeners() < 2 * WORKERS_PER_HOST:
+            assert time.monotonic() < deadline, "the workers' listeners did not register"
+            time.sleep(0.1)
+        yield made
+    finally:
+        for host in hosts:
+            host.stop()
+        if server:
+            server.kill()
+        database.drop()

@@ -1,0 +1,390 @@
+"""Tell every process on every host, before a write returns, that its cached tokens or token
+counts of a tenant are stale.
+
+Each process caches verified tokens (tokens.authcache) and token counts (tokens.counts). Every
+write that changes what they answer calls announce(tenant_id). A process keeps a *board*: a
+counter of the invalidations it has heard, and for each tenant the counter's value at the last
+one. A cache entry is tagged with the counter read before it was loaded, and is fresh while no
+invalidation of its tenant has been heard since (Board.fresh): a revocation in tenant A leaves
+tenant B's entries alone.
+
+How invalidations reach the other processes depends on the database:
+
+- SQLite, one host by nature: the board is a small memory-mapped file beside the database
+  file, so every process that opens the database (gunicorn workers, manage.py commands) reads
+  and marks the same board. A mark is a memory write; reading it is a memory read.
+- PostgreSQL, any number of hosts: each process's board lives in its memory, and a listener
+  thread keeps it current from LISTEN/NOTIFY. The write's NOTIFY is sent in its transaction,
+  so it is delivered exactly when the write commits and never lost. After the commit the
+  writer waits until every live listener has acknowledged having heard it (a *mark*), so once
+  the write returns, the next call on any host is decided on the new state. A listener that
+  cannot reach PostgreSQL stops trusting its process's cache when its lease runs out (LEASE
+  seconds after its last successful round trip), and the writers wait for it no longer than
+  that: a host that cannot hear invalidations answers from the database, never from a stale
+  cache. Nothing is read from a shared store on the hot path.
+"""
+
+import contextlib
+import fcntl
+import logging
+import mmap
+import os
+import socket
+import threading
+import time
+
+from django.conf import settings
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+AUTH, COUNTS = "a", "c"  # what a write makes stale: authentication (and counts), or counts only
+CHANNEL = "portal_invalidation"
+MARKS = "portal_invalidation_mark"  # the sequence writers take their marks from
+LISTENERS = "tokens_cachelistener"
+HEARTBEAT = 1.0  # seconds between a listener's lease renewals
+LEASE = 5.0  # how long a renewal lets a process trust its cache, and writers wait at most
+MARGIN = 0.5  # taken off the lease on the process's side, for clock-rate drift
+
+
+class MemoryBoard:
+    """One process's board, marked by its own writes and by its listener thread."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._heard = 0
+        self._marks = {AUTH: {}, COUNTS: {}}
+        self._everything = 0
+
+    def tag(self):
+        return self._heard
+
+    def fresh(self, tenant_id, tag, scope=AUTH):
+        return self._everything <= tag and self._marks[scope].get(tenant_id, 0) <= tag
+
+    def mark(self, tenant_id, scope=AUTH):
+        with self._lock:
+            self._heard += 1
+            if tenant_id is None:
+                self._everything = self._heard
+                return
+            self._marks[COUNTS][tenant_id] = self._heard
+            if scope == AUTH:
+                self._marks[AUTH][tenant_id] = self._heard
+
+
+class FileBoard:
+    """A board in a memory-mapped file that every process opening it shares (SQLite)."""
+
+    BUCKETS = 256  # tenants share a bucket beyond this: a mark then also reloads the others
+    HEARD, EVERYTHING, FIRST = 0, 1, 2
+
+    def __init__(self, path):
+        # Owner-only, and never through a symbolic link someone planted at the path.
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        size = 8 * (self.FIRST + 2 * self.BUCKETS)
+        if os.fstat(self._fd).st_size < size:
+            os.ftruncate(self._fd, size)
+        self._map = mmap.mmap(self._fd, size)
+
+    def _read(self, slot):
+        return int.from_bytes(self._map[8 * slot : 8 * slot + 8], "little")
+
+    def _write(self, slot, value):
+        self._map[8 * slot : 8 * slot + 8] = value.to_bytes(8, "little")
+
+    def _slot(self, tenant_id, scope):
+        return self.FIRST + (self.BUCKETS if scope == COUNTS else 0) + tenant_id % self.BUCKETS
+
+    def tag(self):
+        return self._read(self.HEARD)
+
+    def fresh(self, tenant_id, tag, scope=AUTH):
+        return (
+            self._read(self.EVERYTHING) <= tag and self._read(self._slot(tenant_id, scope)) <= tag
+        )
+
+    def mark(self, tenant_id, scope=AUTH):
+        fcntl.flock(self._fd, fcntl.LOCK_EX)  # marks from several processes never collide
+        try:
+            heard = self._read(self.HEARD) + 1
+            self._write(self.HEARD, heard)
+            if tenant_id is None:
+                self._write(self.EVERYTHING, heard)
+                return
+            self._write(self._slot(tenant_id, COUNTS), heard)
+            if scope == AUTH:
+                self._write(self._slot(tenant_id, AUTH), heard)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+class Local:
+    """SQLite: the board is all there is; a mark is seen by every process at once."""
+
+    def __init__(self, board):
+        self.board = board
+
+    def trusted(self):
+        return True
+
+    def notify(self, tenant_id, scope):
+        pass
+
+    def settle(self):
+        pass
+
+    def stop(self):
+        pass
+
+
+class Postgres:
+    """PostgreSQL: NOTIFY in the write's transaction, a listener thread per process, and a
+    mark the writer waits on once the write has committed."""
+
+    def __init__(self):
+        self.board = MemoryBoard()
+        self.listener = None
+        self._starting = threading.Lock()
+
+    def trusted(self):
+        if self.listener is None:
+            # Started by the first reader only: a process that only writes (a management
+            # command) needs no listener.
+            with self._starting:
+                if self.listener is None:
+                    self.listener = Listener(self.board, _listener_params())
+                    self.listener.start()
+        return time.monotonic() < self.listener.trusted_until
+
+    def notify(self, tenant_id, scope):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_notify(%s, %s)", [CHANNEL, f"{scope}:{_tenant_text(tenant_id)}"]
+            )
+
+    def settle(self):
+        """Wait until every live listener has heard every invalidation committed so far."""
+        if connection.in_atomic_block:
+            return  # still inside an outer transaction (tests): nothing was delivered yet
+        with connection.cursor() as cursor:
+            # A mark taken after the commit: listeners hear NOTIFYs in commit order, so one
+            # that has heard this mark has heard the write's own notification before it.
+            cursor.execute(
+                f"SELECT n, pg_notify(%s, 'm:' || n) FROM (SELECT nextval('{MARKS}') AS n) m",  # noqa: S608
+                [CHANNEL],
+            )
+            mark = cursor.fetchone()[0]
+            deadline = time.monotonic() + LEASE + 1
+            pause = 0.0005
+            while True:
+                cursor.execute(
+                    f"SELECT count(*) FROM {LISTENERS} WHERE acked < %s AND "  # noqa: S608
+                    "lease_until > now() AND backend_pid IN (SELECT pid FROM pg_stat_activity)",
+                    [mark],
+                )
+                waiting = cursor.fetchone()[0]
+                if not waiting:
+                    return
+                if time.monotonic() > deadline:
+                    logger.warning("%d cache listener(s) did not acknowledge in time", waiting)
+                    return
+                time.sleep(pause)
+                pause = min(pause * 2, 0.01)
+
+    def stop(self):
+        if self.listener is not None:
+            self.listener.stop()
+
+
+class Listener(threading.Thread):
+    """Keeps one process's board current from PostgreSQL's notifications."""
+
+    def __init__(self, board, params):
+        super().__init__(name="cache-invalidation-listener", daemon=True)
+        self.board = board
+        self.params = params
+        self.trusted_until = 0.0  # time.monotonic() until which the process may trust its cache
+        self._stopping = threading.Event()
+        self._heard_mark = 0
+        self._outage_logged = False
+
+    def stop(self):
+        self._stopping.set()
+        self.trusted_until = 0.0
+        if self.is_alive():
+            self.join(HEARTBEAT + 5)  # its session is closed once this returns
+
+    def run(self):
+        while not self._stopping.is_set():
+            try:
+                self._serve()
+            except Exception as error:  # noqa: BLE001 - any failure: distrust, retry
+                self.trusted_until = 0.0
+                if not self._outage_logged:
+                    logger.warning(
+                        "Cache invalidation listener lost PostgreSQL (%s): this process reads "
+                        "tokens from the database until it reconnects.",
+                        str(error).strip().splitlines()[0] if str(error).strip() else error,
+                    )
+                    self._outage_logged = True
+                self._stopping.wait(HEARTBEAT)
+
+    def _serve(self):
+        import psycopg
+
+        with psycopg.connect(**self.params, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            # Whatever was cached before this point may have missed notifications.
+            self.board.mark(None)
+            started = time.monotonic()
+            listener_id = self._register(conn)
+            self._trust_from(started)
+            if self._outage_logged:
+                logger.info("Cache invalidation listener is back: caching tokens again.")
+                self._outage_logged = False
+            acked = self._heard_mark
+            renewed = started
+            while not self._stopping.is_set():
+                wait = 0 if self._heard_mark > acked else HEARTBEAT - (time.monotonic() - renewed)
+                for notify in conn.notifies(timeout=max(wait, 0), stop_after=1):
+                    self._hear(notify.payload)
+                if self._heard_mark > acked or time.monotonic() - renewed >= HEARTBEAT:
+                    renewed = time.monotonic()
+                    acked = self._heard_mark
+                    cursor = conn.execute(
+                        f"UPDATE {LISTENERS} SET acked = GREATEST(acked, %s), "  # noqa: S608
+                        "lease_until = now() + make_interval(secs => %s) WHERE id = %s",
+                        [acked, LEASE, listener_id],
+                    )
+                    if cursor.rowcount == 0:  # the row was removed (a flushed test database)
+                        listener_id = self._register(conn)
+                    # Notifications that arrived with the renewal are heard before trusting.
+                    for notify in conn.notifies(timeout=0):
+                        self._hear(notify.payload)
+                    self._trust_from(renewed)
+            with contextlib.suppress(Exception):
+                conn.execute(f"DELETE FROM {LISTENERS} WHERE id = %s", [listener_id])  # noqa: S608
+
+    def _register(self, conn):
+        # Start acknowledged up to the marks already taken: those writers committed before
+        # this listener's LISTEN, and this process forgot its cache after that.
+        return conn.execute(
+            f"INSERT INTO {LISTENERS} (host, pid, backend_pid, acked, lease_until) "  # noqa: S608
+            "SELECT %s, %s, pg_backend_pid(), "
+            "CASE WHEN is_called THEN last_value ELSE last_value - 1 END, "
+            f"now() + make_interval(secs => %s) FROM {MARKS} RETURNING id",
+            [socket.gethostname()[:100], os.getpid(), LEASE],
+        ).fetchone()[0]
+
+    def _trust_from(self, sent_at):
+        # The lease counts from before the renewal was sent, so it ends here no later than
+        # its row says it does in PostgreSQL, where writers look.
+        self.trusted_until = sent_at + LEASE - MARGIN
+
+    def _hear(self, payload):
+        kind, _, value = payload.partition(":")
+        if kind == "m":
+            self._heard_mark = max(self._heard_mark, int(value))
+        elif kind in (AUTH, COUNTS):
+            self.board.mark(None if value == "*" else int(value), kind)
+
+
+def _tenant_text(tenant_id):
+    return "*" if tenant_id is None else str(int(tenant_id))
+
+
+def _listener_params():
+    params = connection.get_connection_params()
+    # Only what libpq understands: the listener is a plain psycopg connection.
+    for key in ("cursor_factory", "context", "prepare_threshold", "server_side_binding"):
+        params.pop(key, None)
+    return params
+
+
+_channel = None
+_channel_pid = None
+_channel_lock = threading.Lock()
+_pending = threading.local()
+
+
+def _sqlite_board():
+    name = str(settings.DATABASES["default"]["NAME"])
+    if name == ":memory:" or name.startswith("file:memorydb") or "mode=memory" in name:
+        return MemoryBoard()  # an in-memory database lives in this process alone
+    return FileBoard(f"{name}-invalidation")
+
+
+def channel():
+    """This process's way of hearing and sending invalidations (made anew after a fork)."""
+    global _channel, _channel_pid
+    if _channel is None or _channel_pid != os.getpid():
+        with _channel_lock:
+            if _channel is None or _channel_pid != os.getpid():
+                vendor = connection.vendor
+                if vendor == "sqlite":
+                    _channel = Local(_sqlite_board())
+                elif vendor == "postgresql":
+                    _channel = Postgres()
+                else:  # no way to hear other processes: never trust a cache
+                    _channel = Local(MemoryBoard())
+                    _channel.trusted = lambda: False
+                _channel_pid = os.getpid()
+    return _channel
+
+
+def caching():
+    """Whether this process may answer from its caches right now."""
+    return settings.TOKEN_CACHE == "on" and channel().trusted()
+
+
+def board():
+    return channel().board
+
+
+def announce(tenant_id, scope=AUTH):
+    """Make every process's cached tokens (AUTH) or counts (COUNTS) of the tenant (None:
+    every tenant) stale: at once, when the transaction commits, and before it returns."""
+    current = channel()
+    current.board.mark(tenant_id, scope)
+    current.notify(tenant_id, scope)
+    # Marked again after the commit: another process may have reloaded the old row in
+    # between and kept it under the first mark.
+    if not getattr(_pending, "tenants", None):
+        _pending.tenants = set()
+    _pending.tenants.add((tenant_id, scope))
+    transaction.on_commit(_settle)
+
+
+def _settle():
+    batch, _pending.tenants = getattr(_pending, "tenants", set()), set()
+    if not batch:
+        return  # an earlier callback of the same commit settled it
+    current = channel()
+    for tenant_id, scope in batch:
+        current.board.mark(tenant_id, scope)
+    current.settle()
+
+
+def start():
+    """Start hearing invalidations now (gunicorn's post_fork), not at the first request."""
+    if settings.TOKEN_CACHE == "on":
+        channel().trusted()
+
+
+def wait_until_caching(timeout=10.0):
+    """Block until this process may use its caches (tests, benchmarks); False on time-out."""
+    deadline = time.monotonic() + timeout
+    while not caching():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def stop():
+    """Stop this process's listener (worker exit, end of a test session)."""
+    global _channel
+    if _channel is not None and _channel_pid == os.getpid():
+        _channel.stop()
+        _channel = None
