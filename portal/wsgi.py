@@ -1,6 +1,11 @@
 import os
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-application = get_wsgi_application()
+try:
+    application = get_wsgi_application()
+except ImproperlyConfigured as error:
+    # Stops gunicorn with one line naming the variable, not a traceback per worker.
+    raise SystemExit(f"Configuration error: {error}") from None

@@ -55,6 +55,30 @@ def test_it_fails_loudly_on_bad_configuration(variable, value):
     assert variable in result.stderr
 
 
+def test_a_configuration_error_is_one_line_naming_the_variable():
+    result = run_manage("check", env={**PRODUCTION_ENV, "PORTAL_SCHEME": "ftp"})
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Configuration error: PORTAL_SCHEME must be http or https."
+
+
+def test_the_one_host_token_cache_is_refused_on_postgresql():
+    postgres = {"DATABASE_URL": "postgres://nobody@127.0.0.1:1/never", "TOKEN_CACHE": "local"}
+    result = run_manage("check", env={**PRODUCTION_ENV, **postgres})
+    assert result.returncode == 1
+    assert result.stderr.count("\n") <= 1
+    assert "TOKEN_CACHE" in result.stderr and "refused on PostgreSQL" in result.stderr
+
+
+def test_on_sqlite_the_old_local_token_cache_means_on():
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.TOKEN_CACHE)",
+        env={**PRODUCTION_ENV, "TOKEN_CACHE": "local"},
+    )
+    assert result.stdout.strip().splitlines()[-1] == "on", result.stderr
+
+
 def test_debug_is_off_and_https_is_the_default_scheme_in_production():
     result = run_manage(
         "shell",
