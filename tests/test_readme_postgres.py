@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -31,11 +32,14 @@ pytestmark = pytest.mark.slow
 
 SECTION = "### Running on PostgreSQL"
 TENANT_HOST = "acme.us.portal.localhost"
-# The suite's PostgreSQL server when the suite runs on it, else the local one of .ci/run.
-SERVER_URL = (
-    os.environ["DATABASE_URL"]
-    if suite_engine() == "postgresql"
-    else "postgres://postgres@127.0.0.1:5432/postgres"
+# The suite's PostgreSQL server when the suite runs on it (its database may not exist: the
+# suite's is test_<name>), else the local one of .ci/run.
+SERVER_URL = urlunsplit(
+    urlsplit(
+        os.environ["DATABASE_URL"]
+        if suite_engine() == "postgresql"
+        else "postgres://postgres@127.0.0.1:5432/postgres"
+    )._replace(path="/postgres")
 )
 NOT_COPIED = shutil.ignore_patterns(
     ".git",
