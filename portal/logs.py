@@ -1,9 +1,12 @@
 """Logging that never carries a secret: a filter that redacts anything shaped like a token,
-a digest or an Authorization header, and an optional JSON-lines formatter (LOG_FORMAT=json)."""
+a digest or an Authorization header, and an optional JSON-lines formatter (LOG_FORMAT=json).
+A request failed by a database outage is logged as one line, not a traceback."""
 
 import json
 import logging
 import re
+
+from portal.health import database_unavailable, first_line
 
 SECRET_PATTERNS = re.compile(
     r"atp_[0-9A-Za-z]{4,}"  # a token, whole or in part
@@ -24,6 +27,21 @@ class RedactSecrets(logging.Filter):
             record.msg, record.args = cleaned, None
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+class DatabaseUnavailable(logging.Filter):
+    """For django.request: a request that failed because the database cannot be reached is
+    logged as one line naming the cause; its traceback says nothing more and an outage would
+    repeat it for every request."""
+
+    def filter(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        if database_unavailable(error):
+            request_line = record.getMessage()
+            record.msg = "database unavailable: %s (%s)"
+            record.args = (first_line(error), request_line)
+            record.exc_info = record.exc_text = None
         return True
 
 

@@ -67,6 +67,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: load balancers probe /healthz by IP address over plain HTTP, which the HTTPS
+    # redirect and the ALLOWED_HOSTS check below would refuse.
+    "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
@@ -208,7 +211,10 @@ if LOG_FORMAT not in ("plain", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "portal.logs.RedactSecrets"}},
+    "filters": {
+        "redact": {"()": "portal.logs.RedactSecrets"},
+        "database_unavailable": {"()": "portal.logs.DatabaseUnavailable"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "portal.logs.JsonLines"},
@@ -221,5 +227,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # A database outage fails every request: one line each, not a traceback each.
+        "django.request": {"filters": ["database_unavailable"]},
+    },
 }

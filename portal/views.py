@@ -1,8 +1,15 @@
+import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views import defaults
+
+from .health import database_unavailable
+
+UNAVAILABLE = "The service is temporarily unavailable; try again shortly."
+RETRY_AFTER_SECONDS = 30
 
 
 def product_version():
@@ -49,4 +56,18 @@ def permission_denied(request, exception=None):
 
 
 def server_error(request):
+    # Django calls this while handling the exception, so sys.exc_info() is that exception.
+    if database_unavailable(sys.exc_info()[1]):
+        return service_unavailable(request)
     return _api_or_page(request, 500, "Internal server error.", defaults.server_error)
+
+
+def service_unavailable(request):
+    """503 while the database cannot be reached. The page is rendered without the request, so
+    that no context processor, session or user lookup touches the database again."""
+    if request.path_info.startswith("/api/"):
+        response = JsonResponse({"detail": UNAVAILABLE}, status=503)
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -28,10 +28,10 @@ class ThrowawayDatabase:
     """A database that exists for one test; drop() removes it (PostgreSQL; files go with
     the test's temporary directory)."""
 
-    def __init__(self, directory, label="load", engine=None):
+    def __init__(self, directory, label="load", engine=None, server_url=None):
         self.engine = engine or suite_engine()
         if self.engine == "postgresql":
-            self._server_url = os.environ["DATABASE_URL"]
+            self._server_url = server_url or os.environ["DATABASE_URL"]
             self.name = f"portal_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
             self._admin(f'CREATE DATABASE "{self.name}"')
             self.url = urlunsplit(urlsplit(self._server_url)._replace(path=f"/{self.name}"))

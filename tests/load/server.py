@@ -63,13 +63,15 @@ def request(port, method, path, *, host="portal.localhost", headers=None, body=N
 
 
 class Gunicorn:
-    def __init__(self, env, log_path):
-        self.env, self.log_path = env, Path(log_path)
+    def __init__(self, env, log_path, config="gunicorn.conf.py"):
+        self.env, self.log_path, self.config = env, Path(log_path), config
         self.port = int(env["PORT"])
         self.workers_wanted = int(env["WEB_CONCURRENCY"])
         self.process = None
 
-    def start(self, timeout=30):
+    def start(self, timeout=30, probe=True):
+        """Start and wait until a full set of workers answers. probe=False waits for the
+        workers to finish booting without sending them a request (a request warms them)."""
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(  # noqa: S603
             # A control socket of its own: the default one in ~/.gunicorn is shared by every
@@ -79,7 +81,7 @@ class Gunicorn:
                 "-m",
                 "gunicorn",
                 "--config",
-                "gunicorn.conf.py",
+                self.config,
                 "--control-socket",
                 str(self.log_path.with_name("gunicorn.ctl")),
             ],
@@ -94,13 +96,20 @@ class Gunicorn:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{self.log()[-3000:]}")
-            with contextlib.suppress(OSError):
-                answered = request(self.port, "GET", "/api/v1/openapi.json")[0].status == 200
-                if answered and len(self.workers()) == self.workers_wanted:
+            if len(self.workers()) == self.workers_wanted:
+                if not probe:
+                    self.wait_until_idle(self.workers())
+                    return
+                if self._answers():
                     return
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"gunicorn did not answer in {timeout} s:\n{self.log()[-3000:]}")
+
+    def _answers(self):
+        with contextlib.suppress(OSError):
+            return request(self.port, "GET", "/api/v1/openapi.json")[0].status == 200
+        return False
 
     def workers(self):
         """Live worker pids: the master's children, read from /proc."""
@@ -111,6 +120,35 @@ class Gunicorn:
                 if int(fields[1]) == self.process.pid and fields[0] != "Z":
                     pids.add(int(stat.parent.name))
         return pids
+
+    def reload(self, timeout=30):
+        """kill -HUP the master; return once a full set of new workers has booted (no request
+        sent)."""
+        old = self.workers()
+        self.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            workers = self.workers()
+            if not workers & old and len(workers) == self.workers_wanted:
+                self.wait_until_idle(workers)
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"gunicorn did not reload in {timeout} s:\n{self.log()[-3000:]}")
+
+    @staticmethod
+    def wait_until_idle(pids, quiet=0.5, timeout=30):
+        """Wait until these processes have used no CPU for `quiet` seconds: a booted sync
+        worker sleeps in select() until a request comes."""
+        deadline = time.monotonic() + timeout
+        last, still_since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            used = sum(_cpu_ticks(pid) for pid in pids)
+            if used != last:
+                last, still_since = used, time.monotonic()
+            elif time.monotonic() - still_since >= quiet:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"workers {sorted(pids)} still busy after {timeout} s")
 
     def kill_worker(self):
         """SIGKILL one worker; return its pid, when the signal was sent and when the worker
@@ -147,3 +185,12 @@ class Gunicorn:
 
     def log(self):
         return self.log_path.read_text(errors="replace")
+
+
+def _cpu_ticks(pid):
+    """User plus system CPU time of a process so far, in clock ticks (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])

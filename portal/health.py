@@ -1,0 +1,104 @@
+"""`GET /healthz` for load balancers (CONTRACT §10), and what counts as "the database is down".
+
+The probe is answered by the first middleware, before SecurityMiddleware's HTTPS redirect and
+before anything calls request.get_host() (Django's ALLOWED_HOSTS check), so a load balancer
+may probe a host by its IP address over plain HTTP. It needs no session, no authentication
+and no rate limit, and costs one `SELECT 1` (plus a Redis PING when the cache is Redis).
+"""
+
+import functools
+import logging
+import re
+
+from django.conf import settings
+from django.db import Error as DatabaseLibraryError
+from django.db import InterfaceError, OperationalError, connection
+from django.http import JsonResponse
+
+HEALTH_PATH = "/healthz"
+REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+# Well inside a load balancer's own probe timeout, so an unreachable Redis reads as "redis"
+# rather than as a probe that timed out with no answer.
+REDIS_TIMEOUT_SECONDS = 0.5
+
+logger = logging.getLogger(__name__)
+
+
+def database_unavailable(error):
+    """True for the errors of a database that cannot be reached or talked to, as opposed to
+    a bug in a query: the request deserves a 503 and the log one line, not a traceback."""
+    return isinstance(error, OperationalError | InterfaceError)
+
+
+def first_line(error):
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+class HealthCheckMiddleware:
+    """First in settings.MIDDLEWARE; every other request passes straight through."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info != HEALTH_PATH:
+            return self.get_response(request)
+        if request.method not in ("GET", "HEAD"):
+            response = JsonResponse({"detail": "Method not allowed."}, status=405)
+            response["Allow"] = "GET, HEAD"
+        else:
+            response = health_response()
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def health_response():
+    """200 {"status": "ok"}, or 503 naming each failing part. (gunicorn drops the body of
+    a HEAD response.)"""
+    failing = [name for name, answers in _checks() if not answers()]
+    if failing:
+        return JsonResponse({"status": "unavailable", "failing": failing}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+def _checks():
+    yield "database", database_answers
+    if settings.CACHES["default"]["BACKEND"] == REDIS_CACHE:
+        yield "redis", redis_answers
+
+
+def database_answers():
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseLibraryError as error:
+        logger.warning("health check: database unavailable: %s", first_line(error))
+        return False
+    return True
+
+
+def redis_answers():
+    try:
+        _redis_client(_redis_primary(settings.CACHES["default"]["LOCATION"])).ping()
+    except Exception as error:  # redis.RedisError, OSError: any failure means "not healthy"
+        logger.warning("health check: redis unavailable: %s", first_line(error))
+        return False
+    return True
+
+
+def _redis_primary(location):
+    """The server Django's RedisCache writes to: the first of its LOCATION."""
+    servers = re.split("[;,]", location) if isinstance(location, str) else location
+    return servers[0].strip()
+
+
+@functools.cache
+def _redis_client(url):
+    """A client of its own, with short timeouts: the cache's client waits as long as the
+    cache's OPTIONS say (by default, for ever on a host that drops packets)."""
+    import redis  # only needed, and only installed, where the cache is Redis
+
+    return redis.Redis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+    )

@@ -1,0 +1,65 @@
+"""gunicorn loads and warms the app once in the master (portal.warmup) and forks every worker,
+at boot and after `kill -HUP`, from it without a database connection. Each worker records
+what it inherited (tests/gunicorn_probe.conf.py); first-request latency itself is measured by
+`python -m bench.first_request`, not asserted here."""
+
+import json
+
+import pytest
+
+from tests.load.server import Gunicorn, free_port, request
+
+WORKERS = 2
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("preload")
+    port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"sqlite:///{directory / 'db.sqlite3'}",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(WORKERS),
+        "PROBE_DIR": str(directory),
+    }
+    server = Gunicorn(env, directory / "gunicorn.log", config="tests/gunicorn_probe.conf.py")
+    server.start(probe=False)
+    server.probe_dir = directory
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def inherited(server):
+    """What each live worker found in its memory right after the fork."""
+    workers = server.workers()
+    assert len(workers) == WORKERS
+    return [json.loads((server.probe_dir / f"{pid}.json").read_text()) for pid in workers]
+
+
+def assert_warm_and_disconnected(states):
+    for state in states:
+        assert state["views imported"]
+        assert {"base.html", "503.html", "registration/login.html"} <= set(
+            state["templates compiled"]
+        )
+        assert state["open connections"] == []
+
+
+def test_workers_fork_from_a_warm_master_without_its_connection(server):
+    assert_warm_and_disconnected(inherited(server))
+
+
+def test_workers_forked_after_hup_are_warm_too(server):
+    before = server.workers()
+    server.reload()
+    assert not server.workers() & before
+    assert_warm_and_disconnected(inherited(server))
+
+
+def test_warm_workers_answer(server):
+    assert request(server.port, "GET", "/healthz")[0].status == 200
+    assert request(server.port, "GET", "/login/")[0].status == 200
