@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from portal import ratelimit
 from tenants.models import Role
 from tests.factories import TenantFactory, UserFactory
 from tokens import authcache, usage
@@ -18,7 +19,8 @@ def _fresh_process_state():
     """Each test starts as a new worker process would: no cached tokens, no pending counts."""
     authcache.clear_local()
     usage.forget()
-    cache.clear()  # rate-limit counters
+    cache.clear()
+    ratelimit.forget()  # clients this process remembers as blocked
     yield
     authcache.clear_local()
     usage.forget()
