@@ -171,11 +171,21 @@ def _redis_key(cache, scope, digest, start):
     return cache.make_and_validate_key(f"ratelimit:{scope}:{digest}:{start}")
 
 
+def _redis_client(cache):
+    """The raw client of Django's Redis cache, made once per cache object: Django makes one per
+    call, which costs more than the round trip (≈0.2 ms with redis-py 8)."""
+    client = getattr(cache, "_ratelimit_client", None)
+    if client is None:
+        client = cache._ratelimit_client = cache._cache.get_client(write=True)
+    return client
+
+
 def redis_count(cache, scope, digest, start, end):
     key = _redis_key(cache, scope, digest, start)
-    # The raw client, for one round trip: create the counter with its expiry if missing, then
-    # INCR, in one MULTI (Django's cache.add + cache.incr would take three).
-    pipe = cache._cache.get_client(key, write=True).pipeline()
+    # One round trip: create the counter with its expiry if missing, then INCR (Django's
+    # cache.add + cache.incr would take three). No MULTI needed: INCR is atomic, and the key
+    # outlives its window, so it cannot expire between the two commands.
+    pipe = _redis_client(cache).pipeline(transaction=False)
     pipe.set(key, 0, ex=end - int(time.time()) + 1, nx=True)
     pipe.incr(key)
     return pipe.execute()[1]
@@ -183,7 +193,7 @@ def redis_count(cache, scope, digest, start, end):
 
 def redis_read(cache, scope, digest, start):
     key = _redis_key(cache, scope, digest, start)
-    return int(cache._cache.get_client(key).get(key) or 0)
+    return int(_redis_client(cache).get(key) or 0)
 
 
 # -- database store ---------------------------------------------------------------------------
