@@ -99,29 +99,24 @@ def _remember(memo, end):
 
 
 def _count(scope, digest, start, end):
-    redis = _redis()
-    if redis is not None:
-        try:
-            total = redis_count(redis, scope, digest, start, end)
-        except RedisError as error:
-            _redis_failed(error)
-        else:
-            _redis_answered()
-            return total
-    return database_count(scope, digest, start, end)
+    return _redis_else_database(redis_count, database_count, scope, digest, start, end)
 
 
 def _read(scope, digest, start):
+    return _redis_else_database(redis_read, database_read, scope, digest, start)
+
+
+def _redis_else_database(in_redis, in_database, *args):
     redis = _redis()
     if redis is not None:
         try:
-            total = redis_read(redis, scope, digest, start)
+            answer = in_redis(redis, *args)
         except RedisError as error:
             _redis_failed(error)
         else:
             _redis_answered()
-            return total
-    return database_read(scope, digest, start)
+            return answer
+    return in_database(*args)
 
 
 def _redis():
