@@ -108,7 +108,7 @@ def manage_shell(code, env):
     )
 
 
-def allowed_hits(key, hits, limit, env):
+def allowed_hits(key, hits, limit):
     """Python for a subprocess that counts `hits` events and prints how many were allowed."""
     return (
         "from portal import ratelimit; "
@@ -141,7 +141,7 @@ def database_env(transactional_db, shell_env):
 def test_two_processes_count_against_one_limit_in_the_database(database_env):
     # Per-process counting would allow 25 + 25; shared, atomic counting allows exactly 30.
     key = f"client-{uuid.uuid4()}"
-    code = allowed_hits(key, hits=25, limit=30, env=database_env)
+    code = allowed_hits(key, hits=25, limit=30)
     assert sum(run_together([code, code], database_env)) == 30
 
 
@@ -244,7 +244,7 @@ def test_with_redis_the_counts_land_in_redis(redis_server, low_limits):
 def test_with_redis_every_process_counts_against_one_limit(redis_server, shell_env):
     key = f"client-{uuid.uuid4()}"
     env = {**shell_env, "CACHE_URL": redis_server.url}
-    code = allowed_hits(key, hits=25, limit=30, env=env)
+    code = allowed_hits(key, hits=25, limit=30)
     assert sum(run_together([code, code], env)) == 30
 
 
