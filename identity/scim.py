@@ -42,6 +42,7 @@ from portal import ratelimit
 from portal.http import client_ip
 from tokens.auth import (
     AuthenticationFailed,
+    MalformedCredentials,
     PermissionDenied,
     authenticate_credentials,
     parse_authorization,
@@ -109,7 +110,9 @@ def authenticate(request):
             client_ip=address,
         )
     except AuthenticationFailed as failure:
-        wait = ratelimit.hit(
+        # A value that could never be a token is not counted: counting may be a database
+        # write, and CONTRACT §6 refuses such values without a database hit.
+        wait = not isinstance(failure, MalformedCredentials) and ratelimit.hit(
             "api-auth-failure",
             address or "unknown",
             limit=settings.API_AUTH_FAILURE_LIMIT,

@@ -5,6 +5,7 @@ with django-environ's error instead of surfacing later as odd behaviour.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -124,7 +125,52 @@ else:
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
 
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Seconds a Redis connect or reply may take: a dead or hung Redis then costs a request a
+# quarter second before rate limits fall back to the database (portal.ratelimit), never a
+# stalled worker.
+REDIS_TIMEOUT = 0.25
+REDIS_SCHEMES = ("redis", "rediss", "rediscache")
+
+
+def cache_from_url(url):
+    """CACHE_URL as a Django cache. Errors name the variable but never echo the URL: it may
+    hold a Redis password."""
+    scheme, colon_slashes, _ = url.partition("://")
+    scheme = scheme.lower() if colon_slashes else "no scheme"
+    if scheme in REDIS_SCHEMES:
+        return redis_cache(url, scheme)
+    if scheme == "locmemcache":
+        return environ.Env.cache_url_config(url)
+    # Rate limits count in Redis or in the database (portal.ratelimit); another shared cache
+    # would be a second thing to run that nothing uses for what matters.
+    raise ImproperlyConfigured(
+        f"CACHE_URL must be locmemcache:// or redis://HOST:PORT/DB, not {scheme}://."
+    )
+
+
+def redis_cache(url, scheme):
+    """Django's own Redis backend (django-environ would pick django-redis if it were
+    installed), with short socket timeouts."""
+    problem = "CACHE_URL must look like redis://HOST:PORT/DB or rediss://HOST:PORT/DB"
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ImproperlyConfigured(f"{problem}: the port is not 1 to 65535.") from None
+    if not parts.hostname:
+        raise ImproperlyConfigured(f"{problem}: the host is missing.")
+    if parts.path.strip("/") and not parts.path.strip("/").isdigit():
+        raise ImproperlyConfigured(f"{problem}: the database is not a number.")
+    if scheme == "rediscache":  # django-environ's older spelling of redis://
+        parts = parts._replace(scheme="redis")
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": urlunsplit(parts),
+        "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
+    }
+
+
+CACHES = {"default": cache_from_url(env.str("CACHE_URL", default="") or "locmemcache://")}
 
 # Requests per minute and client address to the public leak-report endpoint.
 LEAK_REPORT_RATE = env.int("LEAK_REPORT_RATE", default=30)

@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from portal import ratelimit
 from tenants.models import Role
 from tests.factories import TenantFactory, UserFactory
 from tokens import authcache, counts, invalidation, usage
@@ -19,7 +20,8 @@ def _fresh_process_state():
     authcache.clear_local()
     counts.clear_local()
     usage.forget()
-    cache.clear()  # rate-limit counters
+    cache.clear()
+    ratelimit.forget()  # clients this process remembers as blocked
     yield
     authcache.clear_local()
     counts.clear_local()

@@ -17,6 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from portal import ratelimit
+from portal.models import RateLimitCount
 from tests.factories import TokenFactory
 from tokens.openapi import PATHS
 
@@ -117,6 +119,8 @@ def test_every_generated_request_gets_a_documented_answer(
         # Fresh rate-limit counters for each example, as conftest gives each test: the checks
         # also send unauthenticated calls, and limits have tests of their own.
         cache.clear()
+        ratelimit.forget()
+        RateLimitCount.objects.all().delete()
         case.call_and_validate(headers=authorization)
 
     answers_as_documented()

@@ -1,6 +1,21 @@
-import pytest
-from django.test import Client
+import logging
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
 
+import pytest
+import redis
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from portal import ratelimit
+from portal.models import RateLimitCount
+from portal.settings import cache_from_url
 from tests.api import api_client
 from tests.factories import PASSWORD
 from tokens import crypto
@@ -73,3 +88,207 @@ def test_one_address_trying_many_accounts_is_paused(tenant, low_limits):
     for n in range(5):
         sign_in(client, f"guess{n}@contoso.test", "wrong")
     assert sign_in(client, "another@contoso.test", "wrong").status_code == 429
+
+
+# -- where the counts live ----------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+# One window for the whole test run: a window boundary mid-test would restart the counts.
+FOREVER = 10**9
+
+
+def manage_shell(code, env):
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def allowed_hits(key, hits, limit):
+    """Python for a subprocess that counts `hits` events and prints how many were allowed."""
+    return (
+        "from portal import ratelimit; "
+        f"print(sum(ratelimit.hit('test', {key!r}, limit={limit}, window={FOREVER}) == 0 "
+        f"for _ in range({hits})))"
+    )
+
+
+def run_together(codes, env):
+    processes = [manage_shell(code, env) for code in codes]
+    results = [process.communicate(timeout=60) for process in processes]
+    for process, (_, stderr) in zip(processes, results, strict=True):
+        assert process.returncode == 0, stderr
+    return [int(stdout.strip().splitlines()[-1]) for stdout, _ in results]
+
+
+@pytest.fixture
+def database_env(transactional_db, shell_env):
+    """Subprocess environment on a database this process can see: the file SQLite database of
+    shell_env, or on PostgreSQL the test database itself (subprocesses commit their rows, so
+    transactional_db empties the tables afterwards)."""
+    if connection.vendor != "postgresql":
+        return shell_env
+    db = connection.settings_dict
+    user = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    url = f"postgres://{user}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {**shell_env, "DATABASE_URL": url}
+
+
+def test_two_processes_count_against_one_limit_in_the_database(database_env):
+    # Per-process counting would allow 25 + 25; shared, atomic counting allows exactly 30.
+    key = f"client-{uuid.uuid4()}"
+    code = allowed_hits(key, hits=25, limit=30)
+    assert sum(run_together([code, code], database_env)) == 30
+
+
+def test_a_client_at_its_limit_is_refused_without_a_write(db):
+    for _ in range(3):
+        ratelimit.hit("test", "client", limit=3, window=60)
+    with CaptureQueriesContext(connection) as queries:
+        assert ratelimit.hit("test", "client", limit=3, window=60) > 0
+        assert ratelimit.retry_after("test", "client", limit=3, window=60) > 0
+    assert len(queries) == 0
+    assert RateLimitCount.objects.get(scope="test").count == 3
+
+
+def test_a_limit_reached_in_another_process_is_read_from_the_database(db):
+    for _ in range(3):
+        ratelimit.hit("test", "client", limit=3, window=60)
+    ratelimit.forget()  # as another worker, which never saw this client
+    assert ratelimit.retry_after("test", "client", limit=3, window=60) > 0
+    assert ratelimit.hit("test", "client", limit=3, window=60) > 0
+
+
+def test_the_database_keeps_no_client_key_in_clear(db):
+    ratelimit.hit("sign-in", "203.0.113.5|alice@contoso.test", limit=3, window=60)
+    row = RateLimitCount.objects.get()
+    assert "alice" not in row.digest and "203.0.113.5" not in row.digest
+
+
+def test_ended_windows_are_swept_in_bounded_batches(db, monkeypatch):
+    monkeypatch.setattr(ratelimit, "SWEEP_BATCH", 2)
+    now = int(time.time())
+    for n in range(3):
+        RateLimitCount.objects.create(
+            scope="old", digest=str(n), window_start=now - 120, window_end=now - 60, count=1
+        )
+    ratelimit.hit("test", "client", limit=3, window=60)  # a fresh process sweeps at once
+    assert RateLimitCount.objects.filter(scope="old").count() == 1
+    ratelimit.hit("test", "client", limit=3, window=60)  # ...then not again for a while
+    assert RateLimitCount.objects.filter(scope="old").count() == 1
+
+
+# -- Redis ------------------------------------------------------------------------------------
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port: these tests stop it."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+            + ["--dir", str(self.folder), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        client = self.client()
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def client(self):
+        return redis.Redis(port=self.port, socket_timeout=1)
+
+    def counts(self):
+        return {k.decode(): int(self.client().get(k)) for k in self.client().keys("*ratelimit*")}
+
+
+@pytest.fixture
+def redis_server(db, tmp_path, settings):
+    server = RedisServer(tmp_path)
+    server.start()
+    settings.CACHES = {"default": cache_from_url(server.url)}
+    yield server
+    server.stop()
+
+
+def test_with_redis_the_counts_land_in_redis(redis_server, low_limits):
+    client = api_client(crypto.generate())
+    codes = [client.get("/api/v1/me/", REMOTE_ADDR="203.0.113.1").status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    assert list(redis_server.counts().values()) == [3]  # the refused 4th call wrote nothing
+    assert not RateLimitCount.objects.exists()
+
+
+def test_with_redis_every_process_counts_against_one_limit(redis_server, shell_env):
+    key = f"client-{uuid.uuid4()}"
+    env = {**shell_env, "CACHE_URL": redis_server.url}
+    code = allowed_hits(key, hits=25, limit=30)
+    assert sum(run_together([code, code], env)) == 30
+
+
+def test_a_dead_redis_falls_back_to_the_database_with_one_warning_and_comes_back(
+    redis_server, low_limits, caplog, monkeypatch
+):
+    monkeypatch.setattr(ratelimit, "REDIS_RETRY_AFTER", 0.2)
+    caplog.set_level(logging.INFO, logger="portal.ratelimit")
+    client = api_client(crypto.generate())
+
+    def codes(address, calls):
+        return [client.get("/api/v1/me/", REMOTE_ADDR=address).status_code for _ in range(calls)]
+
+    assert codes("203.0.113.1", 2) == [401, 401]
+    redis_server.stop()
+    # Counted afresh in the database: the outage neither refuses good calls nor lifts the limit.
+    assert codes("203.0.113.2", 2) == [401, 401]
+    time.sleep(0.3)  # past the back-off: Redis is tried again, and still dead
+    assert codes("203.0.113.2", 3) == [401, 429, 429]
+    assert RateLimitCount.objects.get().count == 3
+    ours = [r for r in caplog.records if r.name == "portal.ratelimit"]
+    warnings = [r for r in ours if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert f"Redis at 127.0.0.1:{redis_server.port} is unreachable" in warnings[0].getMessage()
+    assert "counted in the database" in warnings[0].getMessage()
+
+    redis_server.start()
+    time.sleep(0.3)
+    assert codes("203.0.113.3", 1) == [401]
+    assert list(redis_server.counts().values()) == [1]
+    ours = [r for r in caplog.records if r.name == "portal.ratelimit"]
+    infos = [r.getMessage() for r in ours if r.levelno == logging.INFO]
+    assert infos == [
+        f"Redis at 127.0.0.1:{redis_server.port} answers again: rate limits are counted in Redis"
+    ]
+
+
+def test_a_hung_redis_costs_a_call_about_the_timeout_not_a_stalled_worker(redis_server):
+    ratelimit.hit("test", "client", limit=3, window=60)  # a pooled connection to Redis
+    redis_server.process.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        assert ratelimit.hit("test", "client", limit=3, window=60) == 0
+        assert time.monotonic() - started < 1
+        assert RateLimitCount.objects.get().count == 1  # counted in the database instead
+    finally:
+        redis_server.process.send_signal(signal.SIGCONT)

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from portal.settings import cache_from_url
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
     "DEBUG": "false",
@@ -130,3 +132,37 @@ def test_extra_allowed_hosts_are_added_to_the_defaults():
         "lb.internal",
         "10.0.0.5",
     ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "memcache://127.0.0.1:11211",
+        "127.0.0.1:6379",
+        "redis://",
+        "redis://:s3cret@127.0.0.1:port/0",
+        "redis://127.0.0.1:70000/0",
+        "redis://127.0.0.1:6379/first",
+    ],
+)
+def test_a_bad_cache_url_is_refused_at_start_up_in_one_line_naming_it(value):
+    result = run_manage("check", env={**PRODUCTION_ENV, "CACHE_URL": value})
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("django.core.exceptions.ImproperlyConfigured: CACHE_URL must")
+    assert "s3cret" not in result.stderr  # a password in the URL is never echoed
+
+
+@pytest.mark.parametrize(
+    ("value", "location"),
+    [
+        ("redis://10.0.0.7:6379/1", "redis://10.0.0.7:6379/1"),
+        ("rediss://:pw@redis.internal:6380/0", "rediss://:pw@redis.internal:6380/0"),
+        ("rediscache://10.0.0.7:6379/1", "redis://10.0.0.7:6379/1"),
+    ],
+)
+def test_a_redis_cache_url_uses_djangos_backend_with_short_timeouts(value, location):
+    cache = cache_from_url(value)
+    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["LOCATION"] == location
+    assert cache["OPTIONS"] == {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}

@@ -35,6 +35,12 @@ class PermissionDenied(AuthenticationFailed):
     status = 403
 
 
+class MalformedCredentials(AuthenticationFailed):
+    """A header or value that could never be a token, refused before any database query
+    (CONTRACT §6): not counted against the failed-authentication limit either, since counting
+    is a database write when the database holds the counts (portal.ratelimit)."""
+
+
 def parse_authorization(header):
     """Return the token value of an ``Authorization: Token <value>`` header.
 
@@ -42,16 +48,16 @@ def parse_authorization(header):
     checksum is wrong: all before any database query.
     """
     if not header:
-        raise AuthenticationFailed(
+        raise MalformedCredentials(
             "Authentication credentials were not provided. Send 'Authorization: Token <token>'."
         )
     parts = header.split() if len(header) <= MAX_HEADER_LENGTH else []
     if len(parts) != 2 or parts[0].lower() not in SCHEMES:
-        raise AuthenticationFailed(
+        raise MalformedCredentials(
             "Malformed Authorization header. Send exactly 'Authorization: Token <token>'."
         )
     if not crypto.is_well_formed(parts[1]):
-        raise AuthenticationFailed("Invalid token.")
+        raise MalformedCredentials("Invalid token.")
     return parts[1]
 
 

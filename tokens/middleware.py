@@ -5,7 +5,12 @@ from django.utils import timezone
 from portal import ratelimit
 from portal.http import client_ip
 
-from .auth import AuthenticationFailed, authenticate_credentials, parse_authorization
+from .auth import (
+    AuthenticationFailed,
+    MalformedCredentials,
+    authenticate_credentials,
+    parse_authorization,
+)
 from .models import TokenKind
 from .usage import record_use
 
@@ -73,8 +78,12 @@ class ApiTokenMiddleware:
         """Answer a failed authentication; past the per-address limit, with 429.
 
         Only failures are limited: a valid token from the same address keeps working, so an
-        attacker sharing the address cannot lock a real client out.
+        attacker sharing the address cannot lock a real client out. A value that could never
+        be a token is refused without counting: counting may be a database write, and §6
+        refuses it without a database hit.
         """
+        if isinstance(failure, MalformedCredentials):
+            return api_error(failure.status, failure.detail)
         wait = ratelimit.hit(
             "api-auth-failure",
             address or "unknown",

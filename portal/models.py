@@ -1,0 +1,26 @@
+from django.db import models
+
+
+class RateLimitCount(models.Model):
+    """Events counted in one fixed window for one client (portal.ratelimit's database store).
+
+    In the database, not in process memory, so every worker and host counts against the same
+    row. The client key is stored as a digest: no e-mail address or IP lands in this table.
+    """
+
+    scope = models.CharField(max_length=40)
+    digest = models.CharField(max_length=64)
+    window_start = models.BigIntegerField()  # Unix seconds
+    window_end = models.BigIntegerField(db_index=True)  # the sweep deletes rows past this
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # The conflict target of the counting upsert (portal.ratelimit.DatabaseStore).
+            models.UniqueConstraint(
+                fields=["scope", "digest", "window_start"], name="ratelimit_one_row_per_window"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.scope} {self.digest[:8]} @{self.window_start}: {self.count}"
