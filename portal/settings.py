@@ -124,6 +124,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
+    # A database host that drops packets answers 503 after this long, not after the kernel's
+    # TCP time-outs (minutes).
+    _db.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 
 # Seconds a Redis connect or reply may take: a dead or hung Redis then costs a request a
 # quarter second before rate limits fall back to the database (portal.ratelimit), never a

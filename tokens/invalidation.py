@@ -233,7 +233,7 @@ class Listener(threading.Thread):
     def _serve(self):
         import psycopg
 
-        with psycopg.connect(**self.params, autocommit=True, connect_timeout=5) as conn:
+        with psycopg.connect(**{"connect_timeout": 5, **self.params}, autocommit=True) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
             # Whatever was cached before this point may have missed notifications.
             self.board.mark(None)
