@@ -4,6 +4,14 @@ TARGET_OVERHEAD_SHARE = 0.10  # our auth overhead / DRF's
 TARGET_INPROCESS_RATIO = 1.5  # authenticated / unauthenticated time
 TARGET_HTTP_RATIO = 0.8  # authenticated / unauthenticated throughput
 TARGET_PAGE_RATIO = 2.0  # largest tenant's page time / smallest tenant's
+TARGET_COLD_SHARE = 0.5  # our cache-miss overhead / DRF's
+TARGET_REACH_TRIALS = 200  # revocation reach: trials, each must see no accepted call
+RATE_TOLERANCE = 0.9  # a revocation load below 90 % of its rate does not test the target
+HOSTS_PASSES = (
+    ("inprocess", "hot path"),
+    ("cold", "cold path (miss)"),
+    ("inprocess_churn", "hot, revocations"),
+)
 KIND_LABELS = {"page": "tokens page (HTML)", "api": "GET /api/v1/tokens/"}
 
 
@@ -51,6 +59,11 @@ def inprocess_table(databases):
             + ("n/a" if share is None else f"{share:.2f}")
             + f"; one raw SELECT 1: {_num(result['select_1_us'], 1)} µs"
         )
+        if databases[name].get("vendor") == "postgresql":
+            lines.append(
+                f"  {name}: the cache trusted through this process's invalidation listener, as on "
+                "several hosts; section 6 repeats this with its lease confirmed, two hosts up"
+            )
     return lines
 
 
@@ -145,6 +158,210 @@ def hotspot_lines(databases, top=8):
     return lines
 
 
+def _hosts_results(databases):
+    return [
+        (name, databases[name]["hosts"])
+        for name in _names(databases)
+        if "skipped" not in databases[name].get("hosts", {"skipped": True})
+    ]
+
+
+def hosts_lines(databases):
+    lines = []
+    for name, hosts in _hosts_results(databases):
+        lines += _title(
+            f"6. Several hosts on {name}: invalidation listener per process, trusted "
+            f"({hosts['listeners']} live listeners with both hosts up); "
+            f"{hosts['revocations_per_second']} revocations/s in another tenant where stated"
+        )
+        lines += _hosts_inprocess(hosts)
+        lines += [""] + _hosts_http(hosts)
+        lines += [""] + _hosts_reach(hosts)
+    return lines
+
+
+def _hosts_inprocess(hosts):
+    first = hosts["inprocess"]
+    lines = [
+        f"  In-process (median of {first['rounds'] * first['requests_per_round']:,} requests "
+        "each, interleaved; cold: this process's token cache emptied before every request of "
+        "every route)"
+    ]
+    header = f"  {'route':<33}"
+    for _, title in HOSTS_PASSES:
+        header += f"{title + ' µs':>20}{'x (a)':>7}{'q':>5}"
+    lines.append(header)
+    for index, variant in enumerate(first["variants"]):
+        line = f"  ({variant['key']}){'':<{4 - len(variant['key'])}}{variant['label']:<27}"
+        for key, _ in HOSTS_PASSES:
+            row = hosts[key]["variants"][index]
+            line += (
+                f"{_num(row['us_per_request'], 1):>20}{row['ratio_to_a']:>7.2f}"
+                f"{row['queries_per_request']:>5.1f}"
+            )
+        lines.append(line)
+    for key, title in HOSTS_PASSES:
+        result = hosts[key]
+        lines.append(
+            f"  {title}: ours {_num(result['our_overhead_us'], 1)} µs, DRF's "
+            f"{_num(result['drf_overhead_us'], 1)} µs; ours/DRF's = "
+            + _share(result["our_to_drf_overhead"])
+        )
+    lines.append("  " + _revocations(hosts["inprocess_churn"]["revocations"]))
+    return lines
+
+
+def _hosts_http(hosts):
+    first = hosts["http"]
+    lines = [
+        f"  Over HTTP: {first['hosts']} gunicorns x {first['workers_per_host']} workers, loaded "
+        f"at the same time ({first['load_generator']}); {first['rounds']} rounds x "
+        f"{first['seconds_per_run']:g} s; req/s summed over both hosts, medians"
+    ]
+    header = f"  {'route':<33}"
+    for title in ("quiet", "revocations"):
+        header += f"{title + ' req/s':>20}{'x (a)':>7}{'CPU µs/req':>12}{'errors':>8}"
+    lines.append(header)
+    for index, variant in enumerate(first["variants"]):
+        line = f"  ({variant['key']}){'':<{4 - len(variant['key'])}}{variant['label']:<27}"
+        for key in ("http", "http_churn"):
+            row = hosts[key]["variants"][index]
+            cpu = row.get("worker_cpu_us_per_request")
+            line += (
+                f"{_num(row['requests_per_second']):>20}{row['ratio_to_a']:>7.2f}"
+                f"{'n/a' if cpu is None else _num(cpu):>12}{row['failures']:>8}"
+            )
+        lines.append(line)
+    lines.append("  " + _revocations(hosts["http_churn"]["revocations"]))
+    return lines
+
+
+def _hosts_reach(hosts):
+    reach = hosts["reach"]
+    lines = [
+        f"  Revocation reach: {reach['trials']} trials (token warmed on B, DELETE on A with the "
+        f"tenant admin's token, then B called at once): {reach['accepted']} calls accepted on B "
+        "after the revoke returned",
+        "  revoking request on A (the writer waits for every listener's acknowledgement): "
+        + _spread(reach["revoke"]),
+        "  revoke returned on A -> first refusal received from B: "
+        + _spread(reach["first_refusal"]),
+    ]
+    for error in reach["errors"][:5]:
+        lines.append(f"  error: {error}")
+    return lines
+
+
+def _spread(stats):
+    if not stats["n"]:
+        return "no samples"
+    return f"p50 {stats['p50']:.1f} ms, p95 {stats['p95']:.1f} ms, max {stats['max']:.1f} ms"
+
+
+def _revocations(summary):
+    if not summary.get("revocations"):
+        return "revoking process: no revocations recorded"
+    return (
+        f"revoking process: {summary['revocations']} revocations in {summary['seconds']:.1f} s "
+        f"({summary['per_second']:.1f}/s{', ran out of tokens' if summary['ran_out'] else ''}); "
+        "each took " + _spread(summary["revoke"])
+    )
+
+
+def _share(share):
+    return "n/a" if share is None else f"{share:.2f}"
+
+
+def _rate_ok(result):
+    summary = result["revocations"]
+    return summary.get("per_second", 0) >= RATE_TOLERANCE * summary.get("rate_wanted", 1)
+
+
+def _hosts_verdicts(name, hosts):
+    label = f"[{name}, several hosts]"
+    hot, cold, churn = hosts["inprocess"], hosts["cold"], hosts["inprocess_churn"]
+    found = [
+        _share_verdict(
+            hot,
+            TARGET_OVERHEAD_SHARE,
+            f"{label} our auth overhead <= 1/10 of DRF's (in-process, listener trusted)",
+        ),
+        _http_verdict(
+            hosts["http"], f"{label} HTTP throughput with our auth >= 0.8 x without (two hosts)"
+        ),
+        _share_verdict(
+            cold, TARGET_COLD_SHARE, f"{label} cold path (cache miss) overhead <= 0.5 x DRF's"
+        ),
+    ]
+    rate = hosts["revocations_per_second"]
+    for verdict, result in (
+        (
+            _share_verdict(
+                churn,
+                TARGET_OVERHEAD_SHARE,
+                f"{label} with {rate} revocations/s elsewhere: our auth overhead <= 1/10 of DRF's",
+            ),
+            churn,
+        ),
+        (
+            _http_verdict(
+                hosts["http_churn"],
+                f"{label} with {rate} revocations/s elsewhere: HTTP with our auth >= 0.8 x without",
+            ),
+            hosts["http_churn"],
+        ),
+    ):
+        if not _rate_ok(result):
+            verdict["result"] = "INVALID"
+            verdict["measured"] += "; " + _revocations(result["revocations"])
+        found.append(verdict)
+    found.append(_reach_verdict(label, hosts["reach"]))
+    return found
+
+
+def _share_verdict(result, target, text):
+    share = result["our_to_drf_overhead"]
+    return _verdict(
+        "PASS" if share is not None and share <= target else "FAIL",
+        text,
+        f"ours {_num(result['our_overhead_us'], 1)} µs vs DRF's "
+        f"{_num(result['drf_overhead_us'], 1)} µs = {_share(share)}",
+    )
+
+
+def _http_verdict(http, text):
+    ours = _row(http, "b")
+    ratio = ours["ratio_to_a"]
+    errors = sum(row["failures"] for row in http["variants"])
+    return _verdict(
+        "INVALID" if errors else ("PASS" if ratio >= TARGET_HTTP_RATIO else "FAIL"),
+        text,
+        f"{ratio:.2f} x ({_num(ours['requests_per_second'])} vs "
+        f"{_num(_row(http, 'a')['requests_per_second'])} req/s)"
+        + (f"; {errors} failed requests" if errors else ""),
+    )
+
+
+def _reach_verdict(label, reach):
+    result = "FAIL" if reach["accepted"] else "PASS"
+    notes = []
+    if reach["errors"]:
+        notes.append(f"{len(reach['errors'])} trials failed to run")
+    if reach["trials"] < TARGET_REACH_TRIALS:
+        notes.append(f"fewer than the {TARGET_REACH_TRIALS} trials the target asks")
+    if notes and not reach["accepted"]:
+        result = "INVALID"
+    return _verdict(
+        result,
+        f"{label} revocation reach: 0 calls accepted on host B after a revoke returned on A",
+        f"{reach['accepted']} accepted in {reach['trials']} trials; revoke "
+        + _spread(reach["revoke"])
+        + "; to first refusal on B "
+        + _spread(reach["first_refusal"])
+        + "".join(f"; {note}" for note in notes),
+    )
+
+
 def _verdict(result, target, measured):
     return {"result": result, "target": target, "measured": measured}
 
@@ -190,6 +407,8 @@ def verdicts(databases):
             found.append(_writes_verdict(name, inprocess, burst))
         if result.get("pages"):
             found += _page_verdicts(name, result["pages"])
+        if "skipped" not in result.get("hosts", {"skipped": True}):
+            found += _hosts_verdicts(name, result["hosts"])
     return found
 
 
@@ -258,11 +477,13 @@ def render(report):
     for name, result in databases.items():
         if "skipped" in result:
             lines.append(f"{name}: skipped ({result['skipped']})")
+        elif "skipped" in result.get("hosts", {}):
+            lines.append(f"{name}, several hosts: skipped ({result['hosts']['skipped']})")
     sections = [inprocess_table(databases), http_table(databases)]
     for name in _names(databases):
         if databases[name].get("pages"):
             sections.append(pages_table(name, databases[name]["pages"]))
-    sections += [burst_lines(databases), hotspot_lines(databases)]
+    sections += [burst_lines(databases), hotspot_lines(databases), hosts_lines(databases)]
     for section in sections:
         if section:
             lines += [*section, ""]

@@ -37,6 +37,15 @@ class AuthFixtures:
 
 
 @dataclass(frozen=True)
+class HostsFixtures:
+    host: str  # the reach tenant's host name, where its admin revokes
+    admin: str  # the reach tenant's full admin's API token
+    trials: list  # (token id, secret) pairs, one per revocation trial
+    churn_tenant_id: int  # another tenant, whose tokens are revoked under load
+    churn_admin_id: int
+
+
+@dataclass(frozen=True)
 class PageTenant:
     size: int
     host: str
@@ -192,3 +201,36 @@ def seed_page_tenant(size, seed=8):
         Token.objects.bulk_create(rows, batch_size=BATCH)
     secret = token_issue(owner=admin, name="Scale admin client").secret
     return PageTenant(size=size, host=tenant.host, admin_id=admin.pk, token=secret)
+
+
+@transaction.atomic
+def seed_hosts(trials, churn_tokens):
+    """For the several-hosts part: a tenant whose admin revokes one issued token per trial,
+    and another tenant with `churn_tokens` live tokens to revoke while timing."""
+    tenant = Tenant.objects.create(slug="reach", name="Reach")
+    admin = User.objects.create_user("admin@reach.bench", None, tenant=tenant, role=Role.FULL_ADMIN)
+    issued = [token_issue(owner=admin, name=f"Trial {n}") for n in range(trials)]
+    churn = Tenant.objects.create(slug="churn", name="Churn")
+    churn_admin = User.objects.create_user(
+        "admin@churn.bench", None, tenant=churn, role=Role.FULL_ADMIN
+    )
+    Token.objects.bulk_create(
+        [
+            Token(
+                tenant=churn,
+                owner=churn_admin,
+                name=f"Churn {number}",
+                digest=crypto.digest(_filler_secret()),
+                hint=crypto.PREFIX + "chrn",
+            )
+            for number in range(churn_tokens)
+        ],
+        batch_size=BATCH,
+    )
+    return HostsFixtures(
+        host=tenant.host,
+        admin=token_issue(owner=admin, name="Reach admin client").secret,
+        trials=[(str(one.token.pk), one.secret) for one in issued],
+        churn_tenant_id=churn.pk,
+        churn_admin_id=churn_admin.pk,
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import django
 
-PARTS = ("inprocess", "burst", "hotspots", "http", "pages")
+PARTS = ("inprocess", "burst", "hotspots", "http", "hosts", "pages")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class Plan:
     http_seconds: int = 1  # whole seconds: wrk takes no fractions
     page_sizes: tuple = (100, 10_000, 100_000)
     page_rounds: int = 7
+    hosts_trials: int = 200  # revocation reach trials (PostgreSQL, several hosts)
+    churn_tokens: int = 1000  # revoked 10 a second while the hot path is timed
 
 
 FULL = Plan()
@@ -43,6 +45,7 @@ QUICK = Plan(
     # BENCH_ARGS="--db sqlite --parts pages" make bench (about half a minute).
     page_sizes=(100, 1_000, 10_000),
     page_rounds=5,
+    hosts_trials=40,
 )
 
 
@@ -80,7 +83,7 @@ def main(argv=None):
 
     # The auth parts run before the page tenants exist, so each token table holds exactly
     # plan.auth_tokens rows (plus the principal's) while they are measured.
-    if parts & {"inprocess", "burst", "hotspots", "http"}:
+    if parts & {"inprocess", "burst", "hotspots", "http", "hosts"}:
         progress(f"seeding {plan.auth_tokens:,} tokens in each of ours, DRF's and knox's tables")
         fixtures = seed.seed_auth(plan.auth_tokens)
         seed.settle()
@@ -106,6 +109,8 @@ def main(argv=None):
             rounds=plan.http_rounds,
             seconds=plan.http_seconds,
         )
+    if "hosts" in parts:
+        results["hosts"] = _several_hosts(fixtures, plan, progress)
     if "pages" in parts:
         sizes = ", ".join(f"{size:,}" for size in plan.page_sizes)
         progress(f"seeding tenants with {sizes} tokens")
@@ -117,6 +122,19 @@ def main(argv=None):
     connection.close()
     with open(args.out, "w") as out:
         json.dump(results, out, indent=2, default=str)
+
+
+def _several_hosts(fixtures, plan, progress):
+    from django.db import connection
+
+    from . import hosts, seed
+
+    if connection.vendor != "postgresql":
+        return {"skipped": "several hosts share PostgreSQL: run with --db postgres"}
+    progress(f"seeding {plan.hosts_trials} reach tokens and {plan.churn_tokens:,} to revoke")
+    hosts_fixtures = seed.seed_hosts(plan.hosts_trials, plan.churn_tokens)
+    seed.settle()
+    return hosts.several_hosts(fixtures, hosts_fixtures, plan=plan, progress=progress)
 
 
 def _server_version(connection):

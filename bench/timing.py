@@ -72,3 +72,13 @@ def count_queries(request, calls):
             request()
     sqls = [query["sql"] for query in captured.captured_queries]
     return len(sqls), sum(is_write(sql) for sql in sqls), sqls
+
+
+def percentiles(values):
+    """p50, p95 and max of a distribution (None for each when there are no values)."""
+    if not values:
+        return {"p50": None, "p95": None, "max": None, "n": 0}
+    ordered = sorted(values)
+    # Nearest rank: the p95 of 200 values is the 190th, a value that was measured.
+    p95 = ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
+    return {"p50": statistics.median(ordered), "p95": p95, "max": ordered[-1], "n": len(ordered)}

@@ -108,7 +108,6 @@ def cluster(directory, *, redis=False, **variables):
     directory = Path(directory)
     database = ThrowawayDatabase(directory, label="hosts", engine="postgresql")
     server = redis and Redis(directory)
-    hosts = []
     try:
         if server:
             server.start()
@@ -125,7 +124,22 @@ def cluster(directory, *, redis=False, **variables):
         manage("migrate", "--noinput", "-v0", env=env)
         manage("collectstatic", "--noinput", "-v0", env=env)
         seed = run_in_portal("tests.hosts.seed.main", env=env)
-        for name in ("a", "b"):
+        with running_hosts(env, directory, database.query) as hosts:
+            yield Cluster(database, hosts, env, seed, directory, server or None)
+    finally:
+        if server:
+            server.kill()
+        database.drop()
+
+
+@contextlib.contextmanager
+def running_hosts(env, directory, query, names=("a", "b")):
+    """A gunicorn per name on env's database, each with its own temp folder; yields them once
+    every worker's invalidation listener has registered. query(sql) returns rows of that
+    database (the benchmark starts its hosts here too, with its own settings)."""
+    directory, hosts = Path(directory), []
+    try:
+        for name in names:
             port = free_port()
             tmp = directory / f"tmp-{name}"
             tmp.mkdir()
@@ -133,15 +147,18 @@ def cluster(directory, *, redis=False, **variables):
             host = Gunicorn(host_env, directory / f"host-{name}.log")
             host.start()
             hosts.append(host)
-        made = Cluster(database, hosts, env, seed, directory, server or None)
         deadline = time.monotonic() + 20
-        while made.listeners() < 2 * WORKERS_PER_HOST:
+        while _listening(query, hosts) < len(names) * WORKERS_PER_HOST:
             assert time.monotonic() < deadline, "the workers' listeners did not register"
             time.sleep(0.1)
-        yield made
+        yield hosts
     finally:
         for host in hosts:
             host.stop()
-        if server:
-            server.kill()
-        database.drop()
+
+
+def _listening(query, hosts):
+    # Only these hosts' workers: other processes on the database may listen too.
+    pids = set().union(*(host.workers() for host in hosts))
+    rows = query("SELECT pid FROM tokens_cachelistener WHERE lease_until > now()")
+    return sum(pid in pids for (pid,) in rows)
