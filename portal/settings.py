@@ -129,6 +129,10 @@ else:
     _db.setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
+    # Django turns psycopg's statement preparation off (prepare_threshold None), which also
+    # ignores an explicit prepare=True. A threshold no statement reaches prepares only what
+    # asks for it: the token lookup of a cache miss (tokens.auth), planned once per connection.
+    _db["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 
 # Seconds a Redis connect or reply may take: a dead or hung Redis then costs a request a
 # quarter second before rate limits fall back to the database (portal.ratelimit), never a

@@ -168,3 +168,17 @@ def test_a_process_that_cannot_hear_invalidations_reads_the_database(
     with CaptureQueriesContext(connection) as queries:
         assert client.get(ME).status_code == 200
     assert len(queries) == 1
+
+
+def test_a_cache_miss_on_postgresql_is_a_statement_prepared_once(issue, operator, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    settings.TOKEN_CACHE = "off"
+    _, secret = issue(operator)
+    warm(secret)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "tokens_token" t JOIN%'],
+        )
+        assert cursor.fetchone()[0] == 1
