@@ -24,8 +24,8 @@ from tests.hosts.cluster import WORKERS_PER_HOST, running_hosts
 from tokens import authcache, invalidation
 
 from . import churn, inprocess, loadgen, reach
-from .http_auth import CONNECTIONS, warm_up, workers_cpu_seconds
-from .timing import median, median_ratio, percentiles, rotated
+from .http_auth import CONNECTIONS, variant_rows, warm_up, workers_cpu_seconds
+from .timing import percentiles, rotated
 from .variants import VARIANTS
 
 REVOCATIONS_PER_SECOND = 10
@@ -149,17 +149,7 @@ def throughput(hosts, fixtures, *, rounds, seconds):
         "workers_per_host": WORKERS_PER_HOST,
         "rounds": rounds,
         "seconds_per_run": seconds,
-        "variants": [
-            {
-                "key": variant.key,
-                "label": variant.label,
-                "requests_per_second": median(rates[variant.key]),
-                "ratio_to_a": median_ratio(rates[variant.key], rates["a"]),
-                "worker_cpu_us_per_request": median(cpu[variant.key]) if cpu["a"] else None,
-                "failures": failures[variant.key],
-            }
-            for variant in variants
-        ],
+        "variants": variant_rows(variants, rates, cpu, failures),
         "samples_rps": rates,
     }
 

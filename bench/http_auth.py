@@ -170,16 +170,22 @@ def throughput(fixtures, *, rounds, seconds):
         "workers": WORKERS,
         "rounds": rounds,
         "seconds_per_run": seconds,
-        "variants": [
-            {
-                "key": variant.key,
-                "label": variant.label,
-                "requests_per_second": median(rates[variant.key]),
-                "ratio_to_a": median_ratio(rates[variant.key], rates["a"]),
-                "worker_cpu_us_per_request": median(cpu[variant.key]) if cpu["a"] else None,
-                "failures": failures[variant.key],
-            }
-            for variant in VARIANTS
-        ],
+        "variants": variant_rows(VARIANTS, rates, cpu, failures),
         "samples_rps": rates,
     }
+
+
+def variant_rows(variants, rates, cpu, failures):
+    """One result row per variant from its samples: median req/s, ratio to (a), worker CPU
+    per request (when measured) and failed requests."""
+    return [
+        {
+            "key": variant.key,
+            "label": variant.label,
+            "requests_per_second": median(rates[variant.key]),
+            "ratio_to_a": median_ratio(rates[variant.key], rates["a"]),
+            "worker_cpu_us_per_request": median(cpu[variant.key]) if cpu["a"] else None,
+            "failures": failures[variant.key],
+        }
+        for variant in variants
+    ]

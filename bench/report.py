@@ -19,6 +19,11 @@ def _names(databases):
     return [name for name, result in databases.items() if "skipped" not in result]
 
 
+def _route(variant):
+    """A table row's first column: "(b)   our ApiTokenMiddleware"."""
+    return f"  ({variant['key']}){'':<{4 - len(variant['key'])}}{variant['label']:<27}"
+
+
 def _title(text):
     return [text, "-" * len(text)]
 
@@ -41,7 +46,7 @@ def inprocess_table(databases):
         header += f"{name + ' µs/req':>17}{'x (a)':>7}{'queries':>9}{'writes':>8}"
     lines.append(header)
     for index, variant in enumerate(first["variants"]):
-        line = f"  ({variant['key']}){'':<{4 - len(variant['key'])}}{variant['label']:<27}"
+        line = _route(variant)
         for name in names:
             row = databases[name]["inprocess"]["variants"][index]
             line += (
@@ -82,7 +87,7 @@ def http_table(databases):
         header += f"{name + ' req/s':>17}{'x (a)':>7}{'CPU µs/req':>12}{'errors':>8}"
     lines.append(header)
     for index, variant in enumerate(first["variants"]):
-        line = f"  ({variant['key']}){'':<{4 - len(variant['key'])}}{variant['label']:<27}"
+        line = _route(variant)
         for name in names:
             row = databases[name]["http"]["variants"][index]
             cpu = row.get("worker_cpu_us_per_request")
@@ -192,7 +197,7 @@ def _hosts_inprocess(hosts):
         header += f"{title + ' µs':>20}{'x (a)':>7}{'q':>5}"
     lines.append(header)
     for index, variant in enumerate(first["variants"]):
-        line = f"  ({variant['key']}){'':<{4 - len(variant['key'])}}{variant['label']:<27}"
+        line = _route(variant)
         for key, _ in HOSTS_PASSES:
             row = hosts[key]["variants"][index]
             line += (
@@ -223,7 +228,7 @@ def _hosts_http(hosts):
         header += f"{title + ' req/s':>20}{'x (a)':>7}{'CPU µs/req':>12}{'errors':>8}"
     lines.append(header)
     for index, variant in enumerate(first["variants"]):
-        line = f"  ({variant['key']}){'':<{4 - len(variant['key'])}}{variant['label']:<27}"
+        line = _route(variant)
         for key in ("http", "http_churn"):
             row = hosts[key]["variants"][index]
             cpu = row.get("worker_cpu_us_per_request")

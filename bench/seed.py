@@ -85,19 +85,7 @@ def seed_auth(count):
     )
     filler_tenant = Tenant.objects.create(slug="filler", name="Filler")
     owners = _unusable_users(filler_tenant, count - 1, "owner")
-    Token.objects.bulk_create(
-        [
-            Token(
-                tenant=filler_tenant,
-                owner=owner,
-                name=f"Filler {owner.pk}",
-                digest=crypto.digest(_filler_secret()),
-                hint=crypto.PREFIX + "fill",
-            )
-            for owner in owners
-        ],
-        batch_size=BATCH,
-    )
+    _bulk_tokens(filler_tenant, [(owner, f"Filler {owner.pk}") for owner in owners], "fill")
     DrfToken.objects.bulk_create(
         [DrfToken(key=DrfToken.generate_key(), user=owner) for owner in owners], batch_size=BATCH
     )
@@ -214,23 +202,28 @@ def seed_hosts(trials, churn_tokens):
     churn_admin = User.objects.create_user(
         "admin@churn.bench", None, tenant=churn, role=Role.FULL_ADMIN
     )
-    Token.objects.bulk_create(
-        [
-            Token(
-                tenant=churn,
-                owner=churn_admin,
-                name=f"Churn {number}",
-                digest=crypto.digest(_filler_secret()),
-                hint=crypto.PREFIX + "chrn",
-            )
-            for number in range(churn_tokens)
-        ],
-        batch_size=BATCH,
-    )
+    _bulk_tokens(churn, [(churn_admin, f"Churn {n}") for n in range(churn_tokens)], "chrn")
     return HostsFixtures(
         host=tenant.host,
         admin=token_issue(owner=admin, name="Reach admin client").secret,
         trials=[(str(one.token.pk), one.secret) for one in issued],
         churn_tenant_id=churn.pk,
         churn_admin_id=churn_admin.pk,
+    )
+
+
+def _bulk_tokens(tenant, owners_and_names, hint):
+    """Live API tokens whose secrets nobody keeps, written in batches."""
+    Token.objects.bulk_create(
+        [
+            Token(
+                tenant=tenant,
+                owner=owner,
+                name=name,
+                digest=crypto.digest(_filler_secret()),
+                hint=crypto.PREFIX + hint,
+            )
+            for owner, name in owners_and_names
+        ],
+        batch_size=BATCH,
     )

@@ -6,20 +6,15 @@ may probe a host by its IP address over plain HTTP. It needs no session, no auth
 and no rate limit, and costs one `SELECT 1` (plus a Redis PING when the cache is Redis).
 """
 
-import functools
 import logging
-import re
 
-from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import Error as DatabaseLibraryError
 from django.db import InterfaceError, OperationalError, connection
 from django.http import JsonResponse
 
 HEALTH_PATH = "/healthz"
-REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
-# Well inside a load balancer's own probe timeout, so an unreachable Redis reads as "redis"
-# rather than as a probe that timed out with no answer.
-REDIS_TIMEOUT_SECONDS = 0.5
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +59,7 @@ def health_response():
 
 def _checks():
     yield "database", database_answers
-    if settings.CACHES["default"]["BACKEND"] == REDIS_CACHE:
+    if isinstance(caches["default"], RedisCache):
         yield "redis", redis_answers
 
 
@@ -79,26 +74,11 @@ def database_answers():
 
 
 def redis_answers():
+    # The cache's own client, with its socket timeouts (portal.settings.REDIS_TIMEOUT), so an
+    # unreachable Redis reads as "redis" well inside a load balancer's probe timeout.
     try:
-        _redis_client(_redis_primary(settings.CACHES["default"]["LOCATION"])).ping()
+        caches["default"]._cache.get_client().ping()
     except Exception as error:  # redis.RedisError, OSError: any failure means "not healthy"
         logger.warning("health check: redis unavailable: %s", first_line(error))
         return False
     return True
-
-
-def _redis_primary(location):
-    """The server Django's RedisCache writes to: the first of its LOCATION."""
-    servers = re.split("[;,]", location) if isinstance(location, str) else location
-    return servers[0].strip()
-
-
-@functools.cache
-def _redis_client(url):
-    """A client of its own, with short timeouts: the cache's client waits as long as the
-    cache's OPTIONS say (by default, for ever on a host that drops packets)."""
-    import redis  # only needed, and only installed, where the cache is Redis
-
-    return redis.Redis.from_url(
-        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
-    )

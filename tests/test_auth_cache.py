@@ -3,6 +3,7 @@ import threading
 
 import psycopg
 import pytest
+from django.contrib.auth.models import update_last_login
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -182,3 +183,12 @@ def test_a_cache_miss_on_postgresql_is_a_statement_prepared_once(issue, operator
             ['%FROM "tokens_token" t JOIN%'],
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_a_sign_in_leaves_the_tenants_cached_tokens_alone(issue, operator, caching):
+    _, secret = issue(operator)
+    client = warm(secret)
+    update_last_login(None, operator)  # what every sign-in saves
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME).status_code == 200
+    assert len(queries) == 0

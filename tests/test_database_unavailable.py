@@ -10,7 +10,7 @@ from django.db import OperationalError
 from django.test import RequestFactory
 
 from portal.views import server_error
-from tests.load.server import Gunicorn, free_port, request
+from tests.load.server import bare_gunicorn, request
 from tokens import crypto
 
 UNAVAILABLE = {"detail": "The service is temporarily unavailable; try again shortly."}
@@ -73,25 +73,12 @@ def test_other_failures_keep_their_traceback(caplog):
 def server_without_database(tmp_path_factory):
     """A real gunicorn whose PostgreSQL is a closed port."""
     directory = tmp_path_factory.mktemp("no-database")
-    port = free_port()
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-    }
-    server = Gunicorn(env, directory / "gunicorn.log")
-    server.start(probe=False)
-    try:
+    with bare_gunicorn(directory, database_url="postgres://postgres@127.0.0.1:1/nowhere") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def get(server, path, **kwargs):
-    response, body = request(server.port, "GET", path, **kwargs)
-    return response, body
+    return request(server.port, "GET", path, **kwargs)
 
 
 def test_gunicorn_answers_503_json_under_api(server_without_database):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.load.server import Gunicorn, free_port, request
+from tests.load.server import bare_gunicorn, request
 
 WORKERS = 2
 
@@ -15,22 +15,15 @@ WORKERS = 2
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("preload")
-    port = free_port()
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": f"sqlite:///{directory / 'db.sqlite3'}",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": str(WORKERS),
-        "PROBE_DIR": str(directory),
-    }
-    server = Gunicorn(env, directory / "gunicorn.log", config="tests/gunicorn_probe.conf.py")
-    server.start(probe=False)
-    server.probe_dir = directory
-    try:
+    with bare_gunicorn(
+        directory,
+        database_url=f"sqlite:///{directory / 'db.sqlite3'}",
+        workers=WORKERS,
+        config="tests/gunicorn_probe.conf.py",
+        PROBE_DIR=str(directory),
+    ) as server:
+        server.probe_dir = directory
         yield server
-    finally:
-        server.stop()
 
 
 def inherited(server):

@@ -1,21 +1,16 @@
 """GET /healthz for load balancers (CONTRACT §10). The database-down answers are proven on a
 real gunicorn in tests/test_database_unavailable.py."""
 
-import contextlib
-import shutil
 import socket
-import subprocess
-import time
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from tests.load.server import free_port
+from portal.settings import cache_from_url
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.django_db
-
-REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 
 
 def test_it_answers_ok_with_no_store_when_the_database_answers(client):
@@ -59,7 +54,8 @@ def test_it_needs_no_sign_in_and_is_never_rate_limited(client, settings):
 
 
 def redis_cache(location):
-    return {"default": {"BACKEND": REDIS_CACHE, "LOCATION": location}}
+    """CACHES as the settings make them from CACHE_URL: Django's backend, short timeouts."""
+    return {"default": cache_from_url(location)}
 
 
 def test_an_unreachable_redis_cache_is_named(client, settings):
@@ -85,33 +81,9 @@ def test_a_redis_that_never_answers_is_given_up_on(client, settings):
 
 @pytest.fixture
 def redis_server(tmp_path):
-    pytest.importorskip("redis")
-    if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        yield _wait_for_redis(server, port)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _wait_for_redis(server, port):
-    import redis
-
-    for _ in range(100):
-        with contextlib.suppress(redis.ConnectionError):
-            redis.Redis(port=port).ping()
-            return f"redis://127.0.0.1:{port}/0"
-        if server.poll() is not None:
-            pytest.fail("redis-server exited")
-        time.sleep(0.05)
-    pytest.fail("redis-server did not start")
+    server = RedisServer(tmp_path).start()
+    yield server.url
+    server.stop()
 
 
 def test_it_answers_ok_when_a_redis_cache_answers(client, settings, redis_server):

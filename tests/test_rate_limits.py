@@ -1,6 +1,5 @@
 import logging
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -8,7 +7,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-import redis
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -18,6 +16,7 @@ from portal.models import RateLimitCount
 from portal.settings import cache_from_url
 from tests.api import api_client
 from tests.factories import PASSWORD
+from tests.redis_server import RedisServer
 from tokens import crypto
 
 
@@ -183,45 +182,6 @@ def test_ended_windows_are_swept_in_bounded_batches(db, monkeypatch):
 
 
 # -- Redis ------------------------------------------------------------------------------------
-
-
-class RedisServer:
-    """A private redis-server on a free loopback port: these tests stop it."""
-
-    def __init__(self, folder):
-        self.folder = folder
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(
-            ["/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-            + ["--dir", str(self.folder), "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )
-        client = self.client()
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self):
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-    def client(self):
-        return redis.Redis(port=self.port, socket_timeout=1)
-
-    def counts(self):
-        return {k.decode(): int(self.client().get(k)) for k in self.client().keys("*ratelimit*")}
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ one indexed query (digest -> token, owner, tenant); no write unless a bounded-wr
 
 import time
 
-from django.db import DatabaseError, connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -117,7 +117,7 @@ def _fetch_prepared(sql, params, retry=True):
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, params, prepare=True)
             row = cursor.fetchone()
-    except DatabaseError:
+    except (OperationalError, InterfaceError):
         # A connection PostgreSQL dropped (a restart) fails here instead of in a health
         # check round trip: reconnect once, outside a transaction only.
         if not retry or connection.in_atomic_block:

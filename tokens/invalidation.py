@@ -138,6 +138,13 @@ class Local:
         pass
 
 
+class Deaf(Local):
+    """A database with no way to hear other processes: never answer from a cache."""
+
+    def trusted(self):
+        return False
+
+
 class Postgres:
     """PostgreSQL: NOTIFY in the write's transaction, a listener thread per process, and a
     mark the writer waits on once the write has committed."""
@@ -303,9 +310,17 @@ def _listener_params():
 
 
 _channel = None
-_channel_pid = None
 _channel_lock = threading.Lock()
 _pending = threading.local()
+
+
+def _forget_channel():
+    # A forked child shares neither the parent's listener thread nor its connection.
+    global _channel
+    _channel = None
+
+
+os.register_at_fork(after_in_child=_forget_channel)
 
 
 def _sqlite_board():
@@ -316,20 +331,18 @@ def _sqlite_board():
 
 
 def channel():
-    """This process's way of hearing and sending invalidations (made anew after a fork)."""
-    global _channel, _channel_pid
-    if _channel is None or _channel_pid != os.getpid():
+    """This process's way of hearing and sending invalidations."""
+    global _channel
+    if _channel is None:
         with _channel_lock:
-            if _channel is None or _channel_pid != os.getpid():
+            if _channel is None:
                 vendor = connection.vendor
                 if vendor == "sqlite":
                     _channel = Local(_sqlite_board())
                 elif vendor == "postgresql":
                     _channel = Postgres()
-                else:  # no way to hear other processes: never trust a cache
-                    _channel = Local(MemoryBoard())
-                    _channel.trusted = lambda: False
-                _channel_pid = os.getpid()
+                else:
+                    _channel = Deaf(MemoryBoard())
     return _channel
 
 
@@ -385,6 +398,6 @@ def wait_until_caching(timeout=10.0):
 def stop():
     """Stop this process's listener (worker exit, end of a test session)."""
     global _channel
-    if _channel is not None and _channel_pid == os.getpid():
+    if _channel is not None:
         _channel.stop()
         _channel = None

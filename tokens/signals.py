@@ -14,9 +14,16 @@ def _tenant_of(instance):
     return instance.pk if isinstance(instance, Tenant) else instance.tenant_id
 
 
-def _saved(sender, instance, created=False, **kwargs):
+# Saved at every sign-in (django.contrib.auth's update_last_login): nothing cached reads it,
+# and announcing it would make every sign-in wait for every host and empty its tenant's cache.
+UNCACHED_FIELDS = frozenset({"last_login"})
+
+
+def _saved(sender, instance, created=False, update_fields=None, **kwargs):
     from .models import Token
 
+    if update_fields and set(update_fields) <= UNCACHED_FIELDS:
+        return
     if created and isinstance(instance, Token):
         authcache.counts_changed(instance.tenant_id)  # a new token: no cached answer changes
     else:

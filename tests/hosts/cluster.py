@@ -2,65 +2,15 @@
 gunicorns, each with its own temp folder, optionally sharing a private Redis."""
 
 import contextlib
-import shutil
-import signal
-import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.load.server import Gunicorn, request
+from tests.load.server import Gunicorn, free_port, request
+from tests.redis_server import RedisServer
 from tests.throwaway import ThrowawayDatabase, manage, portal_env, run_in_portal
 
 WORKERS_PER_HOST = 2
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Redis:
-    """A redis-server of the test's own, on a free loopback port, that it may kill."""
-
-    def __init__(self, directory):
-        self.directory, self.port, self.process = Path(directory), free_port(), None
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        self.process = subprocess.Popen(  # noqa: S603
-            [
-                shutil.which("redis-server"),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
-                return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
 
 
 @dataclass
@@ -70,7 +20,7 @@ class Cluster:
     env: dict
     seed: dict
     directory: Path
-    redis: Redis | None = None
+    redis: RedisServer | None = None
     logs: list = field(default_factory=list)
 
     def call(self, host, method, path, secret, *, generic=False, address="192.0.2.1"):
@@ -107,7 +57,7 @@ class Cluster:
 def cluster(directory, *, redis=False, **variables):
     directory = Path(directory)
     database = ThrowawayDatabase(directory, label="hosts", engine="postgresql")
-    server = redis and Redis(directory)
+    server = redis and RedisServer(directory)
     try:
         if server:
             server.start()
@@ -128,7 +78,7 @@ def cluster(directory, *, redis=False, **variables):
             yield Cluster(database, hosts, env, seed, directory, server or None)
     finally:
         if server:
-            server.kill()
+            server.stop()
         database.drop()
 
 

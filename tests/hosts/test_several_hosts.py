@@ -47,10 +47,10 @@ def statuses(hosts, host, secret):
     ]
 
 
-def counts_on(hosts, host):
+def counts_on(hosts, host, path=TOKENS):
     found = set()
     for _ in range(CALLS):
-        status, body = hosts.call(host, "GET", TOKENS, hosts.seed["admin"]["secret"])
+        status, body = hosts.call(host, "GET", path, hosts.seed["admin"]["secret"])
         assert status == 200
         found.add(json.loads(body)["count"])
     return found
@@ -94,9 +94,15 @@ def test_a_demotion_by_command_takes_write_access_away_on_both_hosts(hosts):
 def test_counts_agree_on_every_host_right_after_each_write(hosts):
     before = counts_on(hosts, A) | counts_on(hosts, B)
     assert len(before) == 1
+    generated = f"{TOKENS}?status=generated"
+    generated_before = counts_on(hosts, A, generated) | counts_on(hosts, B, generated)
+    assert len(generated_before) == 1
     hosts.manage("generatetoken", "admin@hosts.test", "--name", "counted")
     after_generate = counts_on(hosts, A) | counts_on(hosts, B)
     assert after_generate == {before.pop() + 1}
+    # The status filter's count too: a new token is Generated.
+    generated_after = counts_on(hosts, A, generated) | counts_on(hosts, B, generated)
+    assert generated_after == {generated_before.pop() + 1}
     trial = trial_tokens(hosts, 16, 17)[0]
     admin = hosts.seed["admin"]["secret"]
     assert hosts.call(B, "DELETE", f"{TOKENS}{trial['id']}/", admin)[0] == 204
@@ -161,7 +167,7 @@ def test_killing_redis_mid_load_lets_no_revoked_token_through_and_no_500(hosts):
     for thread in threads:
         thread.start()
     time.sleep(1)
-    hosts.redis.kill()
+    hosts.redis.stop()
     time.sleep(3)
     hosts.redis.start()
     time.sleep(4)  # the back-off before Redis is tried again

@@ -44,6 +44,27 @@ def server_env(database, port, directory, workers):
     )
 
 
+@contextlib.contextmanager
+def bare_gunicorn(directory, *, database_url, workers=1, config="gunicorn.conf.py", **env):
+    """A gunicorn on tests.settings with a minimal environment, started without sending it a
+    request (a request would warm its workers), stopped on exit."""
+    port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": database_url,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+        **env,
+    }
+    server = Gunicorn(env, Path(directory) / "gunicorn.log", config=config)
+    server.start(probe=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def prepare(env):
     """Migrate, collect static files (the manifest storage needs them) and seed the tenant."""
     manage("migrate", "--noinput", "-v0", env=env)
