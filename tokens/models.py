@@ -14,6 +14,12 @@ from . import authcache
 
 ACTIVE_WINDOW = timedelta(days=7)
 EXPIRY_WARNING = timedelta(days=7)  # tokens expiring this soon are flagged on the page
+# The lifetime a token gets when the tenant requires an expiry but sets no maximum and the
+# token has none (rotation of an older token): the generate dialog's default choice.
+DEFAULT_REQUIRED_LIFETIME = timedelta(days=90)
+# The generate form accepts a date up to a minute past the maximum (the clock moves while
+# the form is filled); rotation allows the same, so a token within policy is left alone.
+LIFETIME_SLACK = timedelta(minutes=1)
 NAME_MAX_LENGTH = 100
 
 
@@ -166,6 +172,40 @@ class Token(models.Model):
     def expires_soon(self):
         now = timezone.now()
         return self.expires_at is not None and now < self.expires_at <= now + EXPIRY_WARNING
+
+    def expiry_after_rotation(self, now):
+        """(expires_at, note) for a new secret of this token, issued now.
+
+        The token keeps its lifetime, counted from now, where the tenant's policy of today
+        allows it; else it gets the longest lifetime the policy allows (or, when an expiry is
+        required without a maximum, the default one). The policy may have been tightened
+        since the token was issued: rotation must not renew a token on the old terms. note
+        says what the policy changed, in a sentence for the admin and the audit trail; ""
+        when it changed nothing.
+
+        Only API tokens follow the policy, as at issuance: integration and provisioning tokens
+        are issued without expiry (their pages offer none), so regenerating keeps theirs.
+        """
+        expires_at = None
+        if self.expires_at is not None:
+            expires_at = now + (self.expires_at - (self.rotated_at or self.created_at))
+        if self.kind != TokenKind.API:
+            return expires_at, ""
+        tenant = self.tenant
+        limit = tenant.token_max_lifetime_days
+        longest = now + timedelta(days=limit) if limit else None
+        if longest and (expires_at is None or expires_at > longest + LIFETIME_SLACK):
+            return longest, (
+                f"Your organisation allows tokens to live at most {limit} days, so the new "
+                f"value expires {limit} days from now."
+            )
+        if tenant.token_expiry_required and expires_at is None:
+            days = DEFAULT_REQUIRED_LIFETIME.days
+            return now + DEFAULT_REQUIRED_LIFETIME, (
+                "Your organisation requires tokens to expire, so the new value expires "
+                f"{days} days from now."
+            )
+        return expires_at, ""
 
     @property
     def role_drifted(self):

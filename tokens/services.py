@@ -19,6 +19,7 @@ class IssuedToken:
 
     token: Token
     secret: str = field(repr=False)  # kept out of tracebacks and debug output
+    note: str = ""  # what the tenant's policy changed, shown with the value
 
 
 def _new_secret():
@@ -83,12 +84,11 @@ def token_revoke(*, token, by=None, via=Via.PAGE, client_ip=None, detail=""):
 def token_rotate(*, token, by, via=Via.PAGE, client_ip=None):
     """A new secret for the same token (name, owner, history); the old secret stops at once.
 
-    A token with an expiry keeps its lifetime, counted from now.
+    Its expiry follows the tenant's policy of today (Token.expiry_after_rotation); the
+    returned note, also in the audit event, says what the policy changed.
     """
     now = timezone.now()
-    expires_at = token.expires_at
-    if expires_at is not None:
-        expires_at = now + (expires_at - (token.rotated_at or token.created_at))
+    expires_at, note = token.expiry_after_rotation(now)
     secret, digest, hint = _new_secret()
     with transaction.atomic():
         updated = Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
@@ -105,10 +105,10 @@ def token_rotate(*, token, by, via=Via.PAGE, client_ip=None):
             subject=token.owner,
             token=token,
             client_ip=client_ip,
-            detail=_expiry_detail(expires_at),
+            detail=f"{_expiry_detail(expires_at)} {note}".strip(),
         )
         authcache.invalidate(token.tenant_id)  # the old secret may sit in caches: drop it
-    return IssuedToken(token=token, secret=secret)
+    return IssuedToken(token=token, secret=secret, note=note)
 
 
 def tokens_revoke_of_deprovisioned_owners(*, tenant, by, client_ip=None):
