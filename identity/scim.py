@@ -125,11 +125,9 @@ def authenticate(request):
         if isinstance(failure, PermissionDenied):
             raise ForbiddenException(detail=detail) from None
         raise UnauthorizedException(detail=detail) from None
-    # A token has its owner's privileges at each request: provisioning is a full admin's.
-    if not token.owner.administers_tenant:
-        raise ForbiddenException(
-            detail="permission denied: the token's owner is no longer a full admin."
-        )
+    # A provisioning token is the tenant's, not the admin's who generated it: it goes on when
+    # that admin is demoted or leaves (else the provider could deprovision no one after the
+    # admin who set it up). Its privileges are its kind's: SCIM users of its tenant only.
     record_use(token, address)
     return token
 

@@ -62,7 +62,9 @@ def user_reactivate(*, user, by=None, via=Via.SCIM, token=None, client_ip=None):
         user.deprovisioned_at = None
         user.save(update_fields=["is_active", "deprovisioned_at"])
         revoked = 0
-        for kept in Token.objects.live().filter(owner=user).select_related("tenant", "owner"):
+        # Only the tokens that act as the user: the tenant's tokens it created are not its.
+        kept_tokens = Token.objects.live().api().filter(owner=user)
+        for kept in kept_tokens.select_related("tenant", "owner"):
             revoked += token_revoke(
                 token=kept,
                 by=by,

@@ -58,7 +58,7 @@ KINDS = {
 
 
 def _integrations(request, kind):
-    return kind.model.objects.filter(tenant=request.tenant).select_related("token")
+    return kind.model.objects.filter(tenant=request.tenant).select_related("token", "created_by")
 
 
 def _render_list(request, kind, *, form=None, issued=None, dialog=None, status=200):

@@ -1,8 +1,12 @@
 import pytest
 
 from audit.models import AuditEvent
+from identity.services import user_reactivate
 from integrations.models import LogCollector, SiemAgent
+from tenants.models import Role
+from tenants.services import user_deprovision, user_set_role
 from tests.api import api_client
+from tests.factories import UserFactory
 from tests.pages import revealed_value
 from tokens import crypto
 from tokens.models import Token, TokenKind
@@ -197,7 +201,74 @@ def test_heartbeats_are_posts_only(signed_in, full_admin):
     assert response.status_code == 405 and response["Allow"] == "POST"
 
 
-def test_a_deprovisioned_creators_agents_are_refused(signed_in, full_admin):
+BEAT = {SIEM: SIEM_BEAT, COLLECTORS: COLLECTOR_BEAT}
+MODEL = {SIEM: SiemAgent, COLLECTORS: LogCollector}
+
+
+@pytest.mark.parametrize("page", [SIEM, COLLECTORS])
+def test_heartbeats_outlive_the_admin_who_created_them(signed_in, full_admin, issue, page, caching):
+    """Agents and collectors are the tenant's: the admin who set one up may be demoted or
+    leave, and it keeps working, cached or not. That admin's own API token does not."""
+    secret = revealed_value(add(signed_in(full_admin), page))
+    _, api_secret = issue(full_admin)
+    agent = api_client(secret)
+    assert agent.post(BEAT[page]).status_code == 200  # now in this process's cache
+    user_set_role(user=full_admin, role=Role.SECURITY_READER)
+    assert agent.post(BEAT[page]).status_code == 200
+    user_deprovision(user=full_admin)
+    response = agent.post(BEAT[page])
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    refused = api_client(api_secret).get("/api/v1/me/")
+    assert refused.status_code == 403 and refused.json() == {"detail": "permission denied"}
+    assert not AuditEvent.objects.filter(
+        action="token.denied_deprovisioned", token__kind=MODEL[page].token_kind
+    ).exists()
+
+
+@pytest.mark.parametrize("page", [SIEM, COLLECTORS])
+def test_an_integration_token_has_its_kinds_privileges_and_never_its_creators(
+    signed_in, full_admin, issue, page
+):
+    secret = revealed_value(add(signed_in(full_admin), page))
+    victim, _ = issue(full_admin, name="victim")
+    client = api_client(secret)
+    other_beat = COLLECTOR_BEAT if page == SIEM else SIEM_BEAT
+    for response in (
+        client.get("/api/v1/me/"),
+        client.get("/api/v1/audit/"),
+        client.get("/api/v1/tokens/"),
+        client.delete(f"/api/v1/tokens/{victim.pk}/"),
+        client.post(other_beat),
+    ):
+        assert response.status_code == 403
+        assert "not accepted here" in response.json()["detail"]
+    assert not Token.objects.get(pk=victim.pk).is_revoked
+
+
+@pytest.mark.parametrize("page", [SIEM, COLLECTORS])
+def test_another_admin_regenerates_after_the_creator_left(signed_in, full_admin, tenant, page):
+    old = revealed_value(add(signed_in(full_admin), page))
+    user_deprovision(user=full_admin)
+    successor = UserFactory(tenant=tenant, role=Role.FULL_ADMIN, email="next@contoso.test")
+    client = signed_in(successor)
+    listing = client.get(page).content.decode()
+    assert "admin@contoso.test" in listing and "Deprovisioned" in listing  # created by
+    item = MODEL[page].objects.get()
+    response = client.post(f"{page}{item.pk}/regenerate/")
+    assert response.status_code == 200
+    new = revealed_value(response)
+    assert api_client(old).post(BEAT[page]).status_code == 401
+    assert api_client(new).post(BEAT[page]).status_code == 200
+    event = AuditEvent.objects.get(action="token.rotated")
+    assert (event.actor, event.actor_email, event.token) == (
+        successor,
+        "next@contoso.test",
+        item.token,
+    )
+
+
+def test_reactivating_the_creator_leaves_the_tenants_tokens_alone(signed_in, full_admin):
     secret = revealed_value(add(signed_in(full_admin), SIEM))
-    full_admin.deprovision()
-    assert api_client(secret).post(SIEM_BEAT).status_code == 403
+    user_deprovision(user=full_admin)
+    user_reactivate(user=full_admin, via="command")
+    assert api_client(secret).post(SIEM_BEAT).status_code == 200

@@ -133,16 +133,37 @@ def test_scim_needs_no_csrf_token(provisioning):
     assert create(client, payload()).status_code == 201
 
 
-def test_a_token_stops_when_its_owner_is_no_longer_a_full_admin(provisioning, full_admin):
-    user_set_role(user=full_admin, role=Role.SECURITY_OPERATOR)
-    response = scim(provisioning).get("/scim/v2/Users")
-    assert is_scim_error(response, 403) and "no longer a full admin" in response.json()["detail"]
-
-
-def test_a_token_of_a_deprovisioned_owner_gets_permission_denied(provisioning, full_admin):
+def test_a_token_outlives_the_admin_who_generated_it(provisioning, full_admin, caching):
+    """A provisioning token is the tenant's: demoting or deprovisioning the admin who made it
+    must not stop provisioning (else the provider could no longer deprovision anyone)."""
+    client = scim(provisioning)
+    assert client.get("/scim/v2/Users").status_code == 200  # now in this process's cache
+    user_set_role(user=full_admin, role=Role.SECURITY_READER)
+    assert client.get("/scim/v2/Users").status_code == 200
     full_admin.deprovision()
-    response = scim(provisioning).get("/scim/v2/Users")
-    assert is_scim_error(response, 403) and response.json()["detail"] == "permission denied"
+    assert client.get("/scim/v2/Users").status_code == 200
+
+
+def test_the_provider_can_deprovision_the_admin_who_generated_its_token(
+    provisioning, full_admin, issue
+):
+    _, api_secret = issue(full_admin)
+    client = scim(provisioning)
+    found = client.get("/scim/v2/Users", {"filter": 'userName eq "admin@contoso.test"'}).json()
+    admin_id = found["Resources"][0]["id"]
+    operation = {"op": "replace", "path": "active", "value": False}
+    assert patch(client, admin_id, operation).status_code == 204
+    full_admin.refresh_from_db()
+    assert full_admin.is_deprovisioned
+    # Provisioning goes on; the admin's own API token is refused as for any leaver.
+    assert create(client, payload()).status_code == 201
+    refused = api_client(api_secret).get("/api/v1/me/")
+    assert refused.status_code == 403 and refused.json() == {"detail": "permission denied"}
+    # Reactivating the admin revokes the API tokens it kept, not the tenant's.
+    operation = {"op": "replace", "path": "active", "value": True}
+    assert patch(client, admin_id, operation).status_code == 204
+    assert api_client(api_secret).get("/api/v1/me/").status_code == 401
+    assert client.get("/scim/v2/Users").status_code == 200
 
 
 def test_a_platform_operators_session_does_not_get_in_the_way(provisioning, db):

@@ -149,12 +149,15 @@ def authenticate_credentials(
     now = now or timezone.now()
     if token.is_expired_at(now):
         raise AuthenticationFailed(f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.")
-    if not token.owner.is_active:
+    # Only a personal token depends on its owner; a tenant's token (an agent's, a collector's,
+    # an identity provider's) keeps working when the admin who created it leaves, and has its
+    # kind's privileges only: the endpoints of its kind, never the creator's.
+    if token.is_personal and not token.owner.is_active:
         record_denial(token, client_ip, now)
         raise PermissionDenied("permission denied")
     if token.kind not in kinds:
         raise PermissionDenied("permission denied: this kind of token is not accepted here.")
-    if token.role_drifted and token.drift_audited_role != token.owner.role:
+    if token.is_personal and token.role_drifted and token.drift_audited_role != token.owner.role:
         audit_role_drift(token, client_ip)
     return token
 

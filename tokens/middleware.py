@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import JsonResponse
 from django.utils import timezone
 
@@ -36,8 +37,9 @@ def api_error(status, detail, **headers):
 class ApiTokenMiddleware:
     """Authenticates every request under /api/ by its token; sessions are ignored there.
 
-    Sets request.api_token, request.user (the token's owner) and request.tenant. Leaves every
-    other path untouched, so pages pay nothing for it.
+    Sets request.api_token, request.user (the owner of a personal token; nobody for a tenant's
+    token, whose privileges are its kind's alone) and request.tenant. Leaves every other path
+    untouched, so pages pay nothing for it.
     """
 
     def __init__(self, get_response):
@@ -59,16 +61,20 @@ class ApiTokenMiddleware:
             )
         except AuthenticationFailed as failure:
             return self.refuse(failure, address)
-        owner = token.owner
-        # A heartbeat is the agent's own liveness, not a change to tenant data.
-        if kind == TokenKind.API and request.method in WRITE_METHODS and not owner.can_write:
-            return api_error(
-                403,
-                "Permission denied: this token's owner has read-only access "
-                f"({owner.get_role_display()}).",
-            )
+        if token.is_personal:
+            owner = token.owner
+            if request.method in WRITE_METHODS and not owner.can_write:
+                return api_error(
+                    403,
+                    "Permission denied: this token's owner has read-only access "
+                    f"({owner.get_role_display()}).",
+                )
+            request.user = owner
+        else:
+            # A tenant's token (an agent's heartbeat: its own liveness, not a change to tenant
+            # data) acts as nobody, so no view can lend it its creator's privileges.
+            request.user = AnonymousUser()
         request.api_token = token
-        request.user = owner
         request.tenant = token.tenant
         record_use(token, address, now=now)
         return self.get_response(request)

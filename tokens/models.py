@@ -90,6 +90,9 @@ class TokenQuerySet(models.QuerySet):
 class Token(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="tokens")
+    # An API token acts as its owner, with the owner's privileges at each request. A token of
+    # any other kind is the tenant's (is_personal): owner only records who created it, for
+    # display and audit, and nothing that authenticates it reads that person's state or role.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tokens"
     )
@@ -147,6 +150,12 @@ class Token(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.hint}…)"
+
+    @property
+    def is_personal(self):
+        """Whether the token acts as its owner (API tokens), rather than for its tenant
+        (SIEM agents, log collectors, provisioning: they outlive the admin who made them)."""
+        return self.kind == TokenKind.API
 
     @property
     def is_revoked(self):

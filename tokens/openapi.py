@@ -336,7 +336,7 @@ PATHS = {
             "responses": {
                 "200": _ok({"$ref": "#/components/schemas/Heartbeat"}),
                 "401": UNAUTHORIZED,
-                "403": _error("Not a SIEM agent token, or its owner is deprovisioned."),
+                "403": _error("Not a SIEM agent token."),
                 "404": _error("The agent was deleted."),
             },
         }
@@ -348,7 +348,7 @@ PATHS = {
             "responses": {
                 "200": _ok({"$ref": "#/components/schemas/Heartbeat"}),
                 "401": UNAUTHORIZED,
-                "403": _error("Not a log collector token, or its owner is deprovisioned."),
+                "403": _error("Not a log collector token."),
                 "404": _error("The collector was deleted."),
             },
         }
@@ -388,8 +388,10 @@ def openapi_document(request):
             "title": "API-token portal",
             "version": "1",
             "description": "Every call needs `Authorization: Token <token>` (`Bearer` is an "
-            "alias). A token has exactly its owner's privileges at the time of each call: "
-            "security readers read, everything else also writes.",
+            "alias). An API token has exactly its owner's privileges at the time of each "
+            "call: security readers read, everything else also writes. SIEM-agent and "
+            "log-collector tokens belong to the tenant, not to the admin who created them: "
+            "they work on their own heartbeat endpoint only.",
         },
         "servers": [{"url": request.build_absolute_uri("/").rstrip("/")}],
         "security": [{"token": []}],
