@@ -7,7 +7,7 @@ from .models import AuditEvent
 
 def event_json(event):
     return {
-        "id": event.pk,
+        "id": str(event.public_id),
         "created_at": iso(event.created_at),
         "action": event.action,
         "via": event.via,

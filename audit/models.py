@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -48,6 +50,10 @@ class AuditEvent(models.Model):
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="audit_events")
+    # The id a tenant sees (API, links). The integer key is a sequence shared by every tenant,
+    # so showing it would let one tenant count another's activity; it stays internal, as the
+    # stable tie-breaker of the event order (and the position of a feed cursor).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     action = models.CharField(max_length=40, choices=Action)
     via = models.CharField(max_length=20, choices=Via, default=Via.PAGE)

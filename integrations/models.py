@@ -1,6 +1,8 @@
 """SIEM agents and log collectors: product components that authenticate with tokens of their
 own kind, managed here and never on the API tokens page (CONTRACT §7)."""
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -12,10 +14,14 @@ from tokens.models import NAME_MAX_LENGTH, Token, TokenKind, validate_token_name
 
 class Integration(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    # The id in URLs and forms: the integer key counts every tenant's agents, so it is
+    # never shown (one tenant would see another's activity).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_token_name])
     token = models.OneToOneField(Token, on_delete=models.PROTECT, related_name="+")
     port = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(65535)])
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Who set it up, shown on its page; the integration and its token are the tenant's.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

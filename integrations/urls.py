@@ -11,12 +11,17 @@ def routes(kind, prefix):
         path(prefix, views.integration_list, extra, name=f"{kind}-list"),
         path(f"{prefix}new/", views.integration_add, extra, name=f"{kind}-add"),
         path(
-            f"{prefix}<int:pk>/regenerate/",
+            f"{prefix}<uuid:public_id>/regenerate/",
             views.integration_regenerate,
             extra,
             name=f"{kind}-regenerate",
         ),
-        path(f"{prefix}<int:pk>/delete/", views.integration_delete, extra, name=f"{kind}-delete"),
+        path(
+            f"{prefix}<uuid:public_id>/delete/",
+            views.integration_delete,
+            extra,
+            name=f"{kind}-delete",
+        ),
     ]
 
 

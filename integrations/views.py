@@ -99,9 +99,9 @@ def integration_add(request, kind):
 @full_admin_required
 @require_http_methods(["GET", "POST"])
 @never_cache
-def integration_regenerate(request, kind, pk):
+def integration_regenerate(request, kind, public_id):
     kind = KINDS[kind]
-    integration = get_object_or_404(_integrations(request, kind), pk=pk)
+    integration = get_object_or_404(_integrations(request, kind), public_id=public_id)
     if request.method == "GET":
         return render(
             request,
@@ -116,9 +116,9 @@ def integration_regenerate(request, kind, pk):
 
 @full_admin_required
 @require_http_methods(["GET", "POST"])
-def integration_delete(request, kind, pk):
+def integration_delete(request, kind, public_id):
     kind = KINDS[kind]
-    integration = get_object_or_404(_integrations(request, kind), pk=pk)
+    integration = get_object_or_404(_integrations(request, kind), public_id=public_id)
     if request.method == "GET":
         return render(
             request,

@@ -2,8 +2,10 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
+from audit.services import audit_record
 from tests.api import api_client
 from tests.factories import TokenFactory
+from tests.pages import revealed_value
 
 
 @pytest.fixture
@@ -30,7 +32,11 @@ def check(document, response, path, method):
     content = operation["responses"][status].get("content")
     if content:
         schema = {**content["application/json"]["schema"], "components": document["components"]}
-        jsonschema.validate(response.json(), schema, cls=jsonschema.Draft202012Validator)
+        # Formats too: an id documented as a uuid must be one.
+        validator = jsonschema.Draft202012Validator
+        jsonschema.validate(
+            response.json(), schema, cls=validator, format_checker=validator.FORMAT_CHECKER
+        )
 
 
 def test_real_responses_match_the_document(document, issue, full_admin, reader):
@@ -68,3 +74,31 @@ def test_real_responses_match_the_document(document, issue, full_admin, reader):
         204,
         404,
     ]
+
+
+def test_audit_and_heartbeat_answers_match_the_document(
+    document, issue, signed_in, full_admin, operator
+):
+    UUID = {"type": "string", "format": "uuid"}
+    assert document["components"]["schemas"]["AuditEvent"]["properties"]["id"] == UUID
+    siem = revealed_value(
+        signed_in(full_admin).post(
+            "/settings/security-extensions/siem-agents/new/",
+            {"name": "Splunk", "format": "cef", "host": "siem.example.com", "port": "514"},
+        )
+    )
+    # Every action and channel the audit trail records is documented (SCIM's too).
+    audit_record(tenant=full_admin.tenant, action="user.provisioned", via="scim", subject=operator)
+    _, admin_secret = issue(full_admin)
+    _, operator_secret = issue(operator)
+    admin, beat = api_client(admin_secret), "/api/v1/siem/heartbeat/"
+    calls = [
+        (admin.get("/api/v1/audit/"), "/api/v1/audit/", 200),
+        (admin.get("/api/v1/audit/", {"since": "x"}), "/api/v1/audit/", 400),
+        (api_client(operator_secret).get("/api/v1/audit/"), "/api/v1/audit/", 403),
+        (api_client(siem).post(beat), beat, 200),
+        (admin.post(beat), beat, 403),
+    ]
+    for response, path, status in calls:
+        assert response.status_code == status, path
+        check(document, response, path, "get" if path.startswith("/api/v1/audit") else "post")

@@ -4,7 +4,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -194,3 +197,76 @@ def test_the_api_refuses_bad_filters(issue, full_admin):
 def test_the_audit_api_is_read_only(issue, full_admin):
     _, secret = issue(full_admin)
     assert api_client(secret).delete("/api/v1/audit/").status_code == 405
+
+
+def test_event_ids_are_opaque_and_reveal_nothing_of_other_tenants(
+    issue, full_admin, other_tenant_admin, tenant, other_tenant
+):
+    """Two tenants' events interleaved: tenant A's ids must not count tenant B's."""
+    for _ in range(4):
+        audit_record(tenant=tenant, action="user.signed_in", actor=full_admin)
+        audit_record(tenant=other_tenant, action="user.signed_in", actor=other_tenant_admin)
+    _, secret = issue(full_admin)  # audited too
+    results = api_client(secret).get("/api/v1/audit/").json()["results"]
+    ids = [event["id"] for event in results]
+    assert len(ids) == len(set(ids)) == 5
+    assert all(isinstance(i, str) for i in ids)
+    assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)
+    keys = {str(pk) for pk in AuditEvent.objects.values_list("pk", flat=True)}
+    assert not keys & set(ids)  # the database's sequence shows nowhere
+
+
+def test_pages_of_events_are_stable_and_cost_the_same_whatever_the_rows(issue, full_admin, tenant):
+    """Events of the same instant still come in one order, so walking the pages sees each
+    event exactly once; and a page costs the same queries however many events there are."""
+    same_instant = timezone.now()
+    for _ in range(7):
+        AuditEvent.objects.create(tenant=tenant, action="user.signed_in", created_at=same_instant)
+    _, secret = issue(full_admin)
+    client = api_client(secret)
+    seen = []
+    for number in (1, 2, 3, 4):
+        page = client.get("/api/v1/audit/", {"page_size": 2, "page": number}).json()
+        seen += [event["id"] for event in page["results"]]
+    assert len(seen) == len(set(seen)) == 8
+
+    def queries_for_a_page():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/audit/", {"page_size": 5}).status_code == 200
+        return len(queries)
+
+    before = queries_for_a_page()
+    for _ in range(20):
+        audit_record(tenant=tenant, action="user.signed_in", actor=full_admin)
+    assert queries_for_a_page() == before
+
+
+OPAQUE_IDS = [("audit", "0004_auditevent_public_id"), ("integrations", "0002_public_ids")]
+BEFORE_OPAQUE_IDS = [("audit", "0003_identity_actions"), ("integrations", "0001_initial")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_gives_existing_events_and_agents_distinct_opaque_ids():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_OPAQUE_IDS)
+    old = executor.loader.project_state(BEFORE_OPAQUE_IDS).apps
+    tenant = old.get_model("tenants", "Tenant").objects.create(slug="old", name="Old")
+    admin = old.get_model("tenants", "User").objects.create(
+        email="admin@old.test", tenant=tenant, role="full_admin"
+    )
+    for n in range(3):
+        old.get_model("audit", "AuditEvent").objects.create(tenant=tenant, action="user.signed_in")
+        token = old.get_model("tokens", "Token").objects.create(
+            tenant=tenant, owner=admin, kind="siem", name=f"t{n}", digest=f"{n:064}", hint="x"
+        )
+        old.get_model("integrations", "SiemAgent").objects.create(
+            tenant=tenant, name=f"a{n}", token=token, port=514, created_by=admin, format="cef"
+        )
+    executor = MigrationExecutor(connection)
+    executor.migrate(OPAQUE_IDS)
+    new = executor.loader.project_state(OPAQUE_IDS).apps
+    for model in (new.get_model("audit", "AuditEvent"), new.get_model("integrations", "SiemAgent")):
+        ids = list(model.objects.values_list("public_id", flat=True))
+        assert len(ids) == len(set(ids)) == 3 and all(i.version == 4 for i in ids)
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -1,3 +1,6 @@
+import re
+import uuid
+
 import pytest
 
 from audit.models import AuditEvent
@@ -102,7 +105,7 @@ def test_regenerating_stops_the_old_token_at_once(signed_in, full_admin, page):
     assert api_client(old).post(beat).status_code == 200
     model = SiemAgent if page == SIEM else LogCollector
     item = model.objects.get()
-    new = revealed_value(client.post(f"{page}{item.pk}/regenerate/"))
+    new = revealed_value(client.post(f"{page}{item.public_id}/regenerate/"))
     assert api_client(old).post(beat).status_code == 401
     assert api_client(new).post(beat).status_code == 200
 
@@ -113,8 +116,8 @@ def test_deleting_revokes_the_token_and_audits_it(signed_in, full_admin, page):
     secret = revealed_value(add(client, page))
     model = SiemAgent if page == SIEM else LogCollector
     item = model.objects.get()
-    assert "cannot be undone" in client.get(f"{page}{item.pk}/delete/").content.decode()
-    response = client.post(f"{page}{item.pk}/delete/")
+    assert "cannot be undone" in client.get(f"{page}{item.public_id}/delete/").content.decode()
+    response = client.post(f"{page}{item.public_id}/delete/")
     assert response.status_code == 302 and not model.objects.exists()
     beat = SIEM_BEAT if page == SIEM else COLLECTOR_BEAT
     assert api_client(secret).post(beat).status_code == 401
@@ -127,7 +130,8 @@ def test_only_full_admins_see_or_change_them(request, signed_in, full_admin, per
     add(signed_in(full_admin), page)
     item = (SiemAgent if page == SIEM else LogCollector).objects.get()
     client = signed_in(request.getfixturevalue(persona))
-    for path in (page, page + "new/", f"{page}{item.pk}/regenerate/", f"{page}{item.pk}/delete/"):
+    item_url = f"{page}{item.public_id}/"
+    for path in (page, page + "new/", item_url + "regenerate/", item_url + "delete/"):
         assert client.get(path).status_code == 404
         assert client.post(path).status_code == 404
     assert (SiemAgent if page == SIEM else LogCollector).objects.count() == 1
@@ -137,7 +141,7 @@ def test_another_tenants_agents_are_404(signed_in, full_admin, other_tenant_admi
     add(signed_in(other_tenant_admin), SIEM)
     item = SiemAgent.objects.get()
     client = signed_in(full_admin)
-    assert client.post(f"{SIEM}{item.pk}/delete/").status_code == 404
+    assert client.post(f"{SIEM}{item.public_id}/delete/").status_code == 404
     assert "Splunk EU" not in client.get(SIEM).content.decode()
 
 
@@ -254,7 +258,7 @@ def test_another_admin_regenerates_after_the_creator_left(signed_in, full_admin,
     listing = client.get(page).content.decode()
     assert "admin@contoso.test" in listing and "Deprovisioned" in listing  # created by
     item = MODEL[page].objects.get()
-    response = client.post(f"{page}{item.pk}/regenerate/")
+    response = client.post(f"{page}{item.public_id}/regenerate/")
     assert response.status_code == 200
     new = revealed_value(response)
     assert api_client(old).post(BEAT[page]).status_code == 401
@@ -272,3 +276,26 @@ def test_reactivating_the_creator_leaves_the_tenants_tokens_alone(signed_in, ful
     user_deprovision(user=full_admin)
     user_reactivate(user=full_admin, via="command")
     assert api_client(secret).post(SIEM_BEAT).status_code == 200
+
+
+def test_agent_and_collector_ids_are_opaque_and_old_integer_urls_are_404(
+    signed_in, full_admin, other_tenant_admin
+):
+    """Two tenants adding in turn: the ids tenant A sees must not count tenant B's."""
+    ours, theirs = signed_in(full_admin), signed_in(other_tenant_admin)
+    for n in range(3):
+        for page in (SIEM, COLLECTORS):
+            add(ours, page, name=f"ours {n}")
+            add(theirs, page, name=f"theirs {n}")
+    for page in (SIEM, COLLECTORS):
+        html = ours.get(page).content.decode()
+        ids = set(re.findall(rf'"{page}([^/"]+)/(?:regenerate|delete)/"', html))
+        assert len(ids) == 3
+        assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)
+        for item in MODEL[page].objects.all():
+            assert str(item.pk) not in ids
+            for action in ("regenerate", "delete"):
+                assert ours.get(f"{page}{item.pk}/{action}/").status_code == 404
+                assert ours.post(f"{page}{item.pk}/{action}/").status_code == 404
+        assert MODEL[page].objects.count() == 6
+        assert not Token.objects.filter(rotated_at__isnull=False).exists()
