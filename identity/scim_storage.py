@@ -61,14 +61,15 @@ TEXT_MAX_LENGTH = 300  # userName and externalId, as stored
 
 @dataclass(frozen=True)
 class Caller:
-    """Who writes through SCIM, for the audit trail: the provisioning token and its owner."""
+    """Who writes through SCIM, for the audit trail: the provisioning token, and no person.
+
+    The token is the tenant's: the admin who generated it (its owner) may have left long
+    before the provider acts, so events name the token and SCIM, never that admin.
+    """
 
     token: Any
     client_ip: str | None
-
-    @property
-    def user(self):
-        return self.token.owner
+    user = None
 
 
 def version_tag(version):
