@@ -1,5 +1,7 @@
-"""What the portal's middleware adds to a request, and the client's address."""
+"""What the portal's middleware adds to a request, the client's address, and a request's
+JSON body."""
 
+import json
 from ipaddress import ip_address
 
 from django.conf import settings
@@ -38,3 +40,19 @@ def client_ip(request):
         return str(ip_address(address.split("%", 1)[0]))
     except ValueError:
         return None
+
+
+class BadJson(ValueError):
+    """A request body that is not JSON; str() is a sentence to send back to the client."""
+
+
+def json_body(request):
+    """The request's JSON body, parsed. Anything else raises BadJson, never another error:
+    not UTF-8, not JSON, or nested so deeply that the decoder would exhaust the stack (a
+    RecursionError, a 500 if left to escape)."""
+    try:
+        return json.loads(request.body or b"")
+    except RecursionError:
+        raise BadJson("The JSON body is nested too deeply.") from None
+    except (ValueError, UnicodeDecodeError):  # JSONDecodeError is a ValueError
+        raise BadJson("The body is not valid JSON.") from None
