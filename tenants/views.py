@@ -93,18 +93,24 @@ class PortalLoginView(LoginView):
         )
         # Raw input, as the form refused it: PostgreSQL text cannot hold NUL (a 500 otherwise).
         email = str(form.data.get("username", ""))[:254].strip().replace("\x00", "")
-        user = User.objects.filter(email__iexact=email).select_related("tenant").first()
         host_tenant = self.request.host_tenant
+        users = User.objects.filter(email__iexact=email)
+        if host_tenant is not None:
+            users = users.filter(tenant=host_tenant)
+        user = users.select_related("tenant").first()
         # Recorded in the tenant the attempt concerns: the host's, else the account's. An
         # attempt on another tenant's host is recorded there, never in the account's tenant.
         tenant = host_tenant or (user.tenant if user else None)
         if tenant is not None:
-            subject = user if user and user.tenant_id == tenant.id else None
             audit_record(
                 tenant=tenant,
                 action=Action.USER_SIGN_IN_FAILED,
-                subject=subject,
+                subject=user,
                 client_ip=client_ip(self.request),
-                detail=f"Sign-in failed for “{email[:100]}”.",
+                # The account's own e-mail, never what was typed: a mistyped field holds
+                # anything, a pasted token included (CONTRACT §6).
+                detail=f"Sign-in failed for “{user.email}”."
+                if user
+                else "Sign-in failed for an unknown account.",
             )
         return super().form_invalid(form)
