@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Sees every answer below it, the token middleware's and the tenant redirects included.
+    "portal.middleware.PrivateResponsesMiddleware",
     # After AuthenticationMiddleware so that under /api/ the token's owner replaces any
     # session user: the API never accepts a session.
     "tokens.middleware.ApiTokenMiddleware",
