@@ -288,7 +288,8 @@ LOGGING = {
         "database_unavailable": {"()": "portal.logs.DatabaseUnavailable"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # gunicorn's own lines use the same two (portal.serverlog).
+        "plain": {"()": "portal.logs.PlainLines"},
         "json": {"()": "portal.logs.JsonLines"},
     },
     "handlers": {
