@@ -2,6 +2,13 @@
 
 import multiprocessing
 import os
+from pathlib import Path
+
+import environ
+
+# The optional .env file, as portal/settings.py reads it (real environment variables win):
+# gunicorn's own settings and log format then follow the same configuration as Django's.
+environ.Env.read_env(Path(__file__).resolve().parent / ".env")
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
@@ -12,9 +19,11 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
 wsgi_app = "portal.wsgi:application"
 accesslog = "-"
-# The access log never holds the Authorization header; query strings never hold secrets.
+# The access log never holds the Authorization header, and a token in a URL is redacted.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
 errorlog = "-"
+# Both logs in the portal's format (LOG_FORMAT plain or json) and redacted like its own.
+logger_class = "portal.serverlog.GunicornLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn 27 opens a control socket at one fixed path per user by default; several servers
 # on a host (make run beside a test run) would share it. The portal does not use it.

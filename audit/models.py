@@ -1,10 +1,25 @@
+import unicodedata
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from portal.logs import redact
 from tenants.models import Tenant
+
+# Control characters, invisible formatting (bidi overrides and isolates, zero-width
+# characters) and line or paragraph separators: in a stored event they would forge a second
+# line in the CSV or a terminal, or reorder what the audit page shows.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def visible_text(value):
+    """value without hidden characters. Removed, not replaced, so that a token split by
+    one is whole again for redact()."""
+    if value.isprintable():  # the usual case, decided in C
+        return value
+    return "".join(char for char in value if unicodedata.category(char) not in HIDDEN_CATEGORIES)
 
 
 class Action(models.TextChoices):
@@ -91,4 +106,11 @@ class AuditEvent(models.Model):
         # Append-only: an existing event is never rewritten, whatever path tries it.
         if self.pk is not None:
             raise ValueError("Audit events are append-only.")
+        # Every free-text field is cleaned here, whoever writes the event: the trail is shown
+        # on a page, exported as CSV and served by the API, and must carry no hidden
+        # characters and no token secret (CONTRACT §6), whatever a caller put in a detail.
+        self.actor_email = visible_text(self.actor_email)
+        self.subject_email = visible_text(self.subject_email)
+        self.token_name = visible_text(self.token_name)
+        self.detail = redact(visible_text(self.detail))[: self._meta.get_field("detail").max_length]
         super().save(*args, **kwargs)

@@ -4,7 +4,8 @@ from .models import AuditEvent, Via
 def audit_record(
     *, tenant, action, actor=None, subject=None, token=None, via=Via.PAGE, client_ip=None, detail=""
 ):
-    """Append one event. The tenant is explicit so no event can land in the wrong tenant."""
+    """Append one event. The tenant is explicit so no event can land in the wrong tenant.
+    The model cleans and cuts the detail (AuditEvent.save)."""
     return AuditEvent.objects.create(
         tenant=tenant,
         action=action,
@@ -16,5 +17,5 @@ def audit_record(
         token=token,
         token_name=token.name if token else "",
         client_ip=client_ip,
-        detail=detail[:300],
+        detail=detail,
     )

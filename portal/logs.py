@@ -45,7 +45,18 @@ class DatabaseUnavailable(logging.Filter):
         return True
 
 
+class PlainLines(logging.Formatter):
+    """LOG_FORMAT=plain: time, level, logger and message, for Django and gunicorn alike."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
 class JsonLines(logging.Formatter):
+    """LOG_FORMAT=json: one object per record. A record may carry more fields in `fields`
+    (gunicorn's access log: portal.serverlog); every string is redacted, whatever field it
+    is in."""
+
     def format(self, record):
         entry = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
@@ -56,6 +67,8 @@ class JsonLines(logging.Formatter):
         status = getattr(record, "status_code", None)
         if status is not None:
             entry["status"] = status
+        entry.update(getattr(record, "fields", None) or {})
         if record.exc_info:
-            entry["exception"] = redact(self.formatException(record.exc_info))
+            entry["exception"] = self.formatException(record.exc_info)
+        entry = {k: redact(v) if isinstance(v, str) else v for k, v in entry.items()}
         return json.dumps(entry, ensure_ascii=False)

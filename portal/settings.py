@@ -50,8 +50,23 @@ PORTAL_GENERIC_HOSTS = [PORTAL_DOMAIN, "localhost", "127.0.0.1"]
 ALLOWED_HOSTS = [PORTAL_DOMAIN, f".{PORTAL_DOMAIN}", "localhost", "127.0.0.1"]
 ALLOWED_HOSTS += env.list("ALLOWED_HOSTS", default=[])
 
+# Hosts where Django admin (/admin/) answers; elsewhere it is a 404. Admin is for platform
+# operators, who have no tenant and so cannot sign in on a tenant's custom host anyway
+# (CONTRACT §2): by default it answers on the generic hosts only. An operator may name other
+# hosts (an internal name, say) or none at all (an empty value turns admin off).
+ADMIN_HOSTS = [
+    h.strip().lower().rstrip(".") for h in env.list("ADMIN_HOSTS", default=PORTAL_GENERIC_HOSTS)
+]
+for _host in ADMIN_HOSTS:
+    if _host.endswith(f".{PORTAL_DOMAIN}"):
+        raise ImproperlyConfigured(
+            f"ADMIN_HOSTS cannot name {_host}: sub-domains of PORTAL_DOMAIN are tenants' hosts."
+        )
+    if _host not in ALLOWED_HOSTS:
+        ALLOWED_HOSTS.append(_host)
+
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",  # django.contrib.admin with the portal's admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -79,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Sees every answer below it, the token middleware's and the tenant redirects included.
+    "portal.middleware.PrivateResponsesMiddleware",
     # After AuthenticationMiddleware so that under /api/ the token's owner replaces any
     # session user: the API never accepts a session.
     "tokens.middleware.ApiTokenMiddleware",
@@ -271,7 +288,8 @@ LOGGING = {
         "database_unavailable": {"()": "portal.logs.DatabaseUnavailable"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # gunicorn's own lines use the same two (portal.serverlog).
+        "plain": {"()": "portal.logs.PlainLines"},
         "json": {"()": "portal.logs.JsonLines"},
     },
     "handlers": {

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, JsonResponse
 from django.http.request import split_domain_port
@@ -26,13 +27,18 @@ class TenantHostMiddleware:
     """Binds requests on a tenant's custom host to that tenant (request.tenant).
 
     On the generic host request.tenant stays None until the session or token names one.
+    Django admin answers only on ADMIN_HOSTS.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        tenant = tenant_for_host(split_domain_port(request.get_host())[0])
+        host = split_domain_port(request.get_host())[0]
+        if request.path_info.startswith("/admin/") and host not in settings.ADMIN_HOSTS:
+            # Not even a redirect to its sign-in form: on this host there is no admin.
+            raise Http404("Django admin is not served on this host.")
+        tenant = tenant_for_host(host)
         if tenant is None:
             if is_api_path(request.path_info):
                 return JsonResponse({"detail": "Unknown tenant."}, status=404)

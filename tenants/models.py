@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
@@ -125,6 +126,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def administers_tenant(self):
         return self.role_enum.administers_tenant
+
+    @property
+    def is_platform_operator(self):
+        """May use Django admin: staff without a tenant. Tenant users never may, whatever
+        their flags: admin sees every tenant, and a tenant may allow single sign-on only."""
+        return self.is_active and self.is_staff and self.tenant_id is None
+
+    def clean(self):
+        super().clean()
+        if self.tenant_id is not None and (self.is_staff or self.is_superuser):
+            raise ValidationError(
+                "Django admin is for platform operators, who have no tenant: a tenant user "
+                "cannot be staff or superuser."
+            )
 
     @property
     def is_deprovisioned(self):

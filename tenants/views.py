@@ -1,6 +1,10 @@
+import logging
+
 from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import LoginView
 from django.shortcuts import render
+from django.urls import reverse
 
 from audit.models import Action
 from audit.services import audit_record
@@ -8,15 +12,119 @@ from identity.models import identity_settings_of, password_refusal
 from portal import ratelimit
 from portal.http import client_ip
 
-from .forms import EmailAuthenticationForm
+from .forms import EmailAuthenticationForm, PlatformAuthenticationForm
 from .models import User
 
 SIGN_IN_WINDOW = 15 * 60
 
+# Sign-ins that concern no tenant (platform operators, unknown accounts on the generic host)
+# have no audit trail to go to: they are logged here, one line each.
+logger = logging.getLogger("portal.signin")
 
-class PortalLoginView(LoginView):
-    """Django's sign-in (session rotated on success), with every attempt audited and failures
-    rate-limited per e-mail and address, and per address."""
+
+class SignInView(LoginView):
+    """Every password form (the portal's /login/ and Django admin's): Django's sign-in
+    (session rotated on success), with failures rate-limited per e-mail and address and per
+    address, in counts both forms share, and every attempt audited in the tenant it concerns,
+    or logged when it concerns none."""
+
+    login_url_name = "login"  # where the throttled page leads back to
+    audit_where = ""  # appended to the audit detail: which form
+
+    def post(self, request, *args, **kwargs):
+        wait = max(
+            ratelimit.retry_after(
+                "sign-in", self._key(), limit=settings.SIGN_IN_FAILURE_LIMIT, window=SIGN_IN_WINDOW
+            ),
+            ratelimit.retry_after(
+                "sign-in-address",
+                client_ip(request) or "unknown",
+                limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ADDRESS,
+                window=SIGN_IN_WINDOW,
+            ),
+        )
+        if wait:
+            response = render(
+                request,
+                "registration/login_throttled.html",
+                {"minutes": max(1, round(wait / 60)), "login_url": reverse(self.login_url_name)},
+                status=429,
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def _key(self):
+        email = str(self.request.POST.get("username", ""))[:254].strip().lower()
+        return f"{client_ip(self.request) or 'unknown'}|{email}"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = form.get_user()
+        address = client_ip(self.request)
+        if user.tenant_id is not None:
+            audit_record(
+                tenant=user.tenant,
+                action=Action.USER_SIGNED_IN,
+                actor=user,
+                subject=user,
+                client_ip=address,
+            )
+        else:
+            logger.info(
+                "Platform operator “%s” signed in at %s from %s.",
+                user.email,
+                self.request.path,
+                address or "an unknown address",
+            )
+        return response
+
+    def form_invalid(self, form):
+        address = client_ip(self.request)
+        ratelimit.hit(
+            "sign-in", self._key(), limit=settings.SIGN_IN_FAILURE_LIMIT, window=SIGN_IN_WINDOW
+        )
+        ratelimit.hit(
+            "sign-in-address",
+            address or "unknown",
+            limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ADDRESS,
+            window=SIGN_IN_WINDOW,
+        )
+        # Raw input, as the form refused it: PostgreSQL text cannot hold NUL (a 500 otherwise).
+        email = str(form.data.get("username", ""))[:254].strip().replace("\x00", "")
+        host_tenant = self.request.host_tenant
+        users = User.objects.filter(email__iexact=email)
+        if host_tenant is not None:
+            users = users.filter(tenant=host_tenant)
+        user = users.select_related("tenant").first()
+        # Recorded in the tenant the attempt concerns: the host's, else the account's. An
+        # attempt on another tenant's host is recorded there, never in the account's tenant.
+        tenant = host_tenant or (user.tenant if user else None)
+        # The account's own e-mail, never what was typed: a mistyped field holds anything, a
+        # pasted token included (CONTRACT §6).
+        if tenant is not None:
+            audit_record(
+                tenant=tenant,
+                action=Action.USER_SIGN_IN_FAILED,
+                subject=user,
+                client_ip=address,
+                detail=f"Sign-in failed for “{user.email}”{self.audit_where}."
+                if user
+                else f"Sign-in failed for an unknown account{self.audit_where}.",
+            )
+        else:
+            logger.warning(
+                "Sign-in failed for %s at %s from %s.",
+                f"platform operator “{user.email}”" if user else "an unknown account",
+                self.request.path,
+                address or "an unknown address",
+            )
+        return super().form_invalid(form)
+
+
+class PortalLoginView(SignInView):
+    """/login/: the tenant's sign-in page, which offers its single sign-on and refuses
+    passwords where the tenant turned them off."""
 
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
@@ -41,70 +149,32 @@ class PortalLoginView(LoginView):
             context = self.get_context_data(form=self.get_form())
             context["password_refusal"] = refusal
             return self.render_to_response(context, status=403)
-        wait = max(
-            ratelimit.retry_after(
-                "sign-in", self._key(), limit=settings.SIGN_IN_FAILURE_LIMIT, window=SIGN_IN_WINDOW
-            ),
-            ratelimit.retry_after(
-                "sign-in-address",
-                client_ip(request) or "unknown",
-                limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ADDRESS,
-                window=SIGN_IN_WINDOW,
-            ),
-        )
-        if wait:
-            response = render(
-                request,
-                "registration/login_throttled.html",
-                {"minutes": max(1, round(wait / 60))},
-                status=429,
-            )
-            response["Retry-After"] = str(wait)
-            return response
         return super().post(request, *args, **kwargs)
 
-    def _key(self):
-        email = str(self.request.POST.get("username", ""))[:254].strip().lower()
-        return f"{client_ip(self.request) or 'unknown'}|{email}"
 
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        user = form.get_user()
-        if user.tenant_id is not None:
-            audit_record(
-                tenant=user.tenant,
-                action=Action.USER_SIGNED_IN,
-                actor=user,
-                subject=user,
-                client_ip=client_ip(self.request),
-            )
-        return response
+class AdminLoginView(SignInView):
+    """Django admin's sign-in (portal.admin_site): platform operators only, with the same
+    limits and records as /login/. The context is the one AdminSite.login gives its page."""
 
-    def form_invalid(self, form):
-        address = client_ip(self.request) or "unknown"
-        ratelimit.hit(
-            "sign-in", self._key(), limit=settings.SIGN_IN_FAILURE_LIMIT, window=SIGN_IN_WINDOW
+    admin_site = None
+    authentication_form = PlatformAuthenticationForm
+    template_name = "admin/login.html"
+    login_url_name = "admin:login"
+    audit_where = " at Django admin"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        request = self.request
+        context.update(
+            self.admin_site.each_context(request),
+            title="Log in",
+            subtitle=None,
+            app_path=request.get_full_path(),
+            username=request.user.get_username(),
         )
-        ratelimit.hit(
-            "sign-in-address",
-            address,
-            limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ADDRESS,
-            window=SIGN_IN_WINDOW,
-        )
-        # Raw input, as the form refused it: PostgreSQL text cannot hold NUL (a 500 otherwise).
-        email = str(form.data.get("username", ""))[:254].strip().replace("\x00", "")
-        user = User.objects.filter(email__iexact=email).select_related("tenant").first()
-        host_tenant = self.request.host_tenant
-        # Recorded in the tenant the attempt concerns: the host's, else the account's. An
-        # attempt on another tenant's host is recorded there, never in the account's tenant.
-        tenant = host_tenant or (user.tenant if user else None)
-        if tenant is not None:
-            subject = user if user and user.tenant_id == tenant.id else None
-            audit_record(
-                tenant=tenant,
-                action=Action.USER_SIGN_IN_FAILED,
-                subject=subject,
-                client_ip=client_ip(self.request),
-                detail=f"Sign-in failed for “{email[:100]}”.",
-            )
-        return super().form_invalid(form)
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            context[REDIRECT_FIELD_NAME] = reverse("admin:index")
+        return context
+
+    def get_default_redirect_url(self):
+        return reverse("admin:index")

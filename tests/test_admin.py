@@ -1,9 +1,13 @@
+import logging
+
 import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from tests.factories import TokenFactory, UserFactory
+from identity.models import IdentitySettings
+from tenants.models import User
+from tests.factories import PASSWORD, TokenFactory, UserFactory
 from tokens.models import Token
 
 
@@ -41,5 +45,166 @@ def test_audit_events_cannot_be_changed_or_deleted_in_admin(platform, full_admin
 
 
 def test_tenant_users_cannot_reach_admin(signed_in, full_admin):
-    response = signed_in(full_admin).get("/admin/")
+    # On the generic host: a tenant's own host has no admin at all (ADMIN_HOSTS).
+    response = signed_in(full_admin, host="portal.localhost").get("/admin/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+# --- Signing in to Django admin: platform operators only, limited and recorded ------------
+
+ADMIN_LOGIN = "/admin/login/"
+GENERIC = "portal.localhost"
+
+
+@pytest.fixture
+def root(db):
+    return UserFactory(tenant=None, is_superuser=True, is_staff=True, email="root@platform.test")
+
+
+def admin_sign_in(email, password=PASSWORD, host=GENERIC, client=None, **extra):
+    client = client or Client(HTTP_HOST=host)
+    response = client.post(
+        ADMIN_LOGIN, {"username": email, "password": password, "next": "/admin/"}, **extra
+    )
+    return client, response
+
+
+def signed_in_to_admin(client):
+    return client.get("/admin/").status_code == 200
+
+
+def test_a_platform_operator_signs_in_to_admin(root):
+    client, response = admin_sign_in(root.email)
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert signed_in_to_admin(client)
+
+
+def test_admin_sign_in_failures_are_limited_per_email_and_address(root, settings):
+    settings.SIGN_IN_FAILURE_LIMIT = 3
+    codes = [admin_sign_in(root.email, "wrong")[1].status_code for _ in range(3)]
+    assert codes == [200, 200, 200]
+    client, response = admin_sign_in(root.email)  # the right password, too late
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+    assert 'href="/admin/login/"' in response.content.decode()
+    assert not signed_in_to_admin(client)
+    # Another address is not held back by this one's failures.
+    _, elsewhere = admin_sign_in(root.email, REMOTE_ADDR="192.0.2.77")
+    assert elsewhere.status_code == 302
+
+
+def test_admin_sign_in_failures_are_limited_per_address(root, settings):
+    settings.SIGN_IN_FAILURE_LIMIT_PER_ADDRESS = 4
+    for number in range(4):
+        assert admin_sign_in(f"guess{number}@platform.test", "x")[1].status_code == 200
+    assert admin_sign_in(root.email)[1].status_code == 429
+
+
+def test_failures_on_the_portal_and_admin_forms_count_together(root, settings):
+    settings.SIGN_IN_FAILURE_LIMIT = 3
+    for _ in range(2):
+        Client(HTTP_HOST=GENERIC).post("/login/", {"username": root.email, "password": "x"})
+    assert admin_sign_in(root.email, "x")[1].status_code == 200
+    assert admin_sign_in(root.email)[1].status_code == 429
+
+
+def test_platform_operator_sign_ins_are_logged_not_audited(root, caplog):
+    caplog.set_level(logging.INFO, logger="portal.signin")
+    admin_sign_in(root.email, "wrong", REMOTE_ADDR="192.0.2.10")
+    admin_sign_in("nobody@platform.test", "wrong", REMOTE_ADDR="192.0.2.11")
+    admin_sign_in(root.email, REMOTE_ADDR="192.0.2.12")
+    lines = [r.getMessage() for r in caplog.records if r.name == "portal.signin"]
+    assert lines == [
+        "Sign-in failed for platform operator “root@platform.test” at /admin/login/ "
+        "from 192.0.2.10.",
+        "Sign-in failed for an unknown account at /admin/login/ from 192.0.2.11.",
+        "Platform operator “root@platform.test” signed in at /admin/login/ from 192.0.2.12.",
+    ]
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_tenant_users_failed_admin_sign_in_is_audited_in_its_tenant(full_admin):
+    admin_sign_in(full_admin.email, "wrong", REMOTE_ADDR="192.0.2.20")
+    event = AuditEvent.objects.get(tenant=full_admin.tenant)
+    assert (event.action, event.subject, event.client_ip) == (
+        "user.sign_in_failed",
+        full_admin,
+        "192.0.2.20",
+    )
+    assert event.detail == "Sign-in failed for “admin@contoso.test” at Django admin."
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [{"is_staff": True}, {"is_staff": True, "is_superuser": True}],
+    ids=["staff", "superuser"],
+)
+@pytest.mark.parametrize("sso_only", [False, True], ids=["passwords-on", "sso-only"])
+def test_tenant_users_never_sign_in_to_admin(full_admin, flags, sso_only):
+    User.objects.filter(pk=full_admin.pk).update(**flags)
+    if sso_only:
+        IdentitySettings.objects.create(
+            tenant=full_admin.tenant,
+            sso_enabled=True,
+            provider_name="Okta",
+            issuer="https://idp.example",
+            client_id="portal",
+            client_secret="s3cret",
+            password_sign_in=False,
+        )
+    client, response = admin_sign_in(full_admin.email)
+    assert response.status_code == 200
+    assert "Please enter the correct email and password" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    # Nor with a session from elsewhere: the admin is for platform operators only.
+    client.force_login(full_admin)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith(ADMIN_LOGIN)
+    assert AuditEvent.objects.get(tenant=full_admin.tenant).action == "user.sign_in_failed"
+
+
+def test_tenant_users_cannot_be_made_staff_in_admin(platform, operator):
+    url = f"/admin/tenants/user/{operator.pk}/change/"
+    form = {
+        "email": operator.email,
+        "tenant": operator.tenant_id,
+        "role": operator.role,
+        "is_active": "on",
+        "is_staff": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+    response = platform.post(url, form)
+    assert response.status_code == 200
+    assert "Django admin is for platform operators" in response.content.decode()
+    operator.refresh_from_db()
+    assert not operator.is_staff
+
+
+@pytest.mark.parametrize("path", ["/admin/", ADMIN_LOGIN, "/admin/tenants/tenant/"])
+def test_admin_is_not_served_on_a_tenants_custom_host(tenant, root, path):
+    client = Client(HTTP_HOST=tenant.host)
+    assert client.get(path).status_code == 404
+    assert (
+        client.post(ADMIN_LOGIN, {"username": root.email, "password": PASSWORD}).status_code == 404
+    )
+
+
+def test_admin_hosts_name_where_admin_answers(root, settings):
+    settings.ADMIN_HOSTS = ["admin.internal"]
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "admin.internal"]
+    assert Client(HTTP_HOST=GENERIC).get(ADMIN_LOGIN).status_code == 404
+    client, response = admin_sign_in(root.email, host="admin.internal")
+    assert response.status_code == 302 and signed_in_to_admin(client)
+
+
+def test_an_empty_admin_hosts_turns_admin_off(root, settings):
+    settings.ADMIN_HOSTS = []
+    assert Client(HTTP_HOST=GENERIC).get(ADMIN_LOGIN).status_code == 404
+    assert admin_sign_in(root.email)[1].status_code == 404
+
+
+@pytest.mark.parametrize("email", ["x" * 1_000_000, "root\x00@platform.test", ""])
+def test_bad_admin_sign_in_input_is_the_form_again(root, email):
+    client, response = admin_sign_in(email)
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session

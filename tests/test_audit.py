@@ -15,6 +15,7 @@ from audit.services import audit_record
 from tenants.models import Role
 from tests.api import api_client
 from tests.factories import PASSWORD, TokenFactory
+from tokens import crypto
 
 LOG = "/settings/audit-log/"
 
@@ -270,3 +271,77 @@ def test_migrating_gives_existing_events_and_agents_distinct_opaque_ids():
         assert len(ids) == len(set(ids)) == 3 and all(i.version == 4 for i in ids)
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+# --- What a failed sign-in may write: no echo of the input, no hidden characters ----------
+
+
+def audit_trail_as_a_full_admin_sees_it(signed_in, issue, full_admin):
+    """The audit page's HTML, the CSV export and GET /api/v1/audit/, as text."""
+    client = signed_in(full_admin)
+    page = client.get(LOG).content.decode()
+    csv_export = b"".join(client.get(LOG + "export.csv").streaming_content).decode()
+    _, secret = issue(full_admin, name="audit reader")
+    api = api_client(secret).get("/api/v1/audit/").content.decode()
+    return page, csv_export, api
+
+
+@pytest.mark.parametrize("typed", ["{secret}", " {secret}\n", "mail me at {secret}"])
+def test_a_token_pasted_into_the_sign_in_email_never_reaches_the_audit_trail(
+    signed_in, issue, full_admin, tenant, typed
+):
+    secret = crypto.generate()
+    client = Client(HTTP_HOST=tenant.host)
+    client.post("/login/", {"username": typed.format(secret=secret), "password": "x"})
+    failed = AuditEvent.objects.get(action="user.sign_in_failed")
+    assert failed.detail == "Sign-in failed for an unknown account."
+    for text in audit_trail_as_a_full_admin_sees_it(signed_in, issue, full_admin):
+        assert "Sign-in failed for an unknown account." in text
+        assert secret not in text and secret[:12] not in text and secret[-12:] not in text
+
+
+def test_a_failed_sign_in_of_an_account_names_the_account_not_the_input(operator):
+    client = Client(HTTP_HOST=operator.tenant.host)
+    client.post("/login/", {"username": f"  {operator.email.upper()} ", "password": "wrong"})
+    failed = AuditEvent.objects.get(action="user.sign_in_failed")
+    assert failed.detail == f"Sign-in failed for “{operator.email}”."
+    assert failed.subject == operator
+
+
+HIDDEN = {
+    "newline": "\n",
+    "carriage-return": "\r",
+    "nul": "\x00",
+    "escape": "\x1b",
+    "right-to-left-override": "\u202e",
+    "left-to-right-isolate": "\u2066",
+    "zero-width-space": "\u200b",
+    "byte-order-mark": "\ufeff",
+    "line-separator": "\u2028",
+    "paragraph-separator": "\u2029",
+}
+
+
+@pytest.mark.parametrize("hidden", HIDDEN.values(), ids=HIDDEN.keys())
+def test_control_and_format_characters_are_stripped_from_every_event(
+    signed_in, issue, full_admin, tenant, hidden
+):
+    # Through the service and straight through the model: no caller can store them.
+    secret = crypto.generate()
+    text = f"first{hidden}line {secret[:20]}{hidden}{secret[20:]}"
+    audit_record(tenant=tenant, action="user.updated", detail=text)
+    AuditEvent.objects.create(
+        tenant=tenant, action="user.updated", detail=text, token_name=f"n{hidden}ame"
+    )
+    for event in AuditEvent.objects.filter(action="user.updated"):
+        assert event.detail == "firstline [redacted]"
+        assert event.token_name in ("", "name")
+    for text in audit_trail_as_a_full_admin_sees_it(signed_in, issue, full_admin):
+        assert "firstline [redacted]" in text
+        assert secret[:12] not in text and secret[-12:] not in text
+
+
+def test_a_long_detail_is_cut_after_redaction(tenant):
+    secret = crypto.generate()
+    event = audit_record(tenant=tenant, action="user.updated", detail="x" * 280 + secret)
+    assert event.detail == "x" * 280 + "[redacted]"

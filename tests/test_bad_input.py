@@ -675,6 +675,21 @@ def test_a_scoped_ipv6_forwarded_for_is_recorded_without_its_zone(
     assert addresses == ["fe80::1"]
 
 
+def test_a_scoped_ipv6_peer_address_is_recorded_without_its_zone(settings, issue, operator):
+    # Without proxies the WSGI server's peer address is taken as it is; a link-local peer
+    # comes with its zone ("fe80::1%eth0"), which PostgreSQL's inet column refuses.
+    settings.TOKEN_LAST_USED_RESOLUTION = 0
+    token, secret = issue(operator)
+    client = api_client(secret)
+    statuses = [client.get("/api/v1/me/", REMOTE_ADDR="fe80::1%eth0").status_code for _ in "ab"]
+    usage.flush_all()
+    assert statuses == [200, 200]
+    addresses = TokenClientAddress.objects.filter(token=token).values_list("address", flat=True)
+    assert list(addresses) == ["fe80::1"]
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+
+
 @pytest.mark.parametrize("header", [h for h, _ in FORWARDED.values()], ids=FORWARDED.keys())
 def test_a_bad_forwarded_for_gets_the_same_leak_report_answer(behind_one_proxy, db, header):
     response = api_client().post(

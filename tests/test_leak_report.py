@@ -60,6 +60,15 @@ def test_malformed_bodies_are_400(db, body):
     assert "token" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("opening", ["[", '{"token": '])
+def test_deeply_nested_bodies_are_a_clear_400(db, opening):
+    closing = "]" if opening == "[" else "}"
+    body = opening * 100_000 + "1" + closing * 100_000
+    response = api_client().post(URL, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("The JSON body is nested too deeply.")
+
+
 def test_non_utf8_bodies_are_400(db):
     response = api_client().post(URL, b"\xff\xfe{", content_type="application/json")
     assert response.status_code == 400

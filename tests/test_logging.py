@@ -1,12 +1,15 @@
 import io
 import json
 import logging
+import re
 import uuid
 
 import pytest
 
 from portal.logs import JsonLines, RedactSecrets, redact
 from tests.api import api_client
+from tests.load.server import bare_gunicorn
+from tests.load.server import request as http_request
 from tests.pages import revealed_value
 from tokens import crypto
 from tokens.models import Token
@@ -68,3 +71,80 @@ def test_json_lines_are_one_object_per_record():
     line = JsonLines().format(record)
     assert json.loads(line)["message"] == "Hello you"
     assert "\n" not in line
+
+
+# --- What a real gunicorn writes: every line in the portal's format, redacted ------------
+
+PLAIN_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+ "
+)
+
+
+def served_with_a_token_in_urls(directory, log_format):
+    """stdout and stderr of a gunicorn that served URLs with a token in them, and the token."""
+    secret = crypto.generate()
+    with bare_gunicorn(
+        directory, database_url=f"sqlite:///{directory / 'db.sqlite3'}", LOG_FORMAT=log_format
+    ) as server:
+        statuses = [
+            http_request(server.port, "GET", path)[0].status
+            for path in (
+                f"/healthz?token={secret}",
+                f"/login/?next=/x/{secret}",
+                f"/x/{secret}/",  # a 404, which Django logs too
+            )
+        ]
+    assert statuses == [200, 200, 404]
+    return server.log(), secret
+
+
+@pytest.fixture(scope="module")
+def plain_output(tmp_path_factory):
+    return served_with_a_token_in_urls(tmp_path_factory.mktemp("gunicorn-plain"), "plain")
+
+
+@pytest.fixture(scope="module")
+def json_output(tmp_path_factory):
+    return served_with_a_token_in_urls(tmp_path_factory.mktemp("gunicorn-json"), "json")
+
+
+@pytest.fixture(params=["plain", "json"])
+def gunicorn_output(request):
+    return request.param, *request.getfixturevalue(f"{request.param}_output")
+
+
+def test_gunicorn_writes_no_token_in_either_format(gunicorn_output):
+    _, output, secret = gunicorn_output
+    assert "[redacted]" in output
+    assert "atp_" not in output and secret[4:20] not in output
+
+
+def test_every_line_gunicorn_writes_is_in_the_configured_format(gunicorn_output):
+    log_format, output, _ = gunicorn_output
+    lines = output.splitlines()
+    assert len(lines) >= 6  # start-up, worker boot, three requests, a 404
+    for line in lines:
+        if log_format == "json":
+            assert isinstance(json.loads(line), dict), line
+        else:
+            assert PLAIN_LINE.match(line), line
+
+
+def test_the_json_access_log_has_one_field_per_fact(json_output):
+    output, _ = json_output
+    entries = [json.loads(line) for line in output.splitlines()]
+    access = [e for e in entries if e["logger"] == "gunicorn.access"]
+    assert [e["path"] for e in access] == [
+        "/healthz?token=[redacted]",
+        "/login/?next=/x/[redacted]",
+        "/x/[redacted]/",
+    ]
+    healthz = access[0]
+    assert (healthz["method"], healthz["status"], healthz["remote_addr"]) == (
+        "GET",
+        200,
+        "127.0.0.1",
+    )
+    assert healthz["bytes"] > 0 and healthz["duration"] >= 0 and healthz["time"]
+    booted = [e for e in entries if e["logger"] == "gunicorn.error" and "Booting" in e["message"]]
+    assert booted and booted[0]["level"] == "INFO"

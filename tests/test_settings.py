@@ -167,3 +167,26 @@ def test_a_redis_cache_url_uses_djangos_backend_with_short_timeouts(value, locat
     assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert cache["LOCATION"] == location
     assert cache["OPTIONS"] == {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}
+
+
+def test_admin_hosts_default_to_the_generic_hosts_and_extra_ones_are_allowed():
+    show = (
+        "from django.conf import settings as s; "
+        "print(' '.join(s.ADMIN_HOSTS)); print(' '.join(s.ALLOWED_HOSTS))"
+    )
+    default = run_manage("shell", "-c", show, env=PRODUCTION_ENV).stdout.splitlines()
+    assert default[-2].split() == ["portal.example.com", "localhost", "127.0.0.1"]
+    named = run_manage(
+        "shell", "-c", show, env={**PRODUCTION_ENV, "ADMIN_HOSTS": "Admin.Internal."}
+    ).stdout.splitlines()
+    assert named[-2] == "admin.internal" and "admin.internal" in named[-1].split()
+
+
+def test_admin_hosts_cannot_name_a_tenants_host():
+    env = {**PRODUCTION_ENV, "ADMIN_HOSTS": "contoso.us.portal.example.com"}
+    result = run_manage("check", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Configuration error: ADMIN_HOSTS cannot name contoso.us.portal.example.com: "
+        "sub-domains of PORTAL_DOMAIN are tenants' hosts."
+    )

@@ -1,7 +1,6 @@
 """The v1 JSON API (CONTRACT §5). Authentication and the write check happen in
 tokens.middleware.ApiTokenMiddleware before any of these views run."""
 
-import json
 from functools import wraps
 
 from django.conf import settings
@@ -12,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from audit.models import Via
 from portal import ratelimit
-from portal.http import client_ip
+from portal.http import BadJson, client_ip, json_body
 
 from . import counts, crypto
 from .auth import find_token
@@ -137,6 +136,7 @@ def openapi(request):
     return JsonResponse(openapi_document(request), json_dumps_params={"indent": 2})
 
 
+LEAK_REPORT_SHAPE = 'Send JSON like {"token": "<value>"}.'
 LEAK_REPORT_ANSWER = {
     "detail": "Thank you. If this was a live token, it has been revoked and its owner's "
     "administrators can see the report in their audit log."
@@ -157,12 +157,12 @@ def report_leak(request):
     if wait:
         return api_error(429, "Too many reports; try again later.", **{"Retry-After": str(wait)})
     try:
-        body = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError):
-        return api_error(400, 'Send JSON like {"token": "<value>"}.')
+        body = json_body(request)
+    except BadJson as error:
+        return api_error(400, f"{error} {LEAK_REPORT_SHAPE}")
     value = body.get("token") if isinstance(body, dict) else None
     if not isinstance(value, str):
-        return api_error(400, 'Send JSON like {"token": "<value>"}.')
+        return api_error(400, LEAK_REPORT_SHAPE)
     value = value.strip()
     token = find_token(value) if crypto.is_well_formed(value) else None
     if token is not None and not token.is_revoked:

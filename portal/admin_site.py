@@ -1,0 +1,27 @@
+"""Django admin for platform operators (CONTRACT: users without a tenant).
+
+Only staff without a tenant get in (User.is_platform_operator), through a sign-in form with
+the portal's failure limits and records (tenants.views.AdminLoginView). Which hosts serve
+admin at all is ADMIN_HOSTS (tenants.middleware.TenantHostMiddleware)."""
+
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+
+from tenants.views import AdminLoginView
+
+
+class PortalAdminSite(admin.AdminSite):
+    def has_permission(self, request):
+        return request.user.is_authenticated and request.user.is_platform_operator
+
+    @method_decorator(never_cache)
+    @login_not_required
+    def login(self, request, extra_context=None):
+        if request.method == "GET" and self.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        request.current_app = self.name
+        return AdminLoginView.as_view(admin_site=self, extra_context=extra_context)(request)
