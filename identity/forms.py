@@ -4,7 +4,7 @@ import unicodedata
 from django import forms
 
 from .models import IdentitySettings
-from .oidc import is_loopback_http
+from .outbound import url_problem
 
 PRINTABLE = re.compile(r"^[\x21-\x7e]+$")  # client ids and secrets: visible ASCII, no spaces
 ROLE_VALUE_MAX_LENGTH = 100
@@ -68,10 +68,12 @@ class SsoSettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         secret_set = bool(self.instance.client_secret)
         self.fields["client_secret"].help_text = (
-            "Set. Leave empty to keep it, or type a new one to replace it."
+            "Set. Leave empty to keep it, or type a new one to replace it. A new issuer or "
+            "client ID needs it typed again."
             if secret_set
             else "Not set."
         )
+        self.secret_cleared = False
 
     def clean_provider_name(self):
         name = self.cleaned_data["provider_name"].strip()
@@ -82,13 +84,11 @@ class SsoSettingsForm(forms.ModelForm):
         issuer = self.cleaned_data["issuer"].strip()
         if not issuer:
             return issuer
-        if not (issuer.startswith("https://") or is_loopback_http(issuer)):
-            raise forms.ValidationError(
-                "The issuer must use https (plain http only on this machine's loopback "
-                "address, for testing)."
-            )
         if "?" in issuer or "#" in issuer:
             raise forms.ValidationError("The issuer cannot have a query or a fragment.")
+        problem = url_problem(issuer, subject="The issuer")
+        if problem:
+            raise forms.ValidationError(problem)
         return issuer
 
     def clean_client_id(self):
@@ -107,7 +107,18 @@ class SsoSettingsForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        secret = cleaned.get("client_secret") or self.instance.client_secret
+        secret = cleaned.get("client_secret")
+        if not secret and self.instance.client_secret:
+            if self.instance.secret_belongs_to(cleaned.get("issuer"), cleaned.get("client_id")):
+                secret = self.instance.client_secret
+            else:
+                self.secret_cleared = True
+                if cleaned.get("sso_enabled"):
+                    self.add_error(
+                        "client_secret",
+                        "Type the client secret again: the issuer or client ID changed, and "
+                        "the stored secret is only ever sent to the client it was given for.",
+                    )
         if cleaned.get("sso_enabled"):
             needed = {
                 "provider_name": "Enter the provider's name to show on the sign-in page.",
@@ -117,7 +128,7 @@ class SsoSettingsForm(forms.ModelForm):
             for name, message in needed.items():
                 if not cleaned.get(name):
                     self.add_error(name, message)
-            if not secret:
+            if not secret and not self.secret_cleared:
                 self.add_error("client_secret", "Enter the client secret.")
         if not cleaned.get("password_sign_in") and not cleaned.get("sso_enabled"):
             self.add_error(
@@ -134,6 +145,8 @@ class SsoSettingsForm(forms.ModelForm):
         identity = super().save(commit=False)
         if self.cleaned_data.get("client_secret"):
             identity.client_secret = self.cleaned_data["client_secret"]
+        elif self.secret_cleared:
+            identity.client_secret = ""
         if commit:
             identity.save()
         return identity
@@ -150,6 +163,8 @@ class SsoSettingsForm(forms.ModelForm):
                 parts.append(f"{field.label.lower()}: {state}")
             else:
                 parts.append(f"{field.label.lower()}: {self.cleaned_data[name] or '(empty)'}")
+        if self.secret_cleared:
+            parts.append("client secret cleared (new issuer or client ID)")
         return "Single sign-on: " + "; ".join(parts) + "."
 
 

@@ -58,6 +58,11 @@ class IdentitySettings(models.Model):
             and self.client_secret
         )
 
+    def secret_belongs_to(self, issuer, client_id):
+        """The stored client secret was given for this client at this issuer. It is never
+        kept for another: sent to a new issuer, it would be handed to whoever runs it."""
+        return (issuer, client_id) == (self.issuer, self.client_id)
+
     @property
     def passwords_allowed(self):
         # Passwords can only be off while single sign-on can take over, so a half-finished

@@ -8,6 +8,7 @@ from audit.services import audit_record
 from tokens.models import Token
 from tokens.services import token_revoke
 
+from . import discovery
 from .models import IdentitySettings
 
 
@@ -15,6 +16,7 @@ def identity_settings_save(*, form, by, client_ip=None):
     """Save a valid settings form (SSO or role mapping) and audit what it changed."""
     if not form.has_changed():
         return form.instance
+    old_issuer = form.initial.get("issuer")
     with transaction.atomic():
         identity = form.save(commit=False)
         identity.updated_at = timezone.now()
@@ -26,6 +28,10 @@ def identity_settings_save(*, form, by, client_ip=None):
             client_ip=client_ip,
             detail=form.change_summary(),
         )
+    if "issuer" in form.fields:
+        # The next sign-in asks the provider again: a full admin who just fixed it is not left
+        # waiting out a remembered failure.
+        discovery.forget(old_issuer, identity.issuer)
     return identity
 
 

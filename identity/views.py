@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.models import Action, Via
 from audit.services import audit_record
+from portal import ratelimit
 from portal.http import client_ip
 from tenants.decorators import full_admin_required
 from tenants.models import User
@@ -28,6 +29,7 @@ NEXT_KEY = "identity_sso_next"
 # Django keeps the backend in the session to load the user on later requests; single
 # sign-on users are ordinary portal users, loaded like password ones.
 SESSION_BACKEND = "tenants.backends.TenantEmailBackend"
+SSO_START_WINDOW = 60  # seconds; SSO_START_RATE starts per window and client address
 
 
 def sso_of_host(request):
@@ -48,13 +50,25 @@ def callback_url(tenant):
 @never_cache
 def sso_begin(request):
     identity = sso_of_host(request)
+    # Anyone may start single sign-on, and a start may cost a call to the provider: limited
+    # per client address so that nobody can keep workers busy with it.
+    wait = ratelimit.hit(
+        "sso-start",
+        client_ip(request) or "unknown",
+        limit=settings.SSO_START_RATE,
+        window=SSO_START_WINDOW,
+    )
+    if wait:
+        response = render(request, "identity/sso_throttled.html", {"seconds": wait}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     next_url = request.GET.get("next", "")
     if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         request.session[NEXT_KEY] = next_url
     try:
         return oidc.begin(request, identity, callback_url(identity.tenant))
     except oidc.SignInRefused as refusal:
-        return _refuse(request, identity, str(refusal))
+        return _refuse(request, identity, str(refusal), status=refusal.status)
 
 
 @login_not_required
@@ -65,7 +79,7 @@ def sso_callback(request):
     try:
         email = oidc.complete(request, identity)
     except oidc.SignInRefused as refusal:
-        return _refuse(request, identity, str(refusal))
+        return _refuse(request, identity, str(refusal), status=refusal.status)
     # Within this tenant only: an account of another tenant with the same e-mail is not a
     # match, it is nobody here.
     user = User.objects.filter(tenant=identity.tenant, email__iexact=email).first()
@@ -98,7 +112,7 @@ def sso_callback(request):
     return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
 
 
-def _refuse(request, identity, message, *, user=None, email=""):
+def _refuse(request, identity, message, *, user=None, email="", status=403):
     audit_record(
         tenant=identity.tenant,
         action=Action.USER_SIGN_IN_FAILED,
@@ -108,7 +122,7 @@ def _refuse(request, identity, message, *, user=None, email=""):
         detail=f"Single sign-on refused{f' for “{email[:100]}”' if email else ''}: {message}",
     )
     context = {"message": message, "identity": identity}
-    return render(request, "identity/sso_refused.html", context, status=403)
+    return render(request, "identity/sso_refused.html", context, status=status)
 
 
 def provisioning_token_form(data=None):

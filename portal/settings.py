@@ -4,6 +4,7 @@ Every variable of CONTRACT §1 is read here and nowhere else. Bad values fail at
 with django-environ's error instead of surfacing later as odd behaviour.
 """
 
+import math
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +25,18 @@ def env_flag(name, default):
     if value in ("0", "false", "no", "off", ""):
         return False
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+
+
+def env_positive(name, default, cast):
+    """A number above zero, or a one-line configuration error naming the variable."""
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = cast(raw)
+    except ValueError:
+        value = 0
+    if not (value > 0 and math.isfinite(value)):
+        raise ImproperlyConfigured(f"{name} must be a number above zero, not {raw!r}.")
+    return value
 
 
 DEBUG = env_flag("DEBUG", default=False)
@@ -206,6 +219,29 @@ API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=30)
 # Failed sign-ins per 15 minutes for one e-mail from one address, and from one address in all.
 SIGN_IN_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=5)
 SIGN_IN_FAILURE_LIMIT_PER_ADDRESS = env.int("SIGN_IN_FAILURE_LIMIT_PER_ADDRESS", default=30)
+
+# Single sign-on's calls to a tenant's identity provider (identity.outbound, identity.discovery).
+# Only public https providers, unless this is on: plain http, IP literals and loopback, private
+# and link-local addresses are for a provider on a developer's machine, or the tests'.
+IDENTITY_PROVIDER_PRIVATE_NETWORKS_ALLOWED = env_flag(
+    "IDENTITY_PROVIDER_PRIVATE_NETWORKS_ALLOWED", default=False
+)
+# Hosts besides the issuer's own that a discovery document may name for its endpoints, e.g.
+# "oauth2.googleapis.com,www.googleapis.com,openidconnect.googleapis.com" for Google.
+IDENTITY_PROVIDER_ENDPOINT_HOSTS = [
+    host.strip().lower().rstrip(".")
+    for host in env.list("IDENTITY_PROVIDER_ENDPOINT_HOSTS", default=[])
+    if host.strip()
+]
+# Seconds to connect to the provider and to wait for each read (a whole answer: both added).
+IDENTITY_PROVIDER_CONNECT_TIMEOUT = env_positive("IDENTITY_PROVIDER_CONNECT_TIMEOUT", 3.0, float)
+IDENTITY_PROVIDER_READ_TIMEOUT = env_positive("IDENTITY_PROVIDER_READ_TIMEOUT", 5.0, float)
+# Seconds a provider's discovery document and keys are reused, and a failure remembered (the
+# provider is not asked again meanwhile).
+IDENTITY_PROVIDER_CACHE_SECONDS = env_positive("IDENTITY_PROVIDER_CACHE_SECONDS", 300, int)
+IDENTITY_PROVIDER_FAILURE_SECONDS = env_positive("IDENTITY_PROVIDER_FAILURE_SECONDS", 30, int)
+# Single sign-on starts (/login/sso/) per minute and client address.
+SSO_START_RATE = env_positive("SSO_START_RATE", 30, int)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenants.User"

@@ -38,6 +38,11 @@ class OpenIdProvider:
         """Make the provider's next ID tokens carry these claims (re-signed with its key)."""
         requests.post(f"{self.issuer}/__test__/tamper", json=claims, timeout=5).raise_for_status()
 
+    def account_claims(self, set=None, remove=()):  # noqa: A002 - the switch's own word
+        """Make every account say these claims about itself, in ID tokens and UserInfo."""
+        body = {"set": set or {}, "remove": list(remove)}
+        requests.post(f"{self.issuer}/__test__/account", json=body, timeout=5).raise_for_status()
+
     def behave(self):
         requests.delete(f"{self.issuer}/__test__/tamper", timeout=5).raise_for_status()
 

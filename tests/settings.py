@@ -27,3 +27,6 @@ WHITENOISE_USE_FINDERS = True
 # it off with TOKEN_CACHE=off to measure the uncached path).
 TOKEN_CACHE = os.environ.get("TOKEN_CACHE", "on")
 STATIC_ROOT = None  # nothing is collected in tests; whitenoise would warn about the folder
+# The tests' OpenID providers listen on http://127.0.0.1; tests of the production rule turn
+# this off (tests/test_sso_outbound.py).
+IDENTITY_PROVIDER_PRIVATE_NETWORKS_ALLOWED = True

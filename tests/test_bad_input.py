@@ -26,6 +26,8 @@ Cases pinned elsewhere are not repeated here (file::test):
 - Host: test_hosts.py (unknown tenant sub-domains, hosts outside ALLOWED_HOSTS)
 - leak-report bodies: test_leak_report.py::test_malformed_bodies_are_400,
   test_leak_report.py::test_non_utf8_bodies_are_400
+- identity settings: test_identity_settings.py (missing values, lengths, duplicate role
+  values), test_sso_outbound.py (internal and plain-http issuers)
 """
 
 import io
@@ -39,13 +41,18 @@ from urllib.parse import quote
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.forms.models import model_to_dict
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.html import escape
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from identity.models import IdentitySettings
 from tests.api import api_client
 from tests.bad_values import (
     CONTROL,
@@ -239,6 +246,232 @@ def test_a_json_body_to_the_policy_changes_nothing(signed_in, full_admin, tenant
     tenant.refresh_from_db()
     assert tenant.token_max_lifetime_days == 90
     assert row_counts() == before
+
+
+# --- Identity settings: single sign-on and role mapping -----------------------------------
+
+IDENTITY = "/settings/identity/"
+ROLE_MAPPING = IDENTITY + "role-mapping/"
+GOOD_SSO = {
+    "sso_enabled": "on",
+    "provider_name": "Okta",
+    "issuer": "https://contoso.okta.example",
+    "client_id": "0oa1portal",
+    "client_secret": "a-very-secret-value",
+    "password_sign_in": "on",
+}
+GOOD_MAPPING = {
+    "role_source": "roles",
+    "full_admin_values": "Portal Admins",
+    "security_operator_values": "Operators",
+    "security_reader_values": "",
+    "default_role": "security_reader",
+}
+REFUSED_ISSUERS = {
+    **STRINGS,
+    "userinfo": "https://user:pw@idp.example",
+    "user-only": "https://user@idp.example",
+    "fragment": "https://idp.example/#top",
+    "empty-fragment": "https://idp.example/#",
+    "query": "https://idp.example/?tenant=1",
+    "long": "https://idp.example/" + "a" * 300,
+    "nul-in-path": "https://idp.example/\x00",
+    "newline": "https://idp.example/x\r\nX-Injected: 1",
+    "space-in-host": "https://idp .example",
+    "http": "http://idp.example",
+    "ftp": "ftp://idp.example",
+    "javascript": "javascript:alert(1)",
+    "no-host": "https://",
+    "port-zero": "https://idp.example:0",
+    "port-too-big": "https://idp.example:99999",
+    "public-ipv4": "https://203.0.113.5",
+    "loopback-ipv4": "https://127.0.0.1",
+    "private-ipv4": "https://10.0.0.1",
+    "link-local": "https://169.254.169.254",
+    "decimal-ip": "https://2130706433",
+    "ipv6": "https://[2001:db8::1]",
+    "loopback-ipv6": "https://[::1]",
+    "localhost": "https://localhost",
+    "unicode-host": "https://exämple.com",
+    "unicode-idn": "https://例え.jp",
+    "trailing-dot-localhost": "https://localhost.",
+}
+REFUSED_SSO = [
+    *(
+        pytest.param("issuer", value, id=f"issuer-{kind}")
+        for kind, value in REFUSED_ISSUERS.items()
+    ),
+    *(
+        pytest.param("provider_name", STRINGS[kind], id=f"provider_name-{kind}")
+        for kind in ("empty", "huge", "control", "nul")
+    ),
+    pytest.param("provider_name", "Okta\u202e", id="provider_name-bidi"),
+    *(
+        pytest.param(name, value, id=f"{name}-{kind}")
+        for name in ("client_id", "client_secret")
+        for kind, value in STRINGS.items()
+        # An empty secret keeps the stored one (test_identity_settings.py).
+        if (name, kind) != ("client_secret", "empty")
+    ),
+    pytest.param("client_id", "id with space", id="client_id-space"),
+    pytest.param("client_secret", "é-not-ascii", id="client_secret-non-ascii"),
+]
+
+
+@pytest.fixture
+def saved_sso(settings, signed_in, full_admin):
+    """A tenant with single sign-on saved, under production rules: only public https
+    providers. Returns (client, the saved row's values)."""
+    settings.IDENTITY_PROVIDER_PRIVATE_NETWORKS_ALLOWED = False
+    client = signed_in(full_admin)
+    assert client.post(IDENTITY, GOOD_SSO).status_code == 302
+    assert client.post(ROLE_MAPPING, GOOD_MAPPING).status_code == 302
+    return client, identity_row()
+
+
+def identity_row():
+    return model_to_dict(IdentitySettings.objects.get())
+
+
+@pytest.mark.parametrize(("field", "value"), REFUSED_SSO)
+def test_bad_sso_settings_are_refused_inline_and_change_nothing(saved_sso, field, value):
+    client, saved = saved_sso
+    before = row_counts()
+    response = client.post(IDENTITY, encode({**GOOD_SSO, field: value}), content_type=FORM)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'class="field-error"' in html and response.context["sso_form"].errors[field]
+    assert identity_row() == saved and row_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        *(
+            pytest.param(name, value, id=f"{name}-{kind}")
+            for name in ("role_source", "default_role")
+            for kind, value in STRINGS.items()
+        ),
+        *(
+            pytest.param("full_admin_values", STRINGS[kind], id=f"values-{kind}")
+            for kind in ("huge", "control", "nul")
+        ),
+        pytest.param("full_admin_values", "a\u200bb", id="values-invisible"),
+        pytest.param(
+            "full_admin_values", ",".join(f"v{n}" for n in range(51)), id="values-too-many"
+        ),
+        pytest.param("full_admin_values", "\n".join(f"v{n}" for n in range(51)), id="values-lines"),
+        pytest.param("security_reader_values", "Operators", id="values-another-role"),
+        pytest.param("security_operator_values", "ok, bad\x00", id="values-nul-in-list"),
+    ],
+)
+def test_bad_role_mappings_are_refused_inline_and_change_nothing(saved_sso, field, value):
+    client, saved = saved_sso
+    before = row_counts()
+    response = client.post(ROLE_MAPPING, encode({**GOOD_MAPPING, field: value}), content_type=FORM)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'class="field-error"' in html and response.context["mapping_form"].errors[field]
+    assert identity_row() == saved and row_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("field", "sent", "kept"),
+    [
+        pytest.param("provider_name", SQL, SQL, id="provider_name-sql"),
+        pytest.param("provider_name", TEMPLATE, TEMPLATE, id="provider_name-template"),
+        pytest.param("provider_name", NON_UTF8, "\ufffd\ufffd", id="provider_name-non-utf8"),
+        pytest.param("full_admin_values", SQL, [SQL], id="values-sql"),
+        pytest.param("full_admin_values", ",,\n ,", [], id="values-only-separators"),
+        pytest.param("full_admin_values", "A, A,a", ["A", "a"], id="values-repeated"),
+    ],
+)
+def test_odd_but_valid_identity_values_are_kept_as_plain_text(saved_sso, field, sent, kept):
+    client, _ = saved_sso
+    page, data = (IDENTITY, GOOD_SSO) if field == "provider_name" else (ROLE_MAPPING, GOOD_MAPPING)
+    assert client.post(page, encode({**data, field: sent}), content_type=FORM).status_code == 302
+    assert identity_row()[field] == kept
+    html = client.get(IDENTITY).content.decode()
+    assert "<pre>{'" not in html  # {% debug %} was not run
+
+
+@strings("huge", "non-utf8", "nul", "sql", "template")
+def test_the_identity_checkboxes_read_any_value_as_ticked(saved_sso, value):
+    client, _ = saved_sso
+    data = {**GOOD_SSO, "sso_enabled": value, "password_sign_in": value}
+    assert client.post(IDENTITY, encode(data), content_type=FORM).status_code == 302
+    assert identity_row()["sso_enabled"] and identity_row()["password_sign_in"]
+
+
+def test_a_json_body_to_the_identity_settings_changes_nothing(saved_sso):
+    client, saved = saved_sso
+    body = {**GOOD_SSO, "issuer": ["http://127.0.0.1"]}
+    response = client.post(IDENTITY, body, content_type="application/json")
+    assert response.status_code == 400
+    assert identity_row() == saved
+
+
+SAFE_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=400)
+URLISH = st.one_of(
+    SAFE_TEXT,
+    st.builds(
+        "{}://{}{}{}".format,
+        st.sampled_from(["https", "http", "ftp", "HTTPS", ""]),
+        st.sampled_from(["", "user:pw@", "user@"]),
+        st.one_of(st.sampled_from(["idp.example", "127.0.0.1", "[::1]", "例え.jp"]), SAFE_TEXT),
+        st.one_of(st.sampled_from(["", "/", ":8443/x", "/?q=1", "/#f", ":0"]), SAFE_TEXT),
+    ),
+)
+
+
+def test_fuzzed_identity_settings_never_fail_and_never_half_save(saved_sso):
+    """Hypothesis fills every field of both identity forms: each answer is a saved change or
+    a 400 that changed nothing, and what is saved obeys the forms' rules."""
+    client, _ = saved_sso
+
+    @given(
+        sso=st.fixed_dictionaries(
+            {
+                "sso_enabled": st.sampled_from(["", "on"]),
+                "provider_name": SAFE_TEXT,
+                "issuer": URLISH,
+                "client_id": SAFE_TEXT,
+                "client_secret": SAFE_TEXT,
+                "password_sign_in": st.sampled_from(["", "on"]),
+            }
+        ),
+        mapping=st.fixed_dictionaries(
+            {
+                "role_source": st.one_of(st.sampled_from(["roles", "title"]), SAFE_TEXT),
+                "full_admin_values": SAFE_TEXT,
+                "security_operator_values": SAFE_TEXT,
+                "security_reader_values": SAFE_TEXT,
+                "default_role": st.one_of(st.sampled_from(["security_reader"]), SAFE_TEXT),
+            }
+        ),
+    )
+    @hypothesis_settings(
+        max_examples=150,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def answers_cleanly(sso, mapping):
+        for page, data in ((IDENTITY, sso), (ROLE_MAPPING, mapping)):
+            before = identity_row()
+            response = client.post(page, data)
+            assert response.status_code in (302, 400), response.content[:300]
+            if response.status_code == 400:
+                assert identity_row() == before
+        saved = identity_row()
+        if saved["issuer"]:
+            assert saved["issuer"].startswith("https://") and "@" not in saved["issuer"]
+            assert saved["issuer"].isascii() and "#" not in saved["issuer"]
+        for name in ("provider_name", "client_id", "client_secret"):
+            assert "\x00" not in saved[name]
+
+    answers_cleanly()
 
 
 # --- Audit-log filters: page, CSV export and API alike ------------------------------------

@@ -66,6 +66,48 @@ def test_an_empty_secret_keeps_the_stored_one(signed_in, full_admin):
     assert identity.client_secret == "a-very-secret-value" and identity.provider_name == "Okta EU"
 
 
+@pytest.mark.parametrize(
+    "changes", [{"issuer": "https://evil.example"}, {"client_id": "another-client"}]
+)
+def test_a_new_issuer_or_client_id_needs_the_secret_typed_again(signed_in, full_admin, changes):
+    """The stored secret belongs to one client at one issuer: it is never sent anywhere else."""
+    client = signed_in(full_admin)
+    client.post(PAGE, GOOD_SSO)
+    response = client.post(PAGE, {**GOOD_SSO, "client_secret": "", **changes})
+    assert response.status_code == 400
+    assert "Type the client secret again" in response.text
+    identity = IdentitySettings.objects.get()
+    assert identity.issuer == GOOD_SSO["issuer"] and identity.client_id == GOOD_SSO["client_id"]
+    assert identity.client_secret == "a-very-secret-value"
+
+
+@pytest.mark.parametrize(
+    "changes", [{"issuer": "https://evil.example"}, {"client_id": "another-client"}]
+)
+def test_a_new_issuer_or_client_id_forgets_the_stored_secret(signed_in, full_admin, changes):
+    client = signed_in(full_admin)
+    client.post(PAGE, GOOD_SSO)
+    off = {**GOOD_SSO, "sso_enabled": "", "client_secret": "", **changes}
+    assert client.post(PAGE, off).status_code == 302
+    identity = IdentitySettings.objects.get()
+    assert identity.client_secret == "" and not identity.sso_ready
+    assert "Not set." in client.get(PAGE).text
+    event = AuditEvent.objects.filter(action="tenant.identity_changed").latest("id")
+    assert "client secret cleared" in event.detail
+    # Turning single sign-on on again needs the secret for the new issuer or client.
+    response = client.post(PAGE, {**off, "sso_enabled": "on"})
+    assert response.status_code == 400 and "Enter the client secret." in response.text
+
+
+def test_a_new_issuer_with_its_secret_is_saved(signed_in, full_admin):
+    client = signed_in(full_admin)
+    client.post(PAGE, GOOD_SSO)
+    new = {**GOOD_SSO, "issuer": "https://idp.example", "client_secret": "the-new-secret"}
+    assert client.post(PAGE, new).status_code == 302
+    identity = IdentitySettings.objects.get()
+    assert identity.issuer == "https://idp.example" and identity.client_secret == "the-new-secret"
+
+
 def test_the_secret_is_not_set_until_given(signed_in, full_admin):
     assert "Not set." in signed_in(full_admin).get(PAGE).text
 

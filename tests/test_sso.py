@@ -11,6 +11,7 @@ from tests.factories import UserFactory
 from tests.oidc import oidc_provider, sign_in_at_provider, with_query  # noqa: F401
 
 REFUSED = "Single sign-on refused"
+PROVIDER_FAILED = "The identity provider could not be used right now."
 
 
 def configure(tenant, provider, **changes):
@@ -169,6 +170,24 @@ def test_an_unverified_email_is_refused(provider, tenant):
     assert response.status_code == 403 and "not verified" in response.text
 
 
+MISSING = object()
+
+
+@pytest.mark.parametrize(
+    "verified",
+    ["false", "true", 0, 1, None, "", [], {}, MISSING],
+    ids=["string-false", "string-true", "0", "1", "null", "empty", "list", "object", "missing"],
+)
+def test_only_a_json_true_email_verified_counts(provider, operator, verified):
+    if verified is MISSING:
+        provider.account_claims(remove=["email_verified"])
+    else:
+        provider.account_claims(set={"email_verified": verified})
+    browser, response = sign_in(operator.tenant.host, operator.email)
+    assert response.status_code == 403 and "not verified" in response.text
+    assert browser.get("/about/").status_code == 302
+
+
 def test_an_identity_of_another_tenant_never_signs_in_here(provider, tenant, other_tenant_admin):
     browser, response = sign_in(tenant.host, other_tenant_admin.email)
     assert response.status_code == 403 and "has no account" in response.text
@@ -198,10 +217,13 @@ def test_a_wrong_client_secret_is_refused(oidc_provider, operator):  # noqa: F81
     assert response.status_code == 403 and REFUSED in response.text
 
 
-def test_a_discovery_document_naming_another_issuer_is_refused(oidc_provider, tenant):  # noqa: F811
+def test_a_discovery_document_naming_another_issuer_is_refused(oidc_provider, tenant, caplog):  # noqa: F811
     configure(tenant, oidc_provider, issuer=oidc_provider.issuer + "/")
     response = Client(HTTP_HOST=tenant.host).get("/login/sso/")
-    assert response.status_code == 403 and "another issuer" in response.text
+    # The page says what it says for any provider failure (test_sso_outbound.py); the log
+    # tells the operator which.
+    assert response.status_code == 502 and PROVIDER_FAILED in response.text
+    assert f"names the issuer '{oidc_provider.issuer}'" in caplog.text
 
 
 def test_an_unreachable_provider_is_a_clear_refusal(tenant):
@@ -214,7 +236,7 @@ def test_an_unreachable_provider_is_a_clear_refusal(tenant):
     }
     IdentitySettings.objects.create(tenant=tenant, **configure_unreachable)
     response = Client(HTTP_HOST=tenant.host).get("/login/sso/")
-    assert response.status_code == 403 and "could not be reached" in response.text
+    assert response.status_code == 502 and PROVIDER_FAILED in response.text
 
 
 def test_the_client_secret_stays_out_of_the_logs(provider, operator, caplog):

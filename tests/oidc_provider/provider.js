@@ -6,10 +6,12 @@
 // Accounts need no set-up: the account id typed on the provider's own sign-in page is the
 // user's e-mail (devInteractions, the package's built-in sign-in and consent pages).
 //
-// One test-only switch makes the provider misbehave the way a test needs it to, e.g. issue ID
-// tokens for another audience: POST /__test__/tamper with JSON claims to overwrite in the
-// next ID tokens (re-signed with the provider's own key, so only those claims are wrong);
-// DELETE /__test__/tamper to behave again. Everything else is the package, unmodified.
+// Two test-only switches make the provider misbehave the way a test needs it to:
+// - POST /__test__/tamper with JSON claims to overwrite in the next ID tokens (re-signed with
+//   the provider's own key, so only those claims are wrong), e.g. another audience;
+// - POST /__test__/account with {"set": {claims}, "remove": [names]} to change what every
+//   account says about itself (in ID tokens and UserInfo alike), e.g. email_verified "false".
+// DELETE /__test__/tamper makes it behave again. Everything else is the package, unmodified.
 import { generateKeyPair, exportJWK, SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import Provider from 'oidc-provider';
 
@@ -21,6 +23,13 @@ const { privateKey } = await generateKeyPair('RS256', { extractable: true });
 const signingJwk = { ...(await exportJWK(privateKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
 
 let tamper = null;
+let account = null;
+
+async function readJson(ctx) {
+  const chunks = [];
+  for await (const chunk of ctx.req) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString() || '{}');
+}
 
 const provider = new Provider(issuer, {
   clients: clients.map((client) => ({ ...client, grant_types: ['authorization_code'], response_types: ['code'] })),
@@ -32,7 +41,12 @@ const provider = new Provider(issuer, {
     return {
       accountId: id,
       async claims() {
-        return { sub: id, email: id, email_verified: !id.includes('+unverified') };
+        const claims = { sub: id, email: id, email_verified: !id.includes('+unverified') };
+        if (account) {
+          Object.assign(claims, account.set || {});
+          for (const name of account.remove || []) delete claims[name];
+        }
+        return claims;
       },
     };
   },
@@ -48,11 +62,15 @@ provider.use(async (ctx, next) => {
   if (ctx.path === '/__test__/tamper') {
     if (ctx.method === 'DELETE') {
       tamper = null;
+      account = null;
     } else {
-      const chunks = [];
-      for await (const chunk of ctx.req) chunks.push(chunk);
-      tamper = JSON.parse(Buffer.concat(chunks).toString() || '{}');
+      tamper = await readJson(ctx);
     }
+    ctx.status = 204;
+    return;
+  }
+  if (ctx.path === '/__test__/account') {
+    account = await readJson(ctx);
     ctx.status = 204;
     return;
   }
