@@ -190,3 +190,17 @@ def test_admin_hosts_cannot_name_a_tenants_host():
         "Configuration error: ADMIN_HOSTS cannot name contoso.us.portal.example.com: "
         "sub-domains of PORTAL_DOMAIN are tenants' hosts."
     )
+
+
+def test_production_passwords_are_hashed_with_pbkdf2():
+    # The suite hashes with MD5 for speed (tests/settings.py); production must not.
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.hashers import make_password, PBKDF2PasswordHasher as P; "
+        "print(make_password('x').split('$')[:2], P.iterations)",
+        env=PRODUCTION_ENV,
+    )
+    algorithm, iterations = result.stdout.splitlines()[-1].rsplit("] ", 1)
+    assert algorithm == "['pbkdf2_sha256', '1000000'"
+    assert int(iterations) >= 1_000_000
