@@ -52,6 +52,9 @@ ALLOWED_HOSTS += env.list("ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
+    # Before django.contrib.auth, so that its changepassword (an e-mail and --tenant: e-mails
+    # are unique per tenant only) replaces Django's, which would stop on a shared e-mail.
+    "tenants",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -60,7 +63,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "portal",
-    "tenants",
     "tokens",
     "audit",
     "integrations",
@@ -193,6 +195,12 @@ SIGN_IN_FAILURE_LIMIT_PER_ADDRESS = env.int("SIGN_IN_FAILURE_LIMIT_PER_ADDRESS",
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = ["tenants.backends.TenantEmailBackend"]
+SILENCED_SYSTEM_CHECKS = [
+    # "User.email is the USERNAME_FIELD but not unique": on purpose, e-mails are unique per
+    # tenant (tenants.models.User), and the one backend above never takes an e-mail alone
+    # where it names several users (the host picks the tenant, or the sign-in is refused).
+    "auth.W004",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "tokens:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -217,6 +225,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# In the database, shared by every host: deprovisioning deletes a user's sessions there
+# (tenants.models.UserSession), which a cache or cookie engine would not allow.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)

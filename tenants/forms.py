@@ -4,6 +4,8 @@ from django.core.validators import MaxLengthValidator
 
 from identity.models import password_refusal
 
+from .models import User
+
 
 class EmailAuthenticationForm(AuthenticationForm):
     error_messages = {
@@ -11,6 +13,11 @@ class EmailAuthenticationForm(AuthenticationForm):
         # other tenant's host), so the form never tells which accounts exist.
         "invalid_login": "That email and password do not match an account that can sign in here.",
         "inactive": "That email and password do not match an account that can sign in here.",
+        # Given whatever the password (none was checked), and naming no tenant.
+        "several_tenants": (
+            "This email has accounts in more than one organisation, so it cannot sign in "
+            "here: use your organisation’s own portal address (your administrator has it)."
+        ),
     }
 
     def __init__(self, request=None, *args, **kwargs):
@@ -23,9 +30,25 @@ class EmailAuthenticationForm(AuthenticationForm):
         self.fields["username"].widget.attrs["autocomplete"] = "email"
         self.fields["password"].label = "Password"
 
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError as error:
+            if error.code == "invalid_login" and self._names_several_users():
+                raise ValidationError(
+                    self.error_messages["several_tenants"], code="several_tenants"
+                ) from None
+            raise
+
+    def _names_several_users(self):
+        host_tenant = getattr(self.request, "host_tenant", None)
+        email = self.cleaned_data.get("username")
+        return bool(email) and len(User.objects.for_sign_in(email, host_tenant)) > 1
+
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
-        # Reached only with the right password, so saying why tells nothing to a guesser.
-        refusal = password_refusal(user.tenant)
-        if refusal:
-            raise ValidationError(refusal, code="sso_only")
+        if password_refusal(user.tenant):
+            # Reached only with the right password, and only on the generic host: the tenant's
+            # own host refuses passwords before checking any. Any other answer than a wrong
+            # password's would confirm a guessed one.
+            raise self.get_invalid_login_error()

@@ -93,13 +93,17 @@ class PortalLoginView(LoginView):
         )
         # Raw input, as the form refused it: PostgreSQL text cannot hold NUL (a 500 otherwise).
         email = str(form.data.get("username", ""))[:254].strip().replace("\x00", "")
-        user = User.objects.filter(email__iexact=email).select_related("tenant").first()
         host_tenant = self.request.host_tenant
-        # Recorded in the tenant the attempt concerns: the host's, else the account's. An
-        # attempt on another tenant's host is recorded there, never in the account's tenant.
-        tenant = host_tenant or (user.tenant if user else None)
-        if tenant is not None:
-            subject = user if user and user.tenant_id == tenant.id else None
+        # Recorded in the tenant the attempt concerns: the host's, else the account's (each
+        # account's, when the e-mail names users of several tenants). An attempt on another
+        # tenant's host is recorded there, never in the account's tenant.
+        if host_tenant is not None:
+            user = User.objects.with_email(email).filter(tenant=host_tenant).first()
+            concerned = [(host_tenant, user)]
+        else:
+            users = User.objects.with_email(email).filter(tenant__isnull=False)
+            concerned = [(user.tenant, user) for user in users.select_related("tenant")]
+        for tenant, subject in concerned:
             audit_record(
                 tenant=tenant,
                 action=Action.USER_SIGN_IN_FAILED,
