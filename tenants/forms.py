@@ -31,6 +31,7 @@ class EmailAuthenticationForm(AuthenticationForm):
         self.fields["password"].label = "Password"
 
     def clean(self):
+        self._refuse_single_sign_on_accounts()
         try:
             return super().clean()
         except ValidationError as error:
@@ -40,15 +41,28 @@ class EmailAuthenticationForm(AuthenticationForm):
                 ) from None
             raise
 
+    def _on_generic_host(self):
+        return getattr(self.request, "host_tenant", None) is None
+
+    def _refuse_single_sign_on_accounts(self):
+        """On the generic host, an account of a tenant that signs in with single sign-on only
+        fails as a wrong password does, decided before any password is checked: with another
+        message for the right password, the page would confirm a guessed one (the tenant's own
+        host refuses passwords up front, PortalLoginView.post)."""
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if not (email and password and self._on_generic_host()):
+            return
+        users = User.objects.for_sign_in(email)
+        if len(users) == 1 and password_refusal(users[0].tenant):
+            User().set_password(password)  # the time a password check takes, as elsewhere
+            raise self.get_invalid_login_error()
+
     def _names_several_users(self):
-        host_tenant = getattr(self.request, "host_tenant", None)
         email = self.cleaned_data.get("username")
-        return bool(email) and len(User.objects.for_sign_in(email, host_tenant)) > 1
+        return bool(email) and self._on_generic_host() and len(User.objects.for_sign_in(email)) > 1
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
         if password_refusal(user.tenant):
-            # Reached only with the right password, and only on the generic host: the tenant's
-            # own host refuses passwords before checking any. Any other answer than a wrong
-            # password's would confirm a guessed one.
+            # Defence in depth: _refuse_single_sign_on_accounts already refused such a user.
             raise self.get_invalid_login_error()

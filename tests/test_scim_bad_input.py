@@ -7,9 +7,12 @@ upload limit (413), paths beside /v2, Bulk.
 """
 
 import json
+import uuid
 
 import pytest
 from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from identity.models import ScimIdentity
 from tenants.models import User
@@ -395,3 +398,98 @@ def test_bodies_just_under_the_upload_limit_are_refused_as_too_large_a_user(clie
     body = payload(displayName="x" * 1_900_000)
     assert_refused(send(client, "post", "/scim/v2/Users", body), scim_type="invalidValue")
     assert snapshot() == before
+
+
+# -- fuzzing: random documents and operations, derandomized so CI sends the same -------------
+
+ATTRIBUTE_NAMES = sorted({name for _, name, *_ in schema_attributes()} | {"id", "meta", "x"})
+SUB_NAMES = sorted({sub for *_, subs in schema_attributes() for sub, _ in subs})
+texts = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(["", "\x00", "a\x00b", "x" * 400, "ü" * 301, "not an e-mail", "0"]),
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | texts,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(SUB_NAMES) | texts, children, max_size=3)
+    ),
+    max_leaves=12,
+)
+paths = st.one_of(
+    st.sampled_from(ATTRIBUTE_NAMES),
+    st.builds(
+        lambda a, b: f"{a}.{b}", st.sampled_from(ATTRIBUTE_NAMES), st.sampled_from(SUB_NAMES)
+    ),
+    st.builds(
+        lambda a, b, v: f'{a}[{b} eq "{v}"]',
+        st.sampled_from(ATTRIBUTE_NAMES),
+        st.sampled_from(SUB_NAMES),
+        st.text(max_size=5),
+    ),
+    texts,
+)
+operations = st.fixed_dictionaries(
+    {"op": st.sampled_from(["add", "replace", "remove", "Add", "merge"])},
+    optional={"path": paths, "value": json_values},
+)
+FUZZ = settings(
+    max_examples=120,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def assert_never_half_written(response, before):
+    assert response.status_code < 500, response.content[:500]
+    assert response["Content-Type"] == SCIM
+    if response.status_code >= 400:
+        assert response.json()["schemas"] == [ERROR]
+        assert snapshot() == before
+
+
+def test_random_user_documents_get_an_answer_or_a_scim_4xx(client):
+    @given(attributes=st.dictionaries(st.sampled_from(ATTRIBUTE_NAMES), json_values, max_size=3))
+    @FUZZ
+    def creates(attributes):
+        body = {**payload(f"fuzz-{uuid.uuid4().hex[:12]}@contoso.example"), **attributes}
+        before = snapshot()
+        assert_never_half_written(send(client, "post", "/scim/v2/Users", body), before)
+
+    creates()
+
+
+def test_random_patch_operations_get_an_answer_or_a_scim_4xx(client, alice):
+    @given(body=st.fixed_dictionaries({"Operations": st.lists(operations, max_size=3)}))
+    @FUZZ
+    def patches(body):
+        before = snapshot()
+        body = {"schemas": [PATCH_OP], **body}
+        response = send(client, "patch", f"/scim/v2/Users/{alice['id']}", body)
+        assert_never_half_written(response, before)
+
+    patches()
+
+
+def test_random_filters_get_an_answer_or_a_scim_4xx(client, alice):
+    @given(
+        scim_filter=st.one_of(
+            texts,
+            st.builds(
+                lambda path, op, value: f"{path} {op} {json.dumps(value)}",
+                paths,
+                st.sampled_from(["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr"]),
+                json_values,
+            ),
+        )
+    )
+    @FUZZ
+    def filters(scim_filter):
+        before = snapshot()
+        response = client.get("/scim/v2/Users", {"filter": scim_filter})
+        assert_never_half_written(response, before)
+        assert snapshot() == before
+
+    filters()
