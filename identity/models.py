@@ -106,11 +106,13 @@ class ScimIdentity(models.Model):
     The resource is kept whole (minus any password) so that what a client wrote reads back
     unchanged; the portal's own fields (e-mail, role, active) are projected onto the user.
     Users created by other means get one on their first SCIM listing. A SCIM DELETE sets
-    deleted_at and deprovisions the user; the rows stay for the audit trail.
+    deleted_at and deprovisions the user; the rows stay for the audit trail. Provisioning the
+    same e-mail again gives the same user a new identity (a new id, as RFC 7644 clients
+    expect after a DELETE): a user has at most one live identity, and any number of deleted.
     """
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="scim_identity"
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="scim_identities"
     )
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     scim_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -133,6 +135,11 @@ class ScimIdentity(models.Model):
                 Lower("user_name"),
                 condition=models.Q(deleted_at__isnull=True),
                 name="scim_user_name_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="scim_one_live_identity_per_user",
             ),
         ]
 

@@ -5,6 +5,7 @@ filters on it, so a client can never read or touch another tenant's users, whate
 it sends or the host it calls.
 """
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import CharField, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 from pydantic import EmailStr
@@ -30,16 +32,17 @@ from scim2_models import (
     UniquenessException,
     User,
 )
-from scim2_models.path import CompareOperator, Comparison
+from scim2_models.path import CompareOperator, Comparison, LogicalExpr, Not, ValuePath
 from scim2_server.storage import ScimStorage, SearchPage
 
 from audit.models import Action, Via
 from audit.services import audit_record
+from portal.text import is_text
 from tenants.models import User as AccountUser
 from tenants.services import user_deprovision, user_set_role
 
 from .models import IdentitySettings, RoleSource, ScimIdentity
-from .services import user_reactivate
+from .services import user_reactivate, user_reprovision
 
 
 class PortalEmail(Email):
@@ -57,6 +60,8 @@ UserResource = ScimPortalUser[EnterpriseUser]
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 EMAIL_MAX_LENGTH = 254
 TEXT_MAX_LENGTH = 300  # userName and externalId, as stored
+EMAIL_TAKEN = "A user of this tenant already has this e-mail."
+RESOURCE_MAX_LENGTH = 64 * 1024  # a whole user resource, as stored (JSON characters)
 
 
 @dataclass(frozen=True)
@@ -98,12 +103,61 @@ def portal_email(resource):
     return candidate.lower()
 
 
-def check_lengths(resource):
+def check_storable(resource):
+    """Refuse, as a SCIM 400, what the database would refuse with an error (a 500): NUL and
+    lone surrogates in any string, userName or externalId longer than their columns; and a
+    resource too big to be a person's (every string is kept whole in the JSON column)."""
     for name, value in (("userName", resource.user_name), ("externalId", resource.external_id)):
         if value is not None and len(value) > TEXT_MAX_LENGTH:
             raise InvalidValueException(
                 detail=f"{name} is longer than {TEXT_MAX_LENGTH} characters."
             )
+    stored = stored_form(resource)
+    if not all(is_text(text) for text in _strings(stored)):
+        raise InvalidValueException(
+            detail="Text values cannot contain NUL characters or invalid Unicode."
+        )
+    if len(json.dumps(stored, ensure_ascii=False)) > RESOURCE_MAX_LENGTH:
+        raise InvalidValueException(
+            detail=f"The user is larger than {RESOURCE_MAX_LENGTH // 1024} KB as stored."
+        )
+
+
+def _strings(data):
+    """Every string in a JSON document, object keys included."""
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield key
+            yield from _strings(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _strings(value)
+
+
+def _filter_values(node):
+    """The values a filter compares with."""
+    if isinstance(node, Comparison):
+        yield node.value
+    elif isinstance(node, Not):
+        yield from _filter_values(node.expr)
+    elif isinstance(node, LogicalExpr):
+        for term in node.terms:
+            yield from _filter_values(term)
+    elif isinstance(node, ValuePath):
+        yield from _filter_values(node.val_filter)
+
+
+def check_filter(search_request):
+    """Refuse filter values no stored user could match and a database may refuse (a 500):
+    NUL, which PostgreSQL refuses in a query, and values longer than a whole stored user."""
+    node = getattr(search_request.filter, "ast", None)
+    for value in _filter_values(node):
+        if isinstance(value, str) and not is_text(value):
+            raise InvalidValueException(detail="Filter values cannot contain NUL characters.")
+        if isinstance(value, str) and len(value) > RESOURCE_MAX_LENGTH:
+            raise InvalidValueException(detail="A filter value is longer than any user.")
 
 
 def mapped_values(resource, source):
@@ -181,12 +235,16 @@ class TenantUserStorage(ScimStorage):
         *,
         position: Any = None,
     ) -> SearchPage:
+        check_filter(search_request)
         self._ensure_identities()
         identities = self._live().select_related("user")
         user_name = _equality_user_name(search_request)
         if user_name is not None:
-            # The question identity providers ask before creating a user: one indexed lookup.
-            identities = identities.filter(user_name__iexact=user_name)
+            # The question identity providers ask before creating a user: one look-up in the
+            # index of scim_user_name_unique (no LIKE pattern, which SQLite caps in length).
+            identities = identities.alias(name=Lower("user_name")).filter(
+                name=Lower(Value(user_name, output_field=CharField()))
+            )
         found = [self.to_resource(identity) for identity in identities.order_by("created_at")]
         if search_request.filter is not None and user_name is None:
             found = [resource for resource in found if search_request.filter.match(resource)]
@@ -221,7 +279,9 @@ class TenantUserStorage(ScimStorage):
     def _ensure_identities(self):
         """Give an identity to the tenant's users made by other means (manage.py, the demo),
         so that an identity provider can find and link them before creating anyone."""
-        missing = AccountUser.objects.filter(tenant=self.tenant, scim_identity__isnull=True)
+        # Users with no identity at all: a user deleted through SCIM keeps its deleted one,
+        # and so stays out of the listing.
+        missing = AccountUser.objects.filter(tenant=self.tenant, scim_identities__isnull=True)
         ScimIdentity.objects.bulk_create(
             [
                 ScimIdentity(user=user, tenant=self.tenant, user_name=user.email)
@@ -256,15 +316,21 @@ class TenantUserStorage(ScimStorage):
     # -- writes -----------------------------------------------------------------------------
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
-        check_lengths(resource)
+        check_storable(resource)
         email = portal_email(resource)
-        self._check_unique(resource.user_name, email)
+        former = self._check_unique(resource.user_name, email)
         settings = self._settings()
         values = mapped_values(resource, settings.role_source)
         role = settings.role_for(values or [])
         try:
             with transaction.atomic():
-                user = AccountUser.objects.create_user(email, None, tenant=self.tenant, role=role)
+                if former is None:
+                    user = AccountUser.objects.create_user(
+                        email, None, tenant=self.tenant, role=role
+                    )
+                    detail = f"Provisioned as {role.label}."
+                else:
+                    user, detail = former, self._reprovision(former, role)
                 identity = ScimIdentity.objects.create(
                     user=user,
                     tenant=self.tenant,
@@ -274,10 +340,20 @@ class TenantUserStorage(ScimStorage):
                 )
         except IntegrityError:  # a concurrent create took the e-mail or userName first
             raise UniquenessException(detail="A user with this e-mail already exists.") from None
-        self._audit(Action.USER_PROVISIONED, user, f"Provisioned as {role.label}.")
+        self._audit(Action.USER_PROVISIONED, user, detail)
         if resource.active is False:
             user_deprovision(user=user, by=self.caller.user, via=Via.SCIM, client_ip=self._ip)
         return self.to_resource(identity)
+
+    def _reprovision(self, user, role):
+        """The account of a user deleted through SCIM, made new for its new identity."""
+        deleted = user.scim_identities.order_by("-deleted_at").first().deleted_at
+        revoked = user_reprovision(user=user, role=role, by=self.caller.user, client_ip=self._ip)
+        return (
+            f"Provisioned again as {role.label}: the account deleted through SCIM on "
+            f"{deleted:%Y-%m-%d}, with a new id; {revoked} token(s) issued before were revoked "
+            "and its sessions and password ended."
+        )
 
     def update(
         self,
@@ -286,7 +362,7 @@ class TenantUserStorage(ScimStorage):
         *,
         expected_version: str | None = None,
     ) -> Resource[Any]:
-        check_lengths(resource)
+        check_storable(resource)
         identity = self._identity(resource.id, for_update=True)
         self._check_version(identity, expected_version)
         user = identity.user
@@ -294,7 +370,11 @@ class TenantUserStorage(ScimStorage):
         self._check_unique(resource.user_name, email, identity=identity)
         if email != user.email:
             previous, user.email = user.email, email
-            user.save(update_fields=["email"])
+            try:
+                with transaction.atomic():
+                    user.save(update_fields=["email"])
+            except IntegrityError:  # a concurrent write took the e-mail first
+                raise UniquenessException(detail=EMAIL_TAKEN) from None
             self._audit(Action.USER_UPDATED, user, f"E-mail changed from {previous}.")
         values = mapped_values(resource, self._settings().role_source)
         if values is not None:
@@ -302,9 +382,11 @@ class TenantUserStorage(ScimStorage):
             user_set_role(
                 user=user, role=role, by=self.caller.user, via=Via.SCIM, client_ip=self._ip
             )
+        # Only an explicit value changes the state: a PUT without `active` (RFC 7644 lets
+        # clients leave out what they do not manage) must not undo a deprovisioning.
         if resource.active is False and user.is_active:
             user_deprovision(user=user, by=self.caller.user, via=Via.SCIM, client_ip=self._ip)
-        elif resource.active is not False and not user.is_active:
+        elif resource.active is True and not user.is_active:
             user_reactivate(
                 user=user, by=self.caller.user, token=self.caller.token, client_ip=self._ip
             )
@@ -349,17 +431,29 @@ class TenantUserStorage(ScimStorage):
         return self._identity_settings
 
     def _check_unique(self, user_name, email, identity=None):
-        # E-mails are unique across the whole portal, so this looks in every tenant; the
-        # answer names no tenant.
-        users = AccountUser.objects.filter(email__iexact=email)
-        names = self._live().annotate(name=Lower("user_name")).filter(name=user_name.lower())
+        """Refuse a userName or e-mail taken in this tenant (e-mails are unique per tenant
+        only: another tenant's users are neither seen nor in the way). On creation, return
+        the user whose SCIM identity was deleted and who has this e-mail: it is provisioned
+        again rather than refused."""
+        names = self._live().alias(name=Lower("user_name"))
+        names = names.filter(name=Lower(Value(user_name, output_field=CharField())))
+        users = AccountUser.objects.with_email(email).filter(tenant=self.tenant)
         if identity is not None:
-            users = users.exclude(pk=identity.user_id)
             names = names.exclude(pk=identity.pk)
-        if users.exists():
-            raise UniquenessException(detail="A user with this e-mail already exists.")
+            users = users.exclude(pk=identity.user_id)
         if names.exists():
             raise UniquenessException(detail="Another user has this userName.")
+        user = users.first()
+        if user is None:
+            return None
+        deleted_only = (
+            identity is None
+            and user.scim_identities.exists()
+            and not user.scim_identities.live().exists()
+        )
+        if not deleted_only:
+            raise UniquenessException(detail=EMAIL_TAKEN)
+        return user
 
     @staticmethod
     def _check_version(identity, expected_version):

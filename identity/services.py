@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import Action, Via
+from audit.models import Action, AuditEvent, Via
 from audit.services import audit_record
 from tokens.models import Token
 from tokens.services import token_revoke
@@ -58,26 +58,25 @@ def user_reactivate(*, user, by=None, via=Via.SCIM, token=None, client_ip=None):
     """Let a deprovisioned user sign in again.
 
     Its tokens do not come back: every live token it kept is revoked, so a credential that
-    may have leaked while the account was closed cannot return with it. False if the user
+    may have leaked while the account was closed cannot return with it (its sessions ended
+    with the deprovisioning). The event says how and when the user had been deprovisioned:
+    a routine sync undoing an emergency `deprovisionuser` must stand out. False if the user
     was not deprovisioned.
     """
     if user.is_active and not user.is_deprovisioned:
         return False
+    closed = _how_closed(user)
     with transaction.atomic():
         user.is_active = True
         user.deprovisioned_at = None
         user.save(update_fields=["is_active", "deprovisioned_at"])
-        revoked = 0
-        # Only the tokens that act as the user: the tenant's tokens it created are not its.
-        kept_tokens = Token.objects.live().api().filter(owner=user)
-        for kept in kept_tokens.select_related("tenant", "owner"):
-            revoked += token_revoke(
-                token=kept,
-                by=by,
-                via=via,
-                client_ip=client_ip,
-                detail="Revoked when its deprovisioned owner was reactivated.",
-            )
+        revoked = _revoke_kept_tokens(
+            user,
+            by=by,
+            via=via,
+            client_ip=client_ip,
+            detail="its deprovisioned owner was reactivated",
+        )
         audit_record(
             tenant=user.tenant,
             action=Action.USER_REACTIVATED,
@@ -86,6 +85,49 @@ def user_reactivate(*, user, by=None, via=Via.SCIM, token=None, client_ip=None):
             subject=user,
             token=token,
             client_ip=client_ip,
-            detail=f"Sign-in allowed again; {revoked} kept token(s) revoked.",
+            detail=f"Reactivated through {Via(via).label}; {closed}; {revoked} kept token(s) "
+            "revoked.",
         )
     return True
+
+
+def user_reprovision(*, user, role, by=None, client_ip=None):
+    """Make the account of a user deleted through SCIM new again for a new SCIM identity: it
+    keeps its audit trail, and nothing from before the deletion (tokens, sessions, password)
+    works again. Returns how many tokens were revoked; the caller audits the provisioning."""
+    with transaction.atomic():
+        user.end_sessions()
+        user.set_unusable_password()  # like any user SCIM creates: it signs in with SSO
+        user.role = role
+        user.is_active = True
+        user.deprovisioned_at = None
+        user.save(update_fields=["password", "role", "is_active", "deprovisioned_at"])
+        return _revoke_kept_tokens(
+            user, by=by, via=Via.SCIM, client_ip=client_ip, detail="its owner was provisioned again"
+        )
+
+
+def _revoke_kept_tokens(user, *, by, via, client_ip, detail):
+    revoked = 0
+    # Only the tokens that act as the user: the tenant's tokens it created are not its.
+    for kept in Token.objects.live().api().filter(owner=user).select_related("tenant", "owner"):
+        revoked += token_revoke(
+            token=kept, by=by, via=via, client_ip=client_ip, detail=f"Revoked when {detail}."
+        )
+    return revoked
+
+
+def _how_closed(user):
+    """How and when the user was deprovisioned, from its last deprovisioning event."""
+    event = (
+        AuditEvent.objects.filter(
+            tenant=user.tenant, action=Action.USER_DEPROVISIONED, subject=user
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    how = {Via.COMMAND: "with deprovisionuser", Via.SCIM: "through SCIM"}.get(
+        event and event.via, "by other means"
+    )
+    when = user.deprovisioned_at or (event and event.created_at)
+    return f"had been deprovisioned {how}" + (f" on {when:%Y-%m-%d}" if when else "")

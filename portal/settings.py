@@ -80,6 +80,9 @@ for _host in ADMIN_HOSTS:
 
 INSTALLED_APPS = [
     "portal.apps.PortalAdminConfig",  # django.contrib.admin with the portal's admin site
+    # Before django.contrib.auth, so that its changepassword (an e-mail and --tenant: e-mails
+    # are unique per tenant only) replaces Django's, which would stop on a shared e-mail.
+    "tenants",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -88,7 +91,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "portal",
-    "tenants",
     "tokens",
     "audit",
     "integrations",
@@ -246,6 +248,12 @@ SSO_START_RATE = env_positive("SSO_START_RATE", 30, int)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = ["tenants.backends.TenantEmailBackend"]
+SILENCED_SYSTEM_CHECKS = [
+    # "User.email is the USERNAME_FIELD but not unique": on purpose, e-mails are unique per
+    # tenant (tenants.models.User), and the one backend above never takes an e-mail alone
+    # where it names several users (the host picks the tenant, or the sign-in is refused).
+    "auth.W004",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "tokens:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -270,6 +278,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# In the database, shared by every host: deprovisioning deletes a user's sessions there
+# (tenants.models.UserSession), which a cache or cookie engine would not allow.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)

@@ -6,24 +6,23 @@ from .models import User
 class TenantEmailBackend(ModelBackend):
     """E-mail and password sign-in that never crosses tenants.
 
-    On a tenant's custom host only that tenant's users may sign in; on the generic host any
-    user may, and the tenant then comes from the user.
+    On a tenant's custom host only that tenant's users may sign in. On the generic host an
+    e-mail that names one user signs that user in; one that names users of several tenants
+    signs nobody in (EmailAuthenticationForm then says to use the tenant's own address).
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         email = kwargs.get(User.USERNAME_FIELD, username)
         if not email or password is None:
             return None
-        users = User._default_manager.filter(email__iexact=email.strip())
-        tenant = getattr(request, "tenant", None)
-        if tenant is not None:
-            users = users.filter(tenant=tenant)
-        user = users.first()
-        if user is None:
-            # Hash anyway so a missing account costs the same time as a wrong password and
-            # the response time does not reveal which e-mails exist.
+        users = User.objects.for_sign_in(email, getattr(request, "tenant", None))
+        if len(users) != 1:
+            # None, or several that the e-mail cannot choose between: no password is checked,
+            # but one is hashed anyway, so that the response time says neither which e-mails
+            # exist nor whether the password was right.
             User().set_password(password)
             return None
+        user = users[0]
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None

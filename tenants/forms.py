@@ -5,6 +5,8 @@ from django.core.validators import MaxLengthValidator
 
 from identity.models import password_refusal
 
+from .models import User
+
 
 class BoundedEmail:
     """Django sets max_length on the username field only for the widget; without the
@@ -22,6 +24,11 @@ class EmailAuthenticationForm(BoundedEmail, AuthenticationForm):
         # other tenant's host), so the form never tells which accounts exist.
         "invalid_login": "That email and password do not match an account that can sign in here.",
         "inactive": "That email and password do not match an account that can sign in here.",
+        # Given whatever the password (none was checked), and naming no tenant.
+        "several_tenants": (
+            "This email has accounts in more than one organisation, so it cannot sign in "
+            "here: use your organisation’s own portal address (your administrator has it)."
+        ),
     }
 
     def __init__(self, request=None, *args, **kwargs):
@@ -31,12 +38,42 @@ class EmailAuthenticationForm(BoundedEmail, AuthenticationForm):
         self.fields["username"].widget.attrs["autocomplete"] = "email"
         self.fields["password"].label = "Password"
 
+    def clean(self):
+        self._refuse_single_sign_on_accounts()
+        try:
+            return super().clean()
+        except ValidationError as error:
+            if error.code == "invalid_login" and self._names_several_users():
+                raise ValidationError(
+                    self.error_messages["several_tenants"], code="several_tenants"
+                ) from None
+            raise
+
+    def _on_generic_host(self):
+        return getattr(self.request, "host_tenant", None) is None
+
+    def _refuse_single_sign_on_accounts(self):
+        """On the generic host, an account of a tenant that signs in with single sign-on only
+        fails as a wrong password does, decided before any password is checked: with another
+        message for the right password, the page would confirm a guessed one (the tenant's own
+        host refuses passwords up front, PortalLoginView.post)."""
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if not (email and password and self._on_generic_host()):
+            return
+        users = User.objects.for_sign_in(email)
+        if len(users) == 1 and password_refusal(users[0].tenant):
+            User().set_password(password)  # the time a password check takes, as elsewhere
+            raise self.get_invalid_login_error()
+
+    def _names_several_users(self):
+        email = self.cleaned_data.get("username")
+        return bool(email) and self._on_generic_host() and len(User.objects.for_sign_in(email)) > 1
+
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
-        # Reached only with the right password, so saying why tells nothing to a guesser.
-        refusal = password_refusal(user.tenant)
-        if refusal:
-            raise ValidationError(refusal, code="sso_only")
+        if password_refusal(user.tenant):
+            # Defence in depth: _refuse_single_sign_on_accounts already refused such a user.
+            raise self.get_invalid_login_error()
 
 
 class PlatformAuthenticationForm(BoundedEmail, AdminAuthenticationForm):

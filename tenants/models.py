@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -68,7 +70,30 @@ class Role(models.TextChoices):
         return self == Role.FULL_ADMIN
 
 
-class UserManager(BaseUserManager):
+class UserQuerySet(models.QuerySet):
+    def with_email(self, email):
+        """Users with this e-mail, compared as the uniqueness constraints compare: through
+        the database's LOWER() on both sides (Python's lower() differs for some letters)."""
+        return self.alias(email_lower=Lower("email")).filter(
+            email_lower=Lower(models.Value(email, output_field=models.EmailField()))
+        )
+
+    def for_sign_in(self, email, tenant=None):
+        """The users a sign-in with this e-mail may mean, at most two (two: it cannot choose).
+
+        On a tenant's host, that tenant's user. On the generic host, a platform operator
+        with this e-mail if there is one: the generic host is the only one they have, and no
+        tenant can take their address away by provisioning a user with it. Else the users of
+        every tenant.
+        """
+        users = self.with_email(email.strip()).select_related("tenant")
+        if tenant is not None:
+            return list(users.filter(tenant=tenant)[:1])
+        found = list(users.order_by(models.F("tenant").asc(nulls_first=True))[:2])
+        return found[:1] if found and found[0].tenant_id is None else found
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def create_user(self, email, password=None, **fields):
@@ -80,11 +105,19 @@ class UserManager(BaseUserManager):
     def create_superuser(self, email, password=None, **fields):
         # Platform operators for Django admin; they belong to no tenant.
         fields.update(is_staff=True, is_superuser=True)
-        return self.create_user(email, password, **fields)
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        # createsuperuser checks only a unique USERNAME_FIELD, which e-mails no longer are:
+        # a ValidationError is its one-line refusal, an IntegrityError a traceback.
+        user.validate_constraints()
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    email = models.EmailField(unique=True)
+    # Unique per tenant (Meta.constraints), not across the portal: a global unique e-mail let
+    # one tenant learn, and block for good, the addresses of another (issue 14, finding 4).
+    email = models.EmailField()
     tenant = models.ForeignKey(
         Tenant, on_delete=models.PROTECT, related_name="users", null=True, blank=True
     )
@@ -104,6 +137,23 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=models.Q(tenant__isnull=False) | models.Q(is_superuser=True),
                 name="user_has_tenant_unless_superuser",
+            ),
+            # E-mail first, so the index also serves look-ups by e-mail alone (sign-in on the
+            # generic host, commands without --tenant).
+            models.UniqueConstraint(
+                Lower("email"),
+                "tenant",
+                condition=models.Q(tenant__isnull=False),
+                name="user_email_unique_in_tenant",
+                violation_error_message="This tenant already has a user with this e-mail.",
+            ),
+            # NULL tenants would all differ in the constraint above: platform operators get
+            # their own, so they too stay unique among themselves.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=models.Q(tenant__isnull=True),
+                name="user_email_unique_on_platform",
+                violation_error_message="A platform operator with this e-mail already exists.",
             ),
         ]
 
@@ -147,13 +197,33 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def deprovision(self):
         """Refuse sign-in and end open sessions; the user and its tokens are kept."""
-        # is_active=False is what Django's auth backend and session lookup already refuse, so
-        # every open session of this user stops at its next request.
         with transaction.atomic():
             self.is_active = False
             self.deprovisioned_at = timezone.now()
             self.save(update_fields=["is_active", "deprovisioned_at"])
+            self.end_sessions()
+
+    def end_sessions(self):
+        """Delete this user's sessions: not merely refused while is_active is false, so that
+        a reactivation cannot bring one back. In the database, so every host sees it at once."""
+        Session.objects.filter(portal_user__user=self).delete()
 
     def set_role(self, role):
         self.role = Role(role)
         self.save(update_fields=["role"])
+
+
+class UserSession(models.Model):
+    """Which user a session belongs to: Django's session table cannot be searched by user.
+
+    Filled when a user signs in (tenants.signals); the row goes with its session (sign-out,
+    expiry clean-up, deprovisioning). Sessions live in the database (SESSION_ENGINE).
+    """
+
+    session = models.OneToOneField(
+        Session, on_delete=models.CASCADE, primary_key=True, related_name="portal_user"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self):
+        return f"Session of {self.user}"

@@ -93,29 +93,36 @@ class SignInView(LoginView):
         # Raw input, as the form refused it: PostgreSQL text cannot hold NUL (a 500 otherwise).
         email = str(form.data.get("username", ""))[:254].strip().replace("\x00", "")
         host_tenant = self.request.host_tenant
-        users = User.objects.filter(email__iexact=email)
+        # Recorded in the tenant the attempt concerns: the host's, else the account's (each
+        # account's, when the e-mail names users of several tenants). An attempt on another
+        # tenant's host is recorded there, never in the account's tenant.
+        users = User.objects.with_email(email).select_related("tenant")
         if host_tenant is not None:
-            users = users.filter(tenant=host_tenant)
-        user = users.select_related("tenant").first()
-        # Recorded in the tenant the attempt concerns: the host's, else the account's. An
-        # attempt on another tenant's host is recorded there, never in the account's tenant.
-        tenant = host_tenant or (user.tenant if user else None)
-        # The account's own e-mail, never what was typed: a mistyped field holds anything, a
-        # pasted token included (CONTRACT §6).
-        if tenant is not None:
+            concerned = [(host_tenant, users.filter(tenant=host_tenant).first())]
+        else:
+            concerned = [(user.tenant, user) for user in users]
+        for tenant, user in concerned:
+            if tenant is None:
+                logger.warning(
+                    "Sign-in failed for platform operator “%s” at %s from %s.",
+                    user.email,
+                    self.request.path,
+                    address or "an unknown address",
+                )
+                continue
+            # The account's own e-mail, never what was typed: a mistyped field holds anything,
+            # a pasted token included (CONTRACT §6).
+            account = f"“{user.email}”" if user else "an unknown account"
             audit_record(
                 tenant=tenant,
                 action=Action.USER_SIGN_IN_FAILED,
                 subject=user,
                 client_ip=address,
-                detail=f"Sign-in failed for “{user.email}”{self.audit_where}."
-                if user
-                else f"Sign-in failed for an unknown account{self.audit_where}.",
+                detail=f"Sign-in failed for {account}{self.audit_where}.",
             )
-        else:
+        if not concerned:
             logger.warning(
-                "Sign-in failed for %s at %s from %s.",
-                f"platform operator “{user.email}”" if user else "an unknown account",
+                "Sign-in failed for an unknown account at %s from %s.",
                 self.request.path,
                 address or "an unknown address",
             )

@@ -208,3 +208,37 @@ def test_bad_admin_sign_in_input_is_the_form_again(root, email):
     client, response = admin_sign_in(email)
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
+
+
+def test_admin_adds_a_user_whose_email_another_tenant_has(platform, operator, other_tenant):
+    form = {
+        "email": "OPERATOR@contoso.test",
+        "tenant": str(other_tenant.pk),
+        "role": "security_reader",
+        "usable_password": "true",
+        "password1": "a long enough passphrase",
+        "password2": "a long enough passphrase",
+    }
+    response = platform.post("/admin/tenants/user/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert User.objects.filter(email__iexact="operator@contoso.test").count() == 2
+    # In the same tenant, whatever the case: the form says so, no error page.
+    response = platform.post(
+        "/admin/tenants/user/add/", {**form, "tenant": str(operator.tenant.pk)}
+    )
+    assert response.status_code == 200
+    assert "This tenant already has a user with this e-mail." in response.content.decode()
+    assert User.objects.filter(email__iexact="operator@contoso.test").count() == 2
+
+
+def test_admin_changes_a_user(platform, operator):
+    form = {
+        "email": operator.email,
+        "tenant": str(operator.tenant.pk),
+        "role": "full_admin",
+        "is_active": "on",
+    }
+    response = platform.post(f"/admin/tenants/user/{operator.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    operator.refresh_from_db()
+    assert operator.role == "full_admin"

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tenants.models import Role, Tenant, User
+from tests.factories import TenantFactory, TokenFactory, UserFactory
 from tokens import crypto
 from tokens.models import Token, TokenStatus
 
@@ -165,6 +166,17 @@ def test_demo_is_idempotent_and_covers_every_role_and_status(db):
     assert tenant.users.filter(deprovisioned_at__isnull=False).count() == 1
 
 
+def test_demo_leaves_other_tenants_with_the_same_emails_and_token_names_alone(other_tenant):
+    outsider = UserFactory(tenant=other_tenant, email="admin@contoso.example")
+    theirs = TokenFactory(owner=outsider, name="Grafana dashboard")
+    run("demo")
+    contoso = Tenant.objects.get(slug="contoso")
+    assert contoso.users.filter(email="admin@contoso.example").count() == 1
+    theirs.refresh_from_db()
+    assert theirs.issued_role == outsider.role and theirs.last_denied_at is None
+    assert not outsider.tokens.exclude(pk=theirs.pk).exists()
+
+
 def test_demo_if_empty_leaves_an_existing_database_alone(tenant):
     out = run("demo", "--if-empty")
     assert "not loaded" in out
@@ -208,3 +220,130 @@ def test_createuser_refuses_two_different_passwords_at_the_prompt(tenant, monkey
     with pytest.raises(CommandError, match="did not match"):
         run("createuser", "ann@contoso.test", "--tenant", "contoso", "--role", "security_reader")
     assert not User.objects.filter(email="ann@contoso.test").exists()
+
+
+# -- one e-mail in several tenants ------------------------------------------------------------
+
+
+@pytest.fixture
+def twins(tenant, other_tenant):
+    return {
+        twin.tenant.slug: twin
+        for twin in (
+            UserFactory(tenant=tenant, email="twin@example.test"),
+            UserFactory(tenant=other_tenant, email="twin@example.test"),
+        )
+    }
+
+
+def test_createuser_allows_an_email_of_another_tenant_but_not_twice_in_one(twins, tenant):
+    with pytest.raises(CommandError, match="already exists in contoso"):
+        run("createuser", "TWIN@example.test", "--tenant", "contoso", "--role", "full_admin")
+    TenantFactory(slug="northwind")
+    out = run(
+        "createuser",
+        "Twin@Example.test",
+        "--tenant",
+        "northwind",
+        "--role",
+        "full_admin",
+        "--password",
+        "a long enough passphrase",
+    )
+    assert out == "Created Full admin twin@example.test in tenant northwind.\n"
+    assert User.objects.filter(email="twin@example.test").count() == 3
+
+
+USER_COMMANDS = [
+    ("setrole", ["full_admin"]),
+    ("deprovisionuser", []),
+    ("generatetoken", ["--name", "CI"]),
+]
+
+
+@pytest.mark.parametrize(("command", "extra"), USER_COMMANDS)
+def test_commands_refuse_an_email_of_several_tenants_without_tenant(twins, command, extra):
+    with pytest.raises(CommandError) as error:
+        run(command, "twin@example.test", *extra)
+    message = str(error.value)
+    assert "several tenants (contoso, fabrikam)" in message and "--tenant" in message
+    assert "\n" not in message
+    for twin in twins.values():
+        twin.refresh_from_db()
+        assert twin.role == Role.SECURITY_OPERATOR and twin.is_active
+    assert not Token.objects.exists()
+
+
+@pytest.mark.parametrize(("command", "extra"), USER_COMMANDS)
+def test_commands_act_on_the_tenant_named(twins, command, extra):
+    run(command, "TWIN@example.test", *extra, "--tenant", "fabrikam")
+    chosen, other = twins["fabrikam"], twins["contoso"]
+    for twin in twins.values():
+        twin.refresh_from_db()
+    assert (chosen.role, chosen.is_active, chosen.tokens.count()) != (
+        other.role,
+        other.is_active,
+        other.tokens.count(),
+    )
+    assert (other.role, other.is_active, other.tokens.count()) == (
+        Role.SECURITY_OPERATOR,
+        True,
+        0,
+    )
+
+
+@pytest.mark.parametrize(("command", "extra"), USER_COMMANDS)
+def test_commands_take_tenant_for_an_email_of_one_tenant_too(
+    operator, other_tenant, command, extra
+):
+    run(command, operator.email, *extra, "--tenant", "contoso")
+    with pytest.raises(
+        CommandError, match="No user with e-mail 'operator@contoso.test' in fabrikam"
+    ):
+        run(command, operator.email, *extra, "--tenant", "fabrikam")
+    with pytest.raises(CommandError, match="No tenant with slug 'nowhere'"):
+        run(command, operator.email, *extra, "--tenant", "nowhere")
+
+
+def test_changepassword_takes_tenant_for_an_email_of_several_tenants(twins, monkeypatch):
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "a long new passphrase")
+    with pytest.raises(CommandError, match=r"several tenants \(contoso, fabrikam\)"):
+        run("changepassword", "twin@example.test")
+    out = run("changepassword", "twin@example.test", "--tenant", "contoso")
+    assert "Password changed for twin@example.test in contoso." in out
+    twins["contoso"].refresh_from_db()
+    twins["fabrikam"].refresh_from_db()
+    assert twins["contoso"].check_password("a long new passphrase")
+    assert not twins["fabrikam"].check_password("a long new passphrase")
+
+
+def test_createsuperuser_refuses_a_second_platform_operator_with_one_line(db):
+    User.objects.create_superuser("root@platform.test", "a long password")
+    with pytest.raises(CommandError, match="already"):
+        call_command(
+            "createsuperuser", "--noinput", "--email", "ROOT@platform.test", stdout=io.StringIO()
+        )
+
+
+def test_an_email_of_several_tenants_without_tenant_is_one_line_from_the_shell(shell_env):
+    def manage(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=shell_env,
+            capture_output=True,
+            text=True,
+        )
+
+    for slug in ("shell-a", "shell-b"):
+        manage("createtenant", slug, "--name", slug)
+        manage("createuser", "shell.twin@example.test", "--tenant", slug, "--role", "full_admin")
+    result = manage("deprovisionuser", "shell.twin@example.test")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "CommandError: shell.twin@example.test names users in several tenants (shell-a, "
+        "shell-b): say which with --tenant SLUG."
+    ]
+    assert (
+        manage("deprovisionuser", "shell.twin@example.test", "--tenant", "shell-b").returncode == 0
+    )

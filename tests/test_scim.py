@@ -1,11 +1,14 @@
 """SCIM 2.0 provisioning at /scim/v2/: authentication, tenant scope, lifecycle, bad payloads."""
 
+import io
 import json
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from identity.models import IdentitySettings, ScimIdentity
@@ -318,11 +321,47 @@ def test_other_filters_are_evaluated_too(provisioning):
     assert [user["userName"] for user in found["Resources"]] == ["bob@contoso.example"]
 
 
-def test_an_email_taken_in_any_tenant_is_a_409(provisioning, other_tenant):
-    UserFactory(tenant=other_tenant, email="taken@fabrikam.example")
-    response = create(scim(provisioning), payload("TAKEN@fabrikam.example"))
+def test_an_email_of_another_tenant_is_neither_revealed_nor_blocked(provisioning, other_tenant):
+    ceo = UserFactory(tenant=other_tenant, email="ceo@fabrikam.example")
+    created = create(scim(provisioning), payload()).json()
+    answers = [
+        patch(
+            scim(provisioning),
+            created["id"],
+            {"op": "replace", "path": "emails", "value": [{"value": email, "primary": True}]},
+        ).status_code
+        for email in ("CEO@fabrikam.example", "nobody@fabrikam.example")
+    ]
+    assert answers == [204, 204]  # taken elsewhere or free: the same answer
+    assert create(scim(provisioning), payload("ceo@fabrikam.example")).status_code == 201
+    ceo.refresh_from_db()
+    assert ceo.tenant == other_tenant and ceo.email == "ceo@fabrikam.example" and ceo.is_active
+    assert User.objects.filter(email="ceo@fabrikam.example").count() == 2
+
+
+def test_a_tenant_cannot_block_an_address_of_another_tenant(provisioning, other_provisioning):
+    created = create(scim(provisioning), payload("new@fabrikam.example")).json()
+    assert scim(provisioning).delete(f"/scim/v2/Users/{created['id']}").status_code == 204
+    call_command(
+        "createuser",
+        "new@fabrikam.example",
+        tenant="fabrikam",
+        role="security_reader",
+        password="a long enough passphrase",
+        stdout=io.StringIO(),
+    )
+    body = payload("other.new@fabrikam.example")
+    theirs = create(scim(other_provisioning), body).json()
+    email = {"op": "replace", "path": "emails", "value": [{"value": "NEW@fabrikam.example"}]}
+    # Inside fabrikam the address is now taken: that conflict is fabrikam's to see.
+    assert is_scim_error(patch(scim(other_provisioning), theirs["id"], email), 409)
+
+
+def test_an_email_taken_in_the_tenant_is_a_409(provisioning):
+    create(scim(provisioning), payload())
+    body = payload("alice@contoso.example", userName="alice.other")
+    response = create(scim(provisioning), body)
     assert is_scim_error(response, 409) and response.json()["scimType"] == "uniqueness"
-    assert "Fabrikam" not in response.text and "fabrikam" not in response.json()["detail"]
 
 
 def test_a_username_taken_in_the_tenant_is_a_409(provisioning):
@@ -382,7 +421,6 @@ def test_delete_deprovisions_exactly_like_the_command_and_keeps_the_account(prov
     assert alice.tokens.get().revoked_at is None  # kept, but refused
     assert api_client(api_secret).get("/api/v1/me/").status_code == 403
     assert AuditEvent.objects.filter(action="user.deprovisioned", via="scim").count() == 1
-    assert is_scim_error(create(scim(provisioning), payload()), 409)  # e-mails stay unique
 
 
 def test_reactivating_a_user_revokes_the_tokens_it_kept(provisioning, issue):
@@ -399,6 +437,102 @@ def test_reactivating_a_user_revokes_the_tokens_it_kept(provisioning, issue):
     assert alice.is_active and not alice.is_deprovisioned and kept.is_revoked
     assert api_client(api_secret).get("/api/v1/me/").status_code == 401
     assert AuditEvent.objects.filter(action="user.reactivated").exists()
+
+
+# -- deleted, deprovisioned, back again ---------------------------------------------------------
+
+
+def test_a_deleted_user_can_be_provisioned_again_under_a_new_id(provisioning, issue, signed_in):
+    first = create(scim(provisioning), payload(displayName="Alice")).json()
+    alice = User.objects.get(email="alice@contoso.example")
+    old_token, old_secret = issue(alice)
+    old_session = signed_in(alice)
+    assert scim(provisioning).delete(f"/scim/v2/Users/{first['id']}").status_code == 204
+    found = scim(provisioning).get(
+        "/scim/v2/Users", {"filter": 'userName eq "ALICE@contoso.example"'}
+    )
+    assert found.json()["totalResults"] == 0
+
+    again = create(scim(provisioning), payload(displayName="Alice again"))
+    assert again.status_code == 201, again.content
+    assert again.json()["id"] != first["id"] and again.json().get("active", True)
+    assert is_scim_error(scim(provisioning).get(f"/scim/v2/Users/{first['id']}"), 404)
+    assert scim(provisioning).get(f"/scim/v2/Users/{again.json()['id']}").status_code == 200
+    # The same account (its audit trail goes on), but nothing from before the deletion works.
+    alice.refresh_from_db()
+    old_token.refresh_from_db()
+    assert alice.is_active and not alice.has_usable_password() and old_token.is_revoked
+    assert api_client(old_secret).get("/api/v1/me/").status_code == 401
+    assert old_session.get("/about/").status_code == 302
+    event = AuditEvent.objects.filter(action="user.provisioned").first()
+    assert "deleted through SCIM on" in event.detail and "1 token(s)" in event.detail
+
+
+def test_a_deleted_user_comes_back_deprovisioned_when_created_inactive(provisioning):
+    first = create(scim(provisioning), payload()).json()
+    scim(provisioning).delete(f"/scim/v2/Users/{first['id']}")
+    again = create(scim(provisioning), payload(active=False))
+    assert again.status_code == 201 and again.json()["active"] is False
+    assert User.objects.get(email="alice@contoso.example").is_deprovisioned
+
+
+def deprovision_by_command(client, user_id):
+    call_command("deprovisionuser", "alice@contoso.example", stdout=io.StringIO())
+
+
+def deprovision_by_patch(client, user_id):
+    patch(client, user_id, {"op": "replace", "path": "active", "value": False})
+
+
+def deprovision_by_put(client, user_id):
+    put(client, user_id, payload(active=False))
+
+
+@pytest.mark.parametrize(
+    "deprovision", [deprovision_by_command, deprovision_by_patch, deprovision_by_put]
+)
+def test_a_session_opened_before_deprovisioning_stays_dead_after_reactivation(
+    provisioning, signed_in, deprovision
+):
+    created = create(scim(provisioning), payload()).json()
+    alice = User.objects.get(email="alice@contoso.example")
+    session = signed_in(alice)
+    assert session.get("/about/").status_code == 200
+    deprovision(scim(provisioning), created["id"])
+    response = patch(
+        scim(provisioning), created["id"], {"op": "replace", "path": "active", "value": True}
+    )
+    assert response.status_code == 204
+    alice.refresh_from_db()
+    assert alice.is_active
+    response = session.get("/about/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert signed_in(alice).get("/about/").status_code == 200  # a new sign-in works
+
+
+@pytest.mark.parametrize("deprovision", [deprovision_by_command, deprovision_by_patch])
+def test_a_put_without_active_keeps_a_deprovisioned_user_deprovisioned(provisioning, deprovision):
+    created = create(scim(provisioning), payload()).json()
+    deprovision(scim(provisioning), created["id"])
+    response = put(scim(provisioning), created["id"], payload(displayName="Alice"))
+    assert response.status_code == 200 and response.json()["active"] is False
+    assert User.objects.get(email="alice@contoso.example").is_deprovisioned
+    assert not AuditEvent.objects.filter(action="user.reactivated").exists()
+    put(scim(provisioning), created["id"], payload(active=True))
+    assert User.objects.get(email="alice@contoso.example").is_active
+
+
+def test_reactivating_a_user_deprovisioned_with_the_command_says_so(provisioning):
+    created = create(scim(provisioning), payload()).json()
+    deprovision_by_command(None, created["id"])
+    put(scim(provisioning), created["id"], payload(active=True))
+    event = AuditEvent.objects.get(action="user.reactivated")
+    day = timezone.now().date().isoformat()
+    assert event.via == "scim"
+    assert (
+        f"Reactivated through SCIM; had been deprovisioned with deprovisionuser on {day}"
+        in event.detail
+    )
 
 
 # -- bad payloads: SCIM errors, never a 500 ----------------------------------------------------

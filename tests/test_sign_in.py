@@ -1,6 +1,8 @@
 import pytest
+from django.contrib.sessions.models import Session
 from django.test import Client
 
+from audit.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
 
 INVALID = "That email and password do not match an account that can sign in here."
@@ -121,3 +123,61 @@ def test_login_form_is_csrf_protected(tenant, operator):
     client = Client(HTTP_HOST=tenant.host, enforce_csrf_checks=True)
     response = client.post("/login/", {"username": operator.email, "password": PASSWORD})
     assert response.status_code == 403
+
+
+# -- one e-mail in several tenants (e-mails are unique per tenant only) ---------------------
+
+SEVERAL = "use your organisation’s own portal address"
+
+
+@pytest.fixture
+def twins(tenant, other_tenant):
+    """The same person's address in two tenants, with the same password."""
+    return (
+        UserFactory(tenant=tenant, email="twin@example.test"),
+        UserFactory(tenant=other_tenant, email="twin@example.test"),
+    )
+
+
+def test_on_a_tenants_host_the_host_picks_which_account_signs_in(twins):
+    for twin in twins:
+        client, response = sign_in(twin.tenant.host, "Twin@Example.test")
+        assert response.status_code == 302
+        assert client.get("/about/").context["user"] == twin
+
+
+@pytest.mark.parametrize("password", [PASSWORD, "wrong password"])
+def test_on_the_generic_host_an_email_of_several_tenants_picks_none(twins, password):
+    client, response = sign_in("portal.localhost", "twin@example.test", password)
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    body = response.content.decode()
+    # Right or wrong password alike: the same words, naming no tenant.
+    assert SEVERAL in body and INVALID not in body
+    assert "contoso" not in body.lower() and "fabrikam" not in body.lower()
+
+
+def test_a_failed_sign_in_with_an_email_of_several_tenants_is_audited_in_each(twins):
+    sign_in("portal.localhost", "twin@example.test", "wrong password")
+    events = AuditEvent.objects.filter(action="user.sign_in_failed")
+    assert {(event.tenant, event.subject) for event in events} == {
+        (twin.tenant, twin) for twin in twins
+    }
+
+
+def test_an_email_of_one_tenant_still_signs_in_on_the_generic_host(twins, operator):
+    twins[1].deprovision()  # a deprovisioned twin still makes the address ambiguous
+    _, response = sign_in("portal.localhost", operator.email)
+    assert response.status_code == 302
+    _, response = sign_in("portal.localhost", "twin@example.test")
+    assert SEVERAL in response.content.decode()
+
+
+def test_a_session_opened_before_deprovisioning_is_deleted(signed_in, operator):
+    client = signed_in(operator)
+    operator.deprovision()
+    assert not Session.objects.filter(session_key=client.session.session_key).exists()
+    operator.is_active, operator.deprovisioned_at = True, None
+    operator.save()
+    response = client.get("/about/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")

@@ -194,6 +194,18 @@ def test_an_identity_of_another_tenant_never_signs_in_here(provider, tenant, oth
     assert browser.get("/about/").status_code == 302
 
 
+def test_an_email_of_several_tenants_signs_in_as_this_tenants_user(
+    provider, operator, other_tenant
+):
+    twin = UserFactory(tenant=other_tenant, email=operator.email)
+    browser, response = sign_in(operator.tenant.host, operator.email.upper())
+    assert response.status_code == 302
+    assert browser.get("/about/").context["user"] == operator
+    twin.deprovision()  # nor does a deprovisioned twin elsewhere get in the way
+    _, response = sign_in(operator.tenant.host, operator.email)
+    assert response.status_code == 302
+
+
 def test_a_flow_started_on_one_tenant_cannot_finish_on_another(
     oidc_provider,  # noqa: F811
     tenant,

@@ -1,9 +1,11 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.models import Role, User
+from portal.text import is_text
+from tenants.models import Role, Tenant, User
 
 MESSAGE_LENGTH = 200
+SLUGS_SHOWN = 10  # tenants an ambiguous e-mail's error lists, to stay one short line
 
 
 def validation_message(error: ValidationError):
@@ -15,27 +17,47 @@ def shown(value, limit=60):
     return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
-def find_user(email):
+def find_user(email, tenant=None):
+    """The one user an e-mail names, in the tenant with slug `tenant` when given.
+
+    E-mails are unique per tenant only: an e-mail that names users of several tenants needs
+    --tenant (every command taking an e-mail offers it through add_user_arguments).
+    """
     email = email.strip()
     # No stored e-mail is longer than its column, and SQLite refuses a LIKE pattern of a
     # megabyte outright: a longer value is no user, without asking the database.
     too_long = len(email) > User._meta.get_field("email").max_length
-    user = None if too_long else User.objects.filter(email__iexact=email).first()
-    if user is None:
-        raise CommandError(f"No user with e-mail {shown(email)}.")
-    return user
+    users = User.objects.none() if too_long else User.objects.with_email(email)
+    if tenant is not None:
+        if not Tenant.objects.filter(slug=tenant).exists():
+            raise CommandError(f"No tenant with slug {shown(tenant)}.")
+        users = users.filter(tenant__slug=tenant)
+    found = list(users.select_related("tenant").order_by("tenant__slug")[: SLUGS_SHOWN + 1])
+    if not found:
+        where = "" if tenant is None else f" in {tenant}"
+        raise CommandError(f"No user with e-mail {shown(email)}{where}.")
+    if len(found) > 1:
+        slugs = [user.tenant.slug if user.tenant else "(platform)" for user in found]
+        slugs = ", ".join(slugs[:SLUGS_SHOWN] + ["…"] * (len(slugs) > SLUGS_SHOWN))
+        raise CommandError(
+            f"{found[0].email} names users in several tenants ({slugs}): say which with "
+            "--tenant SLUG."
+        )
+    return found[0]
+
+
+def add_user_arguments(parser):
+    """EMAIL and --tenant, for commands that act on one user."""
+    parser.add_argument("email")
+    parser.add_argument(
+        "--tenant", metavar="SLUG", help="the user's tenant, where the e-mail names several"
+    )
 
 
 def parse_role(value):
     if value not in Role.values:
         raise CommandError(f"Unknown role {shown(value)}; use one of: {', '.join(Role.values)}.")
     return Role(value)
-
-
-def is_text(value):
-    """Neither NUL (PostgreSQL text cannot hold it) nor bytes that were not UTF-8 (Python
-    hands those over as surrogates, which no database driver encodes)."""
-    return "\x00" not in value and not any("\ud800" <= char <= "\udfff" for char in value)
 
 
 class PortalCommand(BaseCommand):

@@ -37,8 +37,9 @@ class Command(PortalCommand):
         tenant_obj = Tenant.objects.filter(slug=tenant).first()
         if tenant_obj is None:
             raise CommandError(f"No tenant with slug {shown(tenant)}.")
-        if User.objects.filter(email__iexact=email).exists():
-            raise CommandError(f"A user with e-mail {email!r} already exists.")
+        # Per tenant: the same address may belong to users of other tenants.
+        if User.objects.with_email(email).filter(tenant=tenant_obj).exists():
+            raise CommandError(f"A user with e-mail {email!r} already exists in {tenant_obj.slug}.")
         user = User(email=email, tenant=tenant_obj, role=role)
         generated = password is None and not sys.stdin.isatty()
         if password is None:

@@ -2,17 +2,17 @@ from django.core.management.base import CommandError
 
 from tenants.services import user_deprovision
 
-from ._base import PortalCommand, find_user
+from ._base import PortalCommand, add_user_arguments, find_user
 
 
 class Command(PortalCommand):
     help = "Deprovision a user: no sign-in, sessions end, tokens kept but refused."
 
     def add_arguments(self, parser):
-        parser.add_argument("email")
+        add_user_arguments(parser)
 
-    def handle(self, *args, email, **options):
-        user = find_user(email)
+    def handle(self, *args, email, tenant, **options):
+        user = find_user(email, tenant)
         if user.tenant_id is None:
             raise CommandError(f"{user.email} is a platform operator, not a tenant user.")
         if not user_deprovision(user=user):

@@ -2,19 +2,19 @@ from django.core.management.base import CommandError
 
 from tenants.services import user_set_role
 
-from ._base import PortalCommand, find_user, parse_role
+from ._base import PortalCommand, add_user_arguments, find_user, parse_role
 
 
 class Command(PortalCommand):
     help = "Change a user's role; its tokens follow at their next request."
 
     def add_arguments(self, parser):
-        parser.add_argument("email")
+        add_user_arguments(parser)
         parser.add_argument("role")
 
-    def handle(self, *args, email, role, **options):
+    def handle(self, *args, email, tenant, role, **options):
         role = parse_role(role)
-        user = find_user(email)
+        user = find_user(email, tenant)
         if user.tenant_id is None:
             raise CommandError(f"{user.email} belongs to no tenant; roles are per tenant.")
         if not user_set_role(user=user, role=role):

@@ -64,22 +64,24 @@ class Command(PortalCommand):
             tenant, _ = Tenant.objects.get_or_create(
                 slug="contoso", defaults={"name": "Contoso", "region": "us"}
             )
+            # Within contoso: e-mails are unique per tenant only.
+            users = User.objects.filter(tenant=tenant)
             for email, role, password in DEMO_USERS:
-                if not User.objects.filter(email=email).exists():
+                if not users.filter(email=email).exists():
                     User.objects.create_user(email, password, tenant=tenant, role=role)
-            if not User.objects.filter(email=FORMER_USER).exists():
+            if not users.filter(email=FORMER_USER).exists():
                 former = User.objects.create_user(
                     FORMER_USER, None, tenant=tenant, role=Role.SECURITY_OPERATOR
                 )
                 user_deprovision(user=former)
             if not Token.objects.filter(tenant=tenant).exists():
-                self._create_tokens()
+                self._create_tokens(tenant)
 
-    def _create_tokens(self):
+    def _create_tokens(self, tenant):
         now = timezone.now()
         for email, name, generated_days, used_days, expiry_days in DEMO_TOKENS:
             token = token_issue(
-                owner=User.objects.get(email=email), name=name, via=Via.COMMAND
+                owner=User.objects.get(tenant=tenant, email=email), name=name, via=Via.COMMAND
             ).token
             Token.objects.filter(pk=token.pk).update(
                 created_at=now - timedelta(days=generated_days, hours=3),
@@ -88,8 +90,9 @@ class Command(PortalCommand):
                 else now - timedelta(days=used_days, hours=2),
                 expires_at=None if expiry_days is None else now + timedelta(days=expiry_days),
             )
-        Token.objects.filter(name=DRIFTED_TOKEN).update(issued_role=Role.SECURITY_OPERATOR)
-        legacy = Token.objects.get(name="Legacy sync job")
+        tokens = Token.objects.filter(tenant=tenant)
+        tokens.filter(name=DRIFTED_TOKEN).update(issued_role=Role.SECURITY_OPERATOR)
+        legacy = tokens.get(name="Legacy sync job")
         Token.objects.filter(pk=legacy.pk).update(
             last_denied_at=now - timedelta(hours=1), last_denied_ip="203.0.113.7"
         )

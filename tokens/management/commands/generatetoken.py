@@ -1,7 +1,7 @@
 from django.core.management.base import CommandError
 
 from audit.models import Via
-from tenants.management.commands._base import PortalCommand, find_user
+from tenants.management.commands._base import PortalCommand, add_user_arguments, find_user
 from tokens.forms import TokenGenerateForm
 from tokens.services import token_issue
 
@@ -10,7 +10,7 @@ class Command(PortalCommand):
     help = "Generate an API token for a user and print only its value (for scripts)."
 
     def add_arguments(self, parser):
-        parser.add_argument("email")
+        add_user_arguments(parser)
         parser.add_argument("--name", required=True, help="token name, as on the page")
         parser.add_argument(
             "--expires-in-days",
@@ -19,8 +19,8 @@ class Command(PortalCommand):
             help="30, 90 or 365 as on the page (default: no expiry, where the policy allows)",
         )
 
-    def handle(self, *args, email, name, expires_in_days, **options):
-        user = find_user(email)
+    def handle(self, *args, email, tenant, name, expires_in_days, **options):
+        user = find_user(email, tenant)
         if user.tenant_id is None:
             raise CommandError(f"{user.email} belongs to no tenant and cannot hold API tokens.")
         if user.is_deprovisioned:
