@@ -181,3 +181,40 @@ def test_a_session_opened_before_deprovisioning_is_deleted(signed_in, operator):
     operator.save()
     response = client.get("/about/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+@pytest.fixture
+def hashes(monkeypatch):
+    """How many password hashes a request computed: the cost an attacker can time."""
+    from django.contrib.auth.hashers import get_hasher
+
+    hasher_class = type(get_hasher())
+    counted = []
+    encode = hasher_class.encode
+
+    def counting_encode(self, *args, **kwargs):
+        counted.append(1)
+        return encode(self, *args, **kwargs)
+
+    monkeypatch.setattr(hasher_class, "encode", counting_encode)
+    return counted
+
+
+@pytest.mark.parametrize(
+    "case", ["unknown e-mail", "wrong password", "deprovisioned", "several tenants"]
+)
+def test_every_failed_sign_in_costs_one_password_hash(hashes, operator, twins, case):
+    # Timing cannot tell whether an account exists, or whether the password was right:
+    # every failure computes exactly one hash, like a wrong password does.
+    email, password = operator.email, "wrong password"
+    if case == "unknown e-mail":
+        email = "nobody@example.test"
+    elif case == "deprovisioned":
+        operator.deprovision()
+        password = PASSWORD
+    elif case == "several tenants":
+        email, password = "twin@example.test", PASSWORD
+    hashes.clear()
+    client, response = sign_in("portal.localhost", email, password)
+    assert "_auth_user_id" not in client.session
+    assert len(hashes) == 1
