@@ -522,6 +522,16 @@ def test_a_put_without_active_keeps_a_deprovisioned_user_deprovisioned(provision
     assert User.objects.get(email="alice@contoso.example").is_active
 
 
+def test_removing_active_keeps_a_deprovisioned_user_deprovisioned(provisioning):
+    # scim2-tester expects a removed attribute to read back absent; for `active` the portal
+    # keeps saying false instead: a removal is not an explicit reactivation (review 2, 6).
+    created = create(scim(provisioning), payload(active=False)).json()
+    response = patch(scim(provisioning), created["id"], {"op": "remove", "path": "active"})
+    assert response.status_code in (200, 204)
+    assert scim(provisioning).get(f"/scim/v2/Users/{created['id']}").json()["active"] is False
+    assert User.objects.get(email="alice@contoso.example").is_deprovisioned
+
+
 def test_reactivating_a_user_deprovisioned_with_the_command_says_so(provisioning):
     created = create(scim(provisioning), payload()).json()
     deprovision_by_command(None, created["id"])

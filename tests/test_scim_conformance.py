@@ -33,11 +33,21 @@ def scim_client(live_server, transactional_db):
         yield SyncSCIMClient(http)
 
 
+# Where the portal departs from what scim2-tester expects, on purpose. The tester fills a
+# user with random values, `active: false` among them half the time, then removes `active`
+# and expects it to read back absent; the portal keeps a deprovisioned user deprovisioned
+# until an explicit `active: true` (security review 2, finding 6), and says so:
+# test_scim.py::test_removing_active_keeps_a_deprovisioned_user_deprovisioned.
+DEVIATIONS = {"check_remove_attribute: Attribute 'active' was not removed"}
+
+
 def test_scim2_tester_finds_no_error(scim_client):
     results = check_server(scim_client)
     statuses = Counter(result.status.name for result in results)
     failures = [
-        f"{result.title}: {result.reason}" for result in results if result.status in FAILING
+        f"{result.title}: {result.reason}"
+        for result in results
+        if result.status in FAILING and f"{result.title}: {result.reason}" not in DEVIATIONS
     ]
     print(dict(statuses))  # noqa: T201 - shown with -s; recorded in docs/identity.md
     for result in results:
