@@ -23,7 +23,7 @@ accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
 errorlog = "-"
 # Both logs in the portal's format (LOG_FORMAT plain or json) and redacted like its own.
-logger_class = "portal.serverlog.GunicornLogger"
+logger_class = "web.serverlog.GunicornLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn 27 opens a control socket at one fixed path per user by default; several servers
 # on a host (make run beside a test run) would share it. The portal does not use it.

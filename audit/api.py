@@ -1,5 +1,4 @@
-from tokens.api import api_view, iso, paginated
-from tokens.middleware import api_error
+from web.api import api_error, api_view, iso, paginated
 
 from .forms import AuditFilterForm
 from .models import AuditEvent

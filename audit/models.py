@@ -5,8 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from portal.logs import redact
-from tenants.models import Tenant
+from web.logs import redact
 
 # Control characters, invisible formatting (bidi overrides and isolates, zero-width
 # characters) and line or paragraph separators: in a stored event they would forge a second
@@ -64,7 +63,9 @@ class AuditEvent(models.Model):
     after a token is renamed or a user changes.
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="audit_events")
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="audit_events"
+    )
     # The id a tenant sees (API, links). The integer key is a sequence shared by every tenant,
     # so showing it would let one tenant count another's activity; it stays internal, as the
     # stable tie-breaker of the event order (and the position of a feed cursor).

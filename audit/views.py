@@ -5,7 +5,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from tenants.decorators import full_admin_required
+from web.access import full_admin_required
 
 from .forms import AuditFilterForm
 from .models import AuditEvent

@@ -38,8 +38,6 @@ from scim2_server.requests import ScimRequest
 from scim2_server.responses import SCIM_MEDIA_TYPE, ScimResponse
 from scim2_server.service import ScimService
 
-from portal import ratelimit
-from portal.http import client_ip
 from tokens.auth import (
     AuthenticationFailed,
     MalformedCredentials,
@@ -49,6 +47,8 @@ from tokens.auth import (
 )
 from tokens.models import TokenKind
 from tokens.usage import record_use
+from web import ratelimit
+from web.http import client_ip
 
 from .scim_storage import Caller, ScimPortalUser, TenantUserStorage, UserResource
 

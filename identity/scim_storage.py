@@ -37,9 +37,9 @@ from scim2_server.storage import ScimStorage, SearchPage
 
 from audit.models import Action, Via
 from audit.services import audit_record
-from portal.text import is_text
 from tenants.models import User as AccountUser
 from tenants.services import user_deprovision, user_set_role
+from web.text import is_text
 
 from .models import IdentitySettings, RoleSource, ScimIdentity
 from .services import user_reactivate, user_reprovision

@@ -12,13 +12,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.models import Action, Via
 from audit.services import audit_record
-from portal import ratelimit
-from portal.http import client_ip
-from tenants.decorators import full_admin_required
 from tenants.models import User
 from tokens.forms import TokenNameForm
 from tokens.models import Token, TokenKind
 from tokens.services import token_issue, token_revoke
+from web import ratelimit
+from web.access import full_admin_required
+from web.http import client_ip
 
 from . import oidc, services
 from .forms import RoleMappingForm, SsoSettingsForm

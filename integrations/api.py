@@ -1,8 +1,7 @@
 from django.http import JsonResponse
 from django.utils import timezone
 
-from tokens.api import api_view, iso
-from tokens.middleware import api_error
+from web.api import api_error, api_view, iso
 
 from .models import LogCollector, SiemAgent
 

@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from portal.http import client_ip
-from tenants.decorators import full_admin_required
+from web.access import full_admin_required
+from web.http import client_ip
 
 from . import services
 from .forms import LogCollectorForm, SiemAgentForm

@@ -1,7 +1,7 @@
 """Django admin for platform operators (CONTRACT: users without a tenant).
 
 Only staff without a tenant get in (User.is_platform_operator), through a sign-in form with
-the portal's failure limits and records (tenants.views.AdminLoginView). Which hosts serve
+the portal's failure limits and records (identity.signin.AdminLoginView). Which hosts serve
 admin at all is ADMIN_HOSTS (tenants.middleware.TenantHostMiddleware)."""
 
 from django.contrib import admin
@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
-from tenants.views import AdminLoginView
+from identity.signin import AdminLoginView
 
 
 class PortalAdminSite(admin.AdminSite):

@@ -79,6 +79,7 @@ for _host in ADMIN_HOSTS:
         ALLOWED_HOSTS.append(_host)
 
 INSTALLED_APPS = [
+    "web",
     "portal.apps.PortalAdminConfig",  # django.contrib.admin with the portal's admin site
     # Before django.contrib.auth, so that its changepassword (an e-mail and --tenant: e-mails
     # are unique per tenant only) replaces Django's, which would stop on a shared e-mail.
@@ -100,17 +101,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: load balancers probe /healthz by IP address over plain HTTP, which the HTTPS
     # redirect and the ALLOWED_HOSTS check below would refuse.
-    "portal.health.HealthCheckMiddleware",
+    "web.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "portal.middleware.SecurityHeadersMiddleware",
+    "web.middleware.SecurityHeadersMiddleware",
     "tenants.middleware.TenantHostMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Sees every answer below it, the token middleware's and the tenant redirects included.
-    "portal.middleware.PrivateResponsesMiddleware",
+    "web.middleware.PrivateResponsesMiddleware",
     # After AuthenticationMiddleware so that under /api/ the token's owner replaces any
     # session user: the API never accepts a session.
     "tokens.middleware.ApiTokenMiddleware",
@@ -167,7 +168,7 @@ else:
     _db["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 
 # Seconds a Redis connect or reply may take: a dead or hung Redis then costs a request a
-# quarter second before rate limits fall back to the database (portal.ratelimit), never a
+# quarter second before rate limits fall back to the database (web.ratelimit), never a
 # stalled worker.
 REDIS_TIMEOUT = 0.25
 REDIS_SCHEMES = ("redis", "rediss", "rediscache")
@@ -182,7 +183,7 @@ def cache_from_url(url):
         return redis_cache(url, scheme)
     if scheme == "locmemcache":
         return environ.Env.cache_url_config(url)
-    # Rate limits count in Redis or in the database (portal.ratelimit); another shared cache
+    # Rate limits count in Redis or in the database (web.ratelimit); another shared cache
     # would be a second thing to run that nothing uses for what matters.
     raise ImproperlyConfigured(
         f"CACHE_URL must be locmemcache:// or redis://HOST:PORT/DB, not {scheme}://."
@@ -331,13 +332,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact": {"()": "portal.logs.RedactSecrets"},
-        "database_unavailable": {"()": "portal.logs.DatabaseUnavailable"},
+        "redact": {"()": "web.logs.RedactSecrets"},
+        "database_unavailable": {"()": "web.logs.DatabaseUnavailable"},
     },
     "formatters": {
-        # gunicorn's own lines use the same two (portal.serverlog).
-        "plain": {"()": "portal.logs.PlainLines"},
-        "json": {"()": "portal.logs.JsonLines"},
+        # gunicorn's own lines use the same two (web.serverlog).
+        "plain": {"()": "web.logs.PlainLines"},
+        "json": {"()": "web.logs.JsonLines"},
     },
     "handlers": {
         "console": {

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from tenants.views import PortalLoginView
+from identity.signin import PortalLoginView
 
 from . import views
 

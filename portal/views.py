@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views import defaults
 
-from .health import database_unavailable
+from web.health import database_unavailable
 
 UNAVAILABLE = "The service is temporarily unavailable; try again shortly."
 RETRY_AFTER_SECONDS = 30

@@ -7,11 +7,11 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from portal import ratelimit
 from tenants.models import Role
 from tests.factories import TenantFactory, UserFactory
 from tokens import authcache, counts, invalidation, usage
 from tokens.services import token_issue
+from web import ratelimit
 
 
 @pytest.fixture(autouse=True)

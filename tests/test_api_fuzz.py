@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from portal import ratelimit
-from portal.models import RateLimitCount
 from tests.factories import TokenFactory
 from tokens.openapi import PATHS
+from web import ratelimit
+from web.models import RateLimitCount
 
 EXAMPLES = {GenerationMode.POSITIVE: 60, GenerationMode.NEGATIVE: 30}
 OPERATIONS = [

@@ -33,7 +33,7 @@ def test_other_methods_are_refused(client):
 
 
 def test_it_is_the_first_middleware():
-    assert django_settings.MIDDLEWARE[0] == "portal.health.HealthCheckMiddleware"
+    assert django_settings.MIDDLEWARE[0] == "web.health.HealthCheckMiddleware"
 
 
 def test_a_probe_by_ip_address_over_plain_http_is_answered(settings):

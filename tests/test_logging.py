@@ -6,13 +6,13 @@ import uuid
 
 import pytest
 
-from portal.logs import JsonLines, RedactSecrets, redact
 from tests.api import api_client
 from tests.load.server import bare_gunicorn
 from tests.load.server import request as http_request
 from tests.pages import revealed_value
 from tokens import crypto
 from tokens.models import Token
+from web.logs import JsonLines, RedactSecrets, redact
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from portal import ratelimit
-from portal.models import RateLimitCount
 from portal.settings import cache_from_url
 from tests.api import api_client
 from tests.factories import PASSWORD
 from tests.redis_server import RedisServer
 from tokens import crypto
+from web import ratelimit
+from web.models import RateLimitCount
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def manage_shell(code, env):
 def allowed_hits(key, hits, limit):
     """Python for a subprocess that counts `hits` events and prints how many were allowed."""
     return (
-        "from portal import ratelimit; "
+        "from web import ratelimit; "
         f"print(sum(ratelimit.hit('test', {key!r}, limit={limit}, window={FOREVER}) == 0 "
         f"for _ in range({hits})))"
     )
@@ -212,7 +212,7 @@ def test_a_dead_redis_falls_back_to_the_database_with_one_warning_and_comes_back
     redis_server, low_limits, caplog, monkeypatch
 ):
     monkeypatch.setattr(ratelimit, "REDIS_RETRY_AFTER", 0.2)
-    caplog.set_level(logging.INFO, logger="portal.ratelimit")
+    caplog.set_level(logging.INFO, logger="web.ratelimit")
     client = api_client(crypto.generate())
     # Counts are per minute-aligned window: start early in one, so that the counts this test
     # compares are never split by a new minute on a slow machine.
@@ -229,7 +229,7 @@ def test_a_dead_redis_falls_back_to_the_database_with_one_warning_and_comes_back
     time.sleep(0.3)  # past the back-off: Redis is tried again, and still dead
     assert codes("203.0.113.2", 3) == [401, 429, 429]
     assert RateLimitCount.objects.get().count == 3
-    ours = [r for r in caplog.records if r.name == "portal.ratelimit"]
+    ours = [r for r in caplog.records if r.name == "web.ratelimit"]
     warnings = [r for r in ours if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert f"Redis at 127.0.0.1:{redis_server.port} is unreachable" in warnings[0].getMessage()
@@ -239,7 +239,7 @@ def test_a_dead_redis_falls_back_to_the_database_with_one_warning_and_comes_back
     time.sleep(0.3)
     assert codes("203.0.113.3", 1) == [401]
     assert list(redis_server.counts().values()) == [1]
-    ours = [r for r in caplog.records if r.name == "portal.ratelimit"]
+    ours = [r for r in caplog.records if r.name == "web.ratelimit"]
     infos = [r.getMessage() for r in ours if r.levelno == logging.INFO]
     assert infos == [
         f"Redis at 127.0.0.1:{redis_server.port} answers again: rate limits are counted in Redis"

@@ -1,54 +1,20 @@
 """The v1 JSON API (CONTRACT §5). Authentication and the write check happen in
 tokens.middleware.ApiTokenMiddleware before any of these views run."""
 
-from functools import wraps
-
 from django.conf import settings
-from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 
 from audit.models import Via
-from portal import ratelimit
-from portal.http import BadJson, client_ip, json_body
+from web import ratelimit
+from web.api import api_error, api_view, iso, paginated
+from web.http import BadJson, client_ip, json_body
 
 from . import counts, crypto
 from .auth import find_token
-from .forms import PageForm, StatusFilterForm
-from .middleware import api_error
+from .forms import StatusFilterForm
 from .models import Token, api_token_listing
 from .openapi import openapi_document
 from .services import token_revoke
-
-
-def api_view(*methods):
-    """A JSON endpoint: methods outside `methods` get 405 with Allow; never cached.
-
-    CSRF does not apply: the API accepts no session cookie, only the Authorization header.
-    """
-
-    def decorator(view):
-        @csrf_exempt
-        @login_not_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            allowed = [*methods, "HEAD"] if "GET" in methods else list(methods)
-            if request.method not in allowed:
-                return api_error(
-                    405, f"Method {request.method} is not allowed here.", Allow=", ".join(allowed)
-                )
-            response = view(request, *args, **kwargs)
-            response.headers.setdefault("Cache-Control", "no-store")
-            return response
-
-        return wrapper
-
-    return decorator
-
-
-def iso(value):
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def token_json(token):
@@ -80,42 +46,12 @@ def token_list(request):
     if not form.is_valid():
         return api_error(400, f"status: {form.errors['status'][0]}")
     status = form.cleaned_data["status"]
-    count = (counts.scope_of(request.user), f"{status}:any")
-    return paginated(request, api_token_listing(request.user, status), token_json, count=count)
+    scope, name = counts.scope_of(request.user), f"{status}:any"
 
+    def counted(queryset, size):
+        return counts.CountedPaginator(queryset, size, scope=scope, name=name)
 
-def paginated(request, queryset, to_json, count=None):
-    """The API's page envelope: count, next, previous, results; ?page= and ?page_size=.
-
-    count: (scope, name) under which tokens.counts caches the total, if it may be cached.
-    """
-    form = PageForm(request.GET)
-    if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        return api_error(400, f"{field}: {errors[0]}")
-    number, size = form.cleaned_data["page"], form.cleaned_data["page_size"]
-    if count:
-        paginator = counts.CountedPaginator(queryset, size, scope=count[0], name=count[1])
-    else:
-        paginator = Paginator(queryset, size)
-    try:
-        page = paginator.page(number)
-    except EmptyPage:
-        return api_error(404, f"Page {number} does not exist; there are {paginator.num_pages}.")
-
-    def link(page_number):
-        query = request.GET.copy()
-        query["page"] = page_number
-        return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-
-    return JsonResponse(
-        {
-            "count": paginator.count,
-            "next": link(page.next_page_number()) if page.has_next() else None,
-            "previous": link(page.previous_page_number()) if page.has_previous() else None,
-            "results": [to_json(item) for item in page.object_list],
-        }
-    )
+    return paginated(request, api_token_listing(request.user, status), token_json, counted)
 
 
 @api_view("GET", "DELETE")

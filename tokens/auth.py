@@ -38,7 +38,7 @@ class PermissionDenied(AuthenticationFailed):
 class MalformedCredentials(AuthenticationFailed):
     """A header or value that could never be a token, refused before any database query
     (CONTRACT §6): not counted against the failed-authentication limit either, since counting
-    is a database write when the database holds the counts (portal.ratelimit)."""
+    is a database write when the database holds the counts (web.ratelimit)."""
 
 
 def parse_authorization(header):

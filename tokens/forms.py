@@ -124,26 +124,6 @@ class StatusFilterForm(forms.Form):
         return value
 
 
-class PageForm(forms.Form):
-    """?page= and ?page_size= of the API's paginated lists."""
-
-    DEFAULT_PAGE_SIZE = 50
-
-    page = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=10**9,
-        error_messages={"invalid": "Enter a whole number of 1 or more."},
-    )
-    page_size = forms.IntegerField(required=False, min_value=1, max_value=200)
-
-    def clean_page(self):
-        return self.cleaned_data["page"] or 1
-
-    def clean_page_size(self):
-        return self.cleaned_data["page_size"] or self.DEFAULT_PAGE_SIZE
-
-
 class TokenPolicyForm(forms.ModelForm):
     """A tenant's token policy, set by full admins."""
 

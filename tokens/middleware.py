@@ -1,10 +1,10 @@
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.http import JsonResponse
 from django.utils import timezone
 
-from portal import ratelimit
-from portal.http import client_ip
+from web import ratelimit
+from web.api import api_error
+from web.http import client_ip
 
 from .auth import (
     AuthenticationFailed,
@@ -23,15 +23,6 @@ KIND_OF_PATH = {
     "/api/v1/siem/heartbeat/": TokenKind.SIEM,
     "/api/v1/log-collectors/heartbeat/": TokenKind.LOG_COLLECTOR,
 }
-
-
-def api_error(status, detail, **headers):
-    response = JsonResponse({"detail": detail}, status=status)
-    if status == 401:
-        response["WWW-Authenticate"] = "Token"
-    for name, value in headers.items():
-        response[name] = value
-    return response
 
 
 class ApiTokenMiddleware:

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_http_methods
 
 from audit.models import Action, AuditEvent, Via
 from audit.services import audit_record
-from portal.http import client_ip
-from tenants.decorators import full_admin_required
+from web.access import full_admin_required
+from web.http import client_ip
 
 from . import counts, services, usage
 from .forms import StatusFilterForm, TokenGenerateForm, TokenPolicyForm

@@ -2,8 +2,8 @@ from django.core.management.base import CommandError
 
 from identity.models import identity_settings_of
 from identity.services import password_sign_in_set
-from tenants.management.commands._base import PortalCommand
 from tenants.models import Tenant
+from web.commands import PortalCommand
 
 
 class Command(PortalCommand):

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 from django.db import connection
 
-from tenants.management.commands._base import PortalCommand
+from web.commands import PortalCommand
 
 
 class Command(PortalCommand):

@@ -1,20 +1,9 @@
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from portal.text import is_text
 from tenants.models import Role, Tenant, User
+from web.commands import shown
 
-MESSAGE_LENGTH = 200
 SLUGS_SHOWN = 10  # tenants an ambiguous e-mail's error lists, to stay one short line
-
-
-def validation_message(error: ValidationError):
-    return " ".join(error.messages)
-
-
-def shown(value, limit=60):
-    """A value as an error message quotes it: cut short, so a megabyte stays one short line."""
-    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def find_user(email, tenant=None):
@@ -58,25 +47,3 @@ def parse_role(value):
     if value not in Role.values:
         raise CommandError(f"Unknown role {shown(value)}; use one of: {', '.join(Role.values)}.")
     return Role(value)
-
-
-class PortalCommand(BaseCommand):
-    """A command whose every error, argument errors included, is one line on stderr."""
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        # argparse prints the whole usage block before an argument error; --help still has it.
-        parser.print_usage = lambda file=None: None
-        # argparse quotes a bad value whole ("invalid int value: '...'"): keep the line short.
-        error = parser.error
-        parser.error = lambda message: error(
-            message if len(message) <= MESSAGE_LENGTH else message[:MESSAGE_LENGTH] + "…"
-        )
-        return parser
-
-    def execute(self, *args, **options):
-        if not all(
-            is_text(value) for value in (*args, *options.values()) if isinstance(value, str)
-        ):
-            raise CommandError("Arguments must be UTF-8 text without NUL characters.")
-        return super().execute(*args, **options)

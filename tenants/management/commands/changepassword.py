@@ -4,7 +4,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from ._base import PortalCommand, add_user_arguments, find_user, validation_message
+from web.commands import PortalCommand, validation_message
+
+from ._base import add_user_arguments, find_user
 
 TRIES = 3
 

@@ -4,8 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from tenants.models import Tenant, slug_validator
-
-from ._base import PortalCommand, validation_message
+from web.commands import PortalCommand, validation_message
 
 
 class Command(PortalCommand):

@@ -9,8 +9,9 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from tenants.models import Tenant, User
+from web.commands import PortalCommand, shown, validation_message
 
-from ._base import PortalCommand, parse_role, shown, validation_message
+from ._base import parse_role
 
 
 class Command(PortalCommand):

@@ -1,8 +1,9 @@
 from django.core.management.base import CommandError
 
 from tenants.services import user_deprovision
+from web.commands import PortalCommand
 
-from ._base import PortalCommand, add_user_arguments, find_user
+from ._base import add_user_arguments, find_user
 
 
 class Command(PortalCommand):

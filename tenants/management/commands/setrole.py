@@ -1,8 +1,9 @@
 from django.core.management.base import CommandError
 
 from tenants.services import user_set_role
+from web.commands import PortalCommand
 
-from ._base import PortalCommand, add_user_arguments, find_user, parse_role
+from ._base import add_user_arguments, find_user, parse_role
 
 
 class Command(PortalCommand):

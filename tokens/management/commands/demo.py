@@ -6,11 +6,11 @@ from django.utils import timezone
 
 from audit.models import Action, Via
 from audit.services import audit_record
-from tenants.management.commands._base import PortalCommand
 from tenants.models import Role, Tenant, User
 from tenants.services import user_deprovision
 from tokens.models import Token
 from tokens.services import token_issue
+from web.commands import PortalCommand
 
 DEMO_USERS = [
     ("admin@contoso.example", Role.FULL_ADMIN, "contoso-admin-demo"),

@@ -1,9 +1,10 @@
 from django.core.management.base import CommandError
 
 from audit.models import Via
-from tenants.management.commands._base import PortalCommand, add_user_arguments, find_user
+from tenants.management.commands._base import add_user_arguments, find_user
 from tokens.forms import TokenGenerateForm
 from tokens.services import token_issue
+from web.commands import PortalCommand
 
 
 class Command(PortalCommand):

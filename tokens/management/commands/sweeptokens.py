@@ -6,10 +6,10 @@ from django.utils import timezone
 
 from audit.models import Action, Via
 from audit.services import audit_record
-from tenants.management.commands._base import PortalCommand
 from tenants.models import Tenant
 from tokens.models import Token
 from tokens.services import token_revoke
+from web.commands import PortalCommand
 
 
 class Command(PortalCommand):

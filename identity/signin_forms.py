@@ -3,9 +3,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
-from identity.models import password_refusal
+from tenants.models import User
 
-from .models import User
+from .models import password_refusal
 
 
 class BoundedEmail:

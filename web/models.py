@@ -2,7 +2,7 @@ from django.db import models
 
 
 class RateLimitCount(models.Model):
-    """Events counted in one fixed window for one client (portal.ratelimit's database store).
+    """Events counted in one fixed window for one client (web.ratelimit's database store).
 
     In the database, not in process memory, so every worker and host counts against the same
     row. The client key is stored as a digest: no e-mail address or IP lands in this table.
@@ -15,8 +15,9 @@ class RateLimitCount(models.Model):
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        db_table = "portal_ratelimitcount"  # created by the portal app, which held it first
         constraints = [
-            # The conflict target of the counting upsert (portal.ratelimit.DatabaseStore).
+            # The conflict target of the counting upsert (web.ratelimit.DatabaseStore).
             models.UniqueConstraint(
                 fields=["scope", "digest", "window_start"], name="ratelimit_one_row_per_window"
             )

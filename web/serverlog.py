@@ -1,5 +1,5 @@
 """gunicorn's error and access logs in the portal's format (LOG_FORMAT) and redacted like
-every other line (portal.logs): a token in a URL, `?token=atp_...` or `/x/atp_...`, never
+every other line (web.logs): a token in a URL, `?token=atp_...` or `/x/atp_...`, never
 reaches the access log. gunicorn.conf.py names this class as its logger_class.
 
 In JSON, an access line carries its facts as fields: remote_addr, method, path (with its
@@ -10,7 +10,7 @@ import traceback
 
 from gunicorn import glogging
 
-from portal.logs import JsonLines, PlainLines, RedactSecrets
+from web.logs import JsonLines, PlainLines, RedactSecrets
 
 
 def formatter():

@@ -1,24 +1,9 @@
-"""What the portal's middleware adds to a request, the client's address, and a request's
-JSON body."""
+"""The client's address, and a request's JSON body."""
 
 import json
 from ipaddress import ip_address
 
 from django.conf import settings
-from django.http import HttpRequest
-
-
-class PortalRequest(HttpRequest):
-    """A request after the portal's middleware (for type hints and readers).
-
-    tenant: the tenant of the custom host, else of the signed-in user or token (None before
-    sign-in on the generic host). host_tenant: the custom host's tenant only. api_token: the
-    authenticated token under /api/, else None.
-    """
-
-    tenant: "tenants.models.Tenant | None"  # noqa: F821
-    host_tenant: "tenants.models.Tenant | None"  # noqa: F821
-    api_token: "tokens.models.Token | None"  # noqa: F821
 
 
 def client_ip(request):

@@ -8,12 +8,12 @@ from django.urls import reverse
 
 from audit.models import Action
 from audit.services import audit_record
-from identity.models import identity_settings_of, password_refusal
-from portal import ratelimit
-from portal.http import client_ip
+from tenants.models import User
+from web import ratelimit
+from web.http import client_ip
 
-from .forms import EmailAuthenticationForm, PlatformAuthenticationForm
-from .models import User
+from .models import identity_settings_of, password_refusal
+from .signin_forms import EmailAuthenticationForm, PlatformAuthenticationForm
 
 SIGN_IN_WINDOW = 15 * 60
 

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 
-from portal.health import database_unavailable, first_line
+from web.health import database_unavailable, first_line
 
 SECRET_PATTERNS = re.compile(
     r"atp_[0-9A-Za-z]{4,}"  # a token, whole or in part
@@ -54,7 +54,7 @@ class PlainLines(logging.Formatter):
 
 class JsonLines(logging.Formatter):
     """LOG_FORMAT=json: one object per record. A record may carry more fields in `fields`
-    (gunicorn's access log: portal.serverlog); every string is redacted, whatever field it
+    (gunicorn's access log: web.serverlog); every string is redacted, whatever field it
     is in."""
 
     def format(self, record):
