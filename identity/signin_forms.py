@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
 from tenants.models import User
+from tenants.permissions import may_use_admin
 
 from .models import password_refusal
 
@@ -77,13 +78,13 @@ class EmailAuthenticationForm(BoundedEmail, AuthenticationForm):
 
 
 class PlatformAuthenticationForm(BoundedEmail, AdminAuthenticationForm):
-    """Django admin's sign-in: platform operators only (User.is_platform_operator). A tenant
-    user gets the message of a wrong password even with the right one: admin is no way
+    """Django admin's sign-in: platform operators only (tenants.permissions.may_use_admin). A
+    tenant user gets the message of a wrong password even with the right one: admin is no way
     around a tenant's single-sign-on-only rule, and the form says nothing about accounts."""
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
-        if not user.is_platform_operator:
+        if not may_use_admin(user):
             raise ValidationError(
                 self.error_messages["invalid_login"],
                 code="invalid_login",

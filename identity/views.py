@@ -13,11 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audit.models import Action, Via
 from audit.services import audit_record
 from tenants.models import User
+from tenants.permissions import may_manage_identity
 from tokens.forms import TokenNameForm
 from tokens.models import Token, TokenKind
 from tokens.services import token_issue, token_revoke
 from web import ratelimit
-from web.access import full_admin_required
+from web.access import allowed
 from web.http import client_ip
 
 from . import oidc, services
@@ -132,7 +133,7 @@ def provisioning_token_form(data=None):
 
 
 def _provisioning_tokens(request):
-    tokens = Token.objects.live().filter(tenant=request.tenant, kind=TokenKind.PROVISIONING)
+    tokens = Token.objects.filter(kind=TokenKind.PROVISIONING).visible_to(request.user)
     return tokens.select_related("owner")
 
 
@@ -160,7 +161,7 @@ def _render_settings(request, *, sso_form=None, mapping_form=None, token_form=No
     return render(request, "identity/settings.html", context, status=status)
 
 
-@full_admin_required
+@allowed(may_manage_identity)
 @require_http_methods(["GET", "POST"])
 def identity_settings(request):
     if request.method == "GET":
@@ -173,7 +174,7 @@ def identity_settings(request):
     return redirect("identity:settings")
 
 
-@full_admin_required
+@allowed(may_manage_identity)
 @require_http_methods(["POST"])
 def role_mapping(request):
     form = RoleMappingForm(request.POST, instance=identity_settings_of(request.tenant))
@@ -184,7 +185,7 @@ def role_mapping(request):
     return redirect("identity:settings")
 
 
-@full_admin_required
+@allowed(may_manage_identity)
 @require_http_methods(["POST"])
 @never_cache
 def provisioning_token_add(request):
@@ -201,7 +202,7 @@ def provisioning_token_add(request):
     return _render_settings(request, issued=issued)
 
 
-@full_admin_required
+@allowed(may_manage_identity)
 @require_http_methods(["GET", "POST"])
 def provisioning_token_revoke(request, token_id):
     token = get_object_or_404(_provisioning_tokens(request).select_related("tenant"), pk=token_id)

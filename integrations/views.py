@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from web.access import full_admin_required
+from tenants.permissions import may_manage_integrations
+from web.access import allowed
 from web.http import client_ip
 
 from . import services
@@ -75,12 +76,12 @@ def _render_list(request, kind, *, form=None, issued=None, dialog=None, status=2
     return render(request, "integrations/list.html", context, status=status)
 
 
-@full_admin_required
+@allowed(may_manage_integrations)
 def integration_list(request, kind):
     return _render_list(request, KINDS[kind])
 
 
-@full_admin_required
+@allowed(may_manage_integrations)
 @require_http_methods(["GET", "POST"])
 @never_cache
 def integration_add(request, kind):
@@ -96,7 +97,7 @@ def integration_add(request, kind):
     return _render_list(request, kind, issued=issued)
 
 
-@full_admin_required
+@allowed(may_manage_integrations)
 @require_http_methods(["GET", "POST"])
 @never_cache
 def integration_regenerate(request, kind, public_id):
@@ -114,7 +115,7 @@ def integration_regenerate(request, kind, public_id):
     return _render_list(request, kind, issued=issued)
 
 
-@full_admin_required
+@allowed(may_manage_integrations)
 @require_http_methods(["GET", "POST"])
 def integration_delete(request, kind, public_id):
     kind = KINDS[kind]

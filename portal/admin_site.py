@@ -1,7 +1,7 @@
 """Django admin for platform operators (CONTRACT: users without a tenant).
 
-Only staff without a tenant get in (User.is_platform_operator), through a sign-in form with
-the portal's failure limits and records (identity.signin.AdminLoginView). Which hosts serve
+Only staff without a tenant get in (tenants.permissions.may_use_admin), through a sign-in form
+with the portal's failure limits and records (identity.signin.AdminLoginView). Which hosts serve
 admin at all is ADMIN_HOSTS (tenants.middleware.TenantHostMiddleware)."""
 
 from django.contrib import admin
@@ -12,11 +12,12 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
 from identity.signin import AdminLoginView
+from tenants.permissions import may_use_admin
 
 
 class PortalAdminSite(admin.AdminSite):
     def has_permission(self, request):
-        return request.user.is_authenticated and request.user.is_platform_operator
+        return may_use_admin(request.user)
 
     @method_decorator(never_cache)
     @login_not_required

@@ -56,19 +56,6 @@ class Role(models.TextChoices):
     SECURITY_OPERATOR = "security_operator", "Security operator"
     SECURITY_READER = "security_reader", "Security reader"
 
-    @property
-    def can_write(self):
-        return self in (Role.FULL_ADMIN, Role.SECURITY_OPERATOR)
-
-    @property
-    def sees_all_tokens(self):
-        return self == Role.FULL_ADMIN
-
-    @property
-    def administers_tenant(self):
-        """Audit log, token policy, SIEM agents, log collectors."""
-        return self == Role.FULL_ADMIN
-
 
 class UserQuerySet(models.QuerySet):
     def with_email(self, email):
@@ -165,23 +152,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         return Role(self.role)
 
     @property
-    def can_write(self):
-        """Whether this user, and so each of its tokens, may alter data right now."""
-        return self.is_active and self.role_enum.can_write
+    def may_see_audit_log(self):
+        # For audit, a floor below, which cannot import tenants.permissions; imported here
+        # rather than at the top because that module reads Role from this one.
+        from .permissions import may_see_audit_log
 
-    @property
-    def sees_all_tokens(self):
-        return self.role_enum.sees_all_tokens
-
-    @property
-    def administers_tenant(self):
-        return self.role_enum.administers_tenant
-
-    @property
-    def is_platform_operator(self):
-        """May use Django admin: staff without a tenant. Tenant users never may, whatever
-        their flags: admin sees every tenant, and a tenant may allow single sign-on only."""
-        return self.is_active and self.is_staff and self.tenant_id is None
+        return may_see_audit_log(self)
 
     def clean(self):
         super().clean()

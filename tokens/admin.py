@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from audit.models import Via
+from tenants.permissions import may_revoke_token
 
 from .models import Token
 from .services import token_revoke
@@ -58,5 +59,6 @@ class TokenAdmin(admin.ModelAdmin):
                 detail="Revoked by a platform operator in Django admin.",
             )
             for token in queryset.select_related("tenant", "owner")
+            if may_revoke_token(request.user, token)
         )
         self.message_user(request, f"Revoked {revoked} tokens.")

@@ -14,6 +14,7 @@ from django.utils import timezone
 from audit.models import Action, Via
 from audit.services import audit_record
 from tenants.models import Tenant, User
+from tenants.permissions import may_call_api
 
 from . import authcache, crypto
 from .models import Token, TokenKind
@@ -152,7 +153,7 @@ def authenticate_credentials(
     # Only a personal token depends on its owner; a tenant's token (an agent's, a collector's,
     # an identity provider's) keeps working when the admin who created it leaves, and has its
     # kind's privileges only: the endpoints of its kind, never the creator's.
-    if token.is_personal and not token.owner.is_active:
+    if token.is_personal and not may_call_api(token.owner):
         record_denial(token, client_ip, now)
         raise PermissionDenied("permission denied")
     if token.kind not in kinds:

@@ -14,6 +14,8 @@ import time
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
+from tenants.permissions import may_see_others_tokens
+
 from . import invalidation
 
 COUNT_TTL = 30
@@ -42,7 +44,7 @@ def cached(scope, name, compute):
 
 def scope_of(user):
     """Whose tokens a count covers: the tenant's for full admins, else the user's own."""
-    return (user.tenant_id, "tenant" if user.sees_all_tokens else f"user:{user.pk}")
+    return (user.tenant_id, "tenant" if may_see_others_tokens(user) else f"user:{user.pk}")
 
 
 def clear_local():

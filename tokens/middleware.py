@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
+from tenants.permissions import may_write
 from web import ratelimit
 from web.api import api_error
 from web.http import client_ip
@@ -54,7 +55,7 @@ class ApiTokenMiddleware:
             return self.refuse(failure, address)
         if token.is_personal:
             owner = token.owner
-            if request.method in WRITE_METHODS and not owner.can_write:
+            if request.method in WRITE_METHODS and not may_write(owner):
                 return api_error(
                     403,
                     "Permission denied: this token's owner has read-only access "

@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from tenants.models import Role, Tenant, User
+from tenants.permissions import tokens_visible_to
 
 from . import authcache
 
@@ -34,6 +35,10 @@ class TokenKind(models.TextChoices):
     LOG_COLLECTOR = "log_collector", "Log collector token"
     # SCIM clients of identity providers; accepted only under /scim/ (identity app).
     PROVISIONING = "provisioning", "Provisioning token"
+
+
+# The tokens that act as their owner: the SQL twin of Token.is_personal.
+PERSONAL_TOKENS = Q(kind=TokenKind.API)
 
 
 class TokenStatus(models.TextChoices):
@@ -63,12 +68,9 @@ class TokenQuerySet(models.QuerySet):
         return self.filter(kind=TokenKind.API)
 
     def visible_to(self, user):
-        """Live tokens the user may see and revoke: the whole tenant for full admins, else
-        only its own. Outsiders get nothing, so views answer them with 404."""
-        tokens = self.live().filter(tenant_id=user.tenant_id)
-        if not user.sees_all_tokens:
-            tokens = tokens.filter(owner=user)
-        return tokens
+        """Live tokens the user may see and revoke (tenants.permissions.may_see_token).
+        Outsiders get nothing, so views answer them with 404."""
+        return self.live().filter(tokens_visible_to(user, personal=PERSONAL_TOKENS))
 
     def with_deprovisioned_owner(self):
         # A subquery over the few deprovisioned users, not a join over every token's owner:

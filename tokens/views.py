@@ -9,7 +9,13 @@ from django.views.decorators.http import require_http_methods
 
 from audit.models import Action, AuditEvent, Via
 from audit.services import audit_record
-from web.access import full_admin_required
+from tenants.permissions import (
+    may_revoke_others_tokens,
+    may_rotate_token,
+    may_see_others_tokens,
+    may_set_token_policy,
+)
+from web.access import allowed
 from web.http import client_ip
 
 from . import counts, services, usage
@@ -51,7 +57,7 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         "deprovisioned_only": deprovisioned_only,
         "statuses": _status_choices(request.user),
         "status_label": dict(STATUS_LABELS)[status_filter],
-        "shows_owner": request.user.sees_all_tokens,
+        "shows_owner": may_see_others_tokens(request.user),
         "generate_form": generate_form or TokenGenerateForm(tenant=request.tenant),
         "form_id": uuid.uuid4().hex,
         "issued": issued,
@@ -74,7 +80,7 @@ def _status_choices(user):
     by_status = counts.cached(scope, "statuses", tokens.status_counts)
     choices = [(value, label, by_status[value]) for value, label in STATUS_LABELS]
     deprovisioned = None
-    if user.sees_all_tokens:
+    if may_see_others_tokens(user):
         deprovisioned = counts.cached(
             scope, "all:deprovisioned", tokens.with_deprovisioned_owner().count
         )
@@ -148,10 +154,9 @@ def revoke(request, token_id):
 @require_http_methods(["GET", "POST"])
 @never_cache
 def rotate(request, token_id):
-    # Only the owner rotates: a new secret for someone else's token would let a full admin
-    # act as that user under the token's name.
-    tokens = _visible(request).filter(owner=request.user).select_related("owner", "tenant")
-    token = get_object_or_404(tokens, pk=token_id)
+    token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
+    if not may_rotate_token(request.user, token):
+        raise Http404
     if request.method == "GET":
         return render(request, "tokens/token_confirm.html", {"token": token, "action": "rotate"})
     issued = services.token_rotate(token=token, by=request.user, client_ip=client_ip(request))
@@ -160,7 +165,7 @@ def rotate(request, token_id):
     return _render_page(request, issued=issued, status=200, dialog="reveal")
 
 
-@full_admin_required
+@allowed(may_revoke_others_tokens)
 @require_http_methods(["GET", "POST"])
 def revoke_deprovisioned(request):
     tokens = _visible(request).with_deprovisioned_owner().select_related("owner")
@@ -179,7 +184,7 @@ def revoke_deprovisioned(request):
     return redirect("tokens:list")
 
 
-@full_admin_required
+@allowed(may_set_token_policy)
 @require_http_methods(["GET", "POST"])
 def token_policy(request):
     tenant = request.tenant

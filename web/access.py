@@ -3,13 +3,17 @@ from functools import wraps
 from django.http import Http404
 
 
-def full_admin_required(view):
-    """Pages for full admins only; everyone else gets the same 404 as for a missing page."""
+def allowed(predicate):
+    """A page only for users for whom predicate(user) holds (tenants.permissions answers);
+    everyone else gets the same 404 as for a missing page, so it does not say it exists."""
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.administers_tenant:
-            raise Http404
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not predicate(request.user):
+                raise Http404
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator

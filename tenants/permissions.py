@@ -1,0 +1,116 @@
+"""Who may do what: the one place that answers permission questions (CONTRACT §2, §5, §7-§9).
+
+Pages, the API, Django admin and templates (through the `permissions` template filters) ask
+these functions; nothing else reads roles to decide. Tokens are taken duck-typed (`tenant_id`,
+`owner_id`, `is_personal`): tokens stand on the floor above this one.
+
+The rules, and why:
+- A user may do anything only while it is an active member of a tenant. A deprovisioned
+  user may do nothing, and neither may its API tokens: a token's privileges are its owner's
+  at each request.
+- Full admins administer their tenant: every API token of it, the tenant's own tokens (SIEM
+  agents, log collectors, provisioning), the audit log, the token policy, identity and
+  integration settings.
+- Operators and readers see and revoke their own API tokens only.
+- A personal token is rotated by its owner only: a new secret for someone else's token
+  would let a full admin act as that user under the token's name.
+- Full admins and operators write; readers, and so their tokens, read only. The API refuses
+  every write of a reader's token, revocation included, though the reader may revoke its own
+  tokens on the page: a read-only token stays read only.
+- Platform operators (staff without a tenant) use Django admin, where they see and revoke any
+  token. They have no tenant pages (tenants.middleware sends them to admin).
+"""
+
+from django.db.models import Q
+
+from .models import Role
+
+WRITING_ROLES = frozenset({Role.FULL_ADMIN, Role.SECURITY_OPERATOR})
+ADMINISTERING_ROLES = frozenset({Role.FULL_ADMIN})
+
+
+def _member(user):
+    # Anonymous users are never active, so tenant_id is read from real users only.
+    return user.is_active and user.tenant_id is not None
+
+
+def _administers(user):
+    return _member(user) and user.role in ADMINISTERING_ROLES
+
+
+def may_use_admin(user):
+    """Django admin, which sees every tenant: active staff without a tenant. Tenant users
+    never, whatever their flags: a tenant may allow single sign-on only."""
+    return user.is_active and user.is_staff and user.tenant_id is None
+
+
+def may_call_api(user):
+    """Whether the user's API tokens may be used at all (a refusal is 403, not 401)."""
+    return _member(user)
+
+
+def may_write(user):
+    """Alter data, on the API with any of the user's tokens, with the role it has now."""
+    return _member(user) and user.role in WRITING_ROLES
+
+
+def may_see_others_tokens(user):
+    """Every API token of the tenant, with its owner, not only the user's own."""
+    return _administers(user)
+
+
+def may_revoke_others_tokens(user):
+    return _administers(user)
+
+
+def may_see_audit_log(user):
+    return _administers(user)
+
+
+def may_set_token_policy(user):
+    return _administers(user)
+
+
+def may_manage_identity(user):
+    """Single sign-on, role mapping and provisioning (SCIM) tokens."""
+    return _administers(user)
+
+
+def may_manage_integrations(user):
+    """SIEM agents and log collectors, and their tokens."""
+    return _administers(user)
+
+
+def may_see_token(user, token):
+    if may_use_admin(user):
+        return True
+    if not _member(user) or token.tenant_id != user.tenant_id:
+        return False
+    return _administers(user) or (token.is_personal and token.owner_id == user.pk)
+
+
+def may_revoke_token(user, token):
+    """Whoever may see a token may revoke it: revoking only ever takes privileges away."""
+    return may_see_token(user, token)
+
+
+def may_rotate_token(user, token):
+    if not _member(user) or token.tenant_id != user.tenant_id:
+        return False
+    if token.is_personal:
+        return token.owner_id == user.pk
+    return _administers(user)
+
+
+def tokens_visible_to(user, *, personal):
+    """may_see_token as a filter on tokens' tenant_id and owner_id, so that tenant scope lives
+    inside the listing's query. personal: the filter matching tokens that act as their owner
+    (the SQL twin of token.is_personal, which the tokens floor defines)."""
+    if may_use_admin(user):
+        return Q()
+    if not _member(user):
+        return Q(pk__in=[])
+    tenant = Q(tenant_id=user.tenant_id)
+    if _administers(user):
+        return tenant
+    return tenant & personal & Q(owner_id=user.pk)

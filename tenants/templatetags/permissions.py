@@ -1,0 +1,18 @@
+"""tenants.permissions for templates, under the same names: {% if user|may_see_audit_log %},
+{% if user|may_rotate_token:token %}. Templates hide what a user may not do; the views refuse it."""
+
+from django import template
+
+from tenants import permissions
+
+register = template.Library()
+
+for question in (
+    permissions.may_write,
+    permissions.may_see_audit_log,
+    permissions.may_set_token_policy,
+    permissions.may_manage_identity,
+    permissions.may_manage_integrations,
+    permissions.may_rotate_token,
+):
+    register.filter(question.__name__, question)
