@@ -4,6 +4,8 @@ from audit import api as audit_api
 from integrations import api as integrations_api
 from tokens import api
 
+from . import openapi
+
 urlpatterns = [
     path("v1/me/", api.me, name="api-me"),
     path("v1/tokens/", api.token_list, name="api-tokens"),
@@ -16,5 +18,5 @@ urlpatterns = [
         integrations_api.log_collector_heartbeat,
         name="api-log-collector-heartbeat",
     ),
-    path("v1/openapi.json", api.openapi, name="api-openapi"),
+    path("v1/openapi.json", openapi.openapi_json, name="api-openapi"),
 ]

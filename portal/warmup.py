@@ -14,7 +14,7 @@ from django.template.loader import get_template
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import translation
 
-from tokens.openapi import openapi_document
+from .openapi import openapi_document
 
 
 def warm_up():

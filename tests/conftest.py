@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from tenants.models import Role
+from tests.api import check_answer
 from tests.factories import TenantFactory, UserFactory
 from tokens import authcache, counts, invalidation, usage
 from tokens.services import token_issue
@@ -26,6 +27,21 @@ def _fresh_process_state():
     authcache.clear_local()
     counts.clear_local()
     usage.forget()
+
+
+@pytest.fixture(autouse=True)
+def _api_answers_as_documented(monkeypatch):
+    """Every answer under /api/ that any test receives is held to the OpenAPI document, so
+    the document cannot drift from what the API does while the suite passes."""
+    request = Client.request
+
+    def checked(client, **environ):
+        response = request(client, **environ)
+        if response.request["PATH_INFO"].startswith("/api/"):
+            check_answer(response)
+        return response
+
+    monkeypatch.setattr(Client, "request", checked)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,7 +7,7 @@ from django.utils import timezone
 from tenants.models import Role
 from tests.api import api_client
 from tests.factories import TokenFactory, UserFactory
-from tokens.models import Token, TokenKind
+from tokens.models import Token, TokenKind, TokenStatus
 
 TOKENS = "/api/v1/tokens/"
 
@@ -74,11 +74,12 @@ def test_visibility_matches_the_page(issue, full_admin, operator, reader, other_
     }
 
 
-@pytest.mark.parametrize("status", ["active", "inactive", "generated"])
+@pytest.mark.parametrize("status", TokenStatus.values)
 def test_the_status_filter_matches_the_page(issue, operator, status):
     now = timezone.now()
     TokenFactory(owner=operator, name="inactive", last_used_at=now - timedelta(days=9))
     TokenFactory(owner=operator, name="generated")
+    TokenFactory(owner=operator, name="expired", expires_at=now - timedelta(days=1))
     _, secret = issue(operator, name="active")
     results = api_client(secret).get(TOKENS, {"status": status}).json()["results"]
     assert [r["name"] for r in results] == [status]

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from portal.openapi import PATHS
 from tests.factories import TokenFactory
-from tokens.openapi import PATHS
 from web import ratelimit
 from web.models import RateLimitCount
 

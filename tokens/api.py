@@ -13,7 +13,6 @@ from . import counts, crypto
 from .auth import find_token
 from .forms import StatusFilterForm
 from .models import Token, api_token_listing
-from .openapi import openapi_document
 from .services import token_revoke
 
 
@@ -65,11 +64,6 @@ def token_detail(request, token_id):
         token_revoke(token=token, by=request.user, via=Via.API, client_ip=client_ip(request))
         return HttpResponse(status=204)
     return JsonResponse(token_json(token))
-
-
-@api_view("GET")
-def openapi(request):
-    return JsonResponse(openapi_document(request), json_dumps_params={"indent": 2})
 
 
 LEAK_REPORT_SHAPE = 'Send JSON like {"token": "<value>"}.'

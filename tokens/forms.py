@@ -2,7 +2,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
-from django.utils.text import Truncator
+from django.utils.text import Truncator, get_text_list
 
 from tenants.models import Tenant
 
@@ -119,7 +119,7 @@ class StatusFilterForm(forms.Form):
         if value not in STATUS_FILTER_VALUES:
             shown = Truncator(value).chars(40)
             raise forms.ValidationError(
-                f"Unknown status “{shown}”: choose all, active, inactive, generated or expired."
+                f"Unknown status “{shown}”: choose {get_text_list(STATUS_FILTER_VALUES, 'or')}."
             )
         return value
 

@@ -60,6 +60,12 @@ class TokenStatus(models.TextChoices):
         }[cls(status)]
 
 
+# The ?status= filter of the tokens page and the API: one status, or all of them. The form,
+# the page's filter links and the OpenAPI enum all read it from here.
+STATUS_FILTER_CHOICES = [("all", "All"), *TokenStatus.choices]
+STATUS_FILTER_VALUES = [value for value, _label in STATUS_FILTER_CHOICES]
+
+
 class TokenQuerySet(models.QuerySet):
     def live(self):
         return self.filter(revoked_at__isnull=True)
@@ -234,9 +240,6 @@ class Token(models.Model):
             self.revoked_at, self.revoked_by = now, by
             authcache.invalidate(self.tenant_id)
         return bool(updated)
-
-
-STATUS_FILTER_VALUES = ("all", *TokenStatus.values)
 
 
 def api_token_listing(user, status="all", now=None):

@@ -20,10 +20,9 @@ from web.http import client_ip
 
 from . import counts, services, usage
 from .forms import StatusFilterForm, TokenGenerateForm, TokenPolicyForm
-from .models import Token, TokenStatus, api_token_listing
+from .models import STATUS_FILTER_CHOICES, Token, api_token_listing
 
 PAGE_SIZE = 50
-STATUS_LABELS = [("all", "All"), *TokenStatus.choices]
 SUBMITTED_FORMS_KEPT = 20
 
 
@@ -56,7 +55,7 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         "status_filter_error": filter_error,
         "deprovisioned_only": deprovisioned_only,
         "statuses": _status_choices(request.user),
-        "status_label": dict(STATUS_LABELS)[status_filter],
+        "status_label": dict(STATUS_FILTER_CHOICES)[status_filter],
         "shows_owner": may_see_others_tokens(request.user),
         "generate_form": generate_form or TokenGenerateForm(tenant=request.tenant),
         "form_id": uuid.uuid4().hex,
@@ -78,7 +77,7 @@ def _status_choices(user):
     tokens = Token.objects.api().visible_to(user)
     scope = counts.scope_of(user)
     by_status = counts.cached(scope, "statuses", tokens.status_counts)
-    choices = [(value, label, by_status[value]) for value, label in STATUS_LABELS]
+    choices = [(value, label, by_status[value]) for value, label in STATUS_FILTER_CHOICES]
     deprovisioned = None
     if may_see_others_tokens(user):
         deprovisioned = counts.cached(
