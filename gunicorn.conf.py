@@ -49,13 +49,13 @@ def pre_fork(server, worker):
 
 
 def post_worker_init(worker):
-    # Each worker hears cache invalidations from before its first request (tokens.invalidation).
-    from tokens import invalidation
+    # Each worker hears cache invalidations from before its first request (web.invalidation).
+    from web import invalidation
 
     invalidation.start()
 
 
 def worker_exit(server, worker):
-    from tokens import invalidation
+    from web import invalidation
 
     invalidation.stop()

@@ -19,3 +19,35 @@ def audit_record(
         client_ip=client_ip,
         detail=detail,
     )
+
+
+def audit_token_event(token, action, *, via=Via.PAGE, actor=None, client_ip=None, detail=""):
+    """Append an event about a token: in its tenant, about its owner. Any object with tenant,
+    owner and name will do (audit stands below tokens and knows none of them)."""
+    return audit_record(
+        tenant=token.tenant,
+        action=action,
+        via=via,
+        actor=actor,
+        subject=token.owner,
+        token=token,
+        client_ip=client_ip,
+        detail=detail,
+    )
+
+
+def audit_user_event(
+    user, action, *, via=Via.PAGE, actor=None, token=None, client_ip=None, detail=""
+):
+    """Append an event about a user of a tenant, in its tenant (any object with tenant and
+    email will do)."""
+    return audit_record(
+        tenant=user.tenant,
+        action=action,
+        via=via,
+        actor=actor,
+        subject=user,
+        token=token,
+        client_ip=client_ip,
+        detail=detail,
+    )

@@ -5,7 +5,7 @@ process; revoking() starts and stops it.
 Each revocation goes through the real service (tokens.services.token_revoke), so it sends its
 NOTIFY and waits, after the commit, until every live listener has acknowledged it: the
 measured process's listener hears and acknowledges every one of them. The process only
-writes, so it runs no listener of its own (tokens.invalidation starts one for readers only).
+writes, so it runs no listener of its own (web.invalidation starts one for readers only).
 """
 
 import argparse

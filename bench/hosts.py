@@ -1,7 +1,7 @@
 """Part 6: the several-hosts configuration, on PostgreSQL only (docs/performance.md).
 
 Every process caches verified tokens and trusts its cache only while its listener thread
-holds its lease (tokens.invalidation); every write waits, after its commit, until every live
+holds its lease (web.invalidation); every write waits, after its commit, until every live
 listener has acknowledged it. Measured here, in this order:
 
 - in-process, with this process's listener running and trusted: the hot path (as part 1),
@@ -21,7 +21,8 @@ from functools import partial
 from django.db import connection
 
 from tests.hosts.cluster import WORKERS_PER_HOST, running_hosts
-from tokens import authcache, invalidation
+from tokens import authcache
+from web import invalidation
 
 from . import churn, inprocess, loadgen, reach
 from .http_auth import CONNECTIONS, variant_rows, warm_up, workers_cpu_seconds

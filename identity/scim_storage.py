@@ -38,7 +38,7 @@ from scim2_server.storage import ScimStorage, SearchPage
 from audit.models import Action, Via
 from audit.services import audit_record
 from tenants.models import User as AccountUser
-from tenants.services import user_deprovision, user_set_role
+from tenants.services import user_deprovision, user_set_email, user_set_role
 from web.text import is_text
 
 from .models import IdentitySettings, RoleSource, ScimIdentity
@@ -368,14 +368,17 @@ class TenantUserStorage(ScimStorage):
         user = identity.user
         email = portal_email(resource)
         self._check_unique(resource.user_name, email, identity=identity)
-        if email != user.email:
-            previous, user.email = user.email, email
-            try:
-                with transaction.atomic():
-                    user.save(update_fields=["email"])
-            except IntegrityError:  # a concurrent write took the e-mail first
-                raise UniquenessException(detail=EMAIL_TAKEN) from None
-            self._audit(Action.USER_UPDATED, user, f"E-mail changed from {previous}.")
+        try:
+            user_set_email(
+                user=user,
+                email=email,
+                by=self.caller.user,
+                via=Via.SCIM,
+                token=self.caller.token,
+                client_ip=self._ip,
+            )
+        except IntegrityError:  # a concurrent write took the e-mail first
+            raise UniquenessException(detail=EMAIL_TAKEN) from None
         values = mapped_values(resource, self._settings().role_source)
         if values is not None:
             role = self._settings().role_for(values)

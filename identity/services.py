@@ -4,9 +4,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import Action, AuditEvent, Via
-from audit.services import audit_record
+from audit.services import audit_record, audit_user_event
+from tenants.models import User
+from tenants.services import user_deprovision, user_set_email, user_set_role
 from tokens.models import Token
 from tokens.services import token_revoke
+from web import invalidation
 
 from . import discovery
 from .models import IdentitySettings
@@ -54,14 +57,14 @@ def password_sign_in_set(*, tenant, allowed, by=None, via=Via.COMMAND):
     return True
 
 
-def user_reactivate(*, user, by=None, via=Via.SCIM, token=None, client_ip=None):
+def user_reactivate(*, user, by=None, via=Via.SCIM, token=None, client_ip=None, how=None):
     """Let a deprovisioned user sign in again.
 
     Its tokens do not come back: every live token it kept is revoked, so a credential that
     may have leaked while the account was closed cannot return with it (its sessions ended
     with the deprovisioning). The event says how and when the user had been deprovisioned:
     a routine sync undoing an emergency `deprovisionuser` must stand out. False if the user
-    was not deprovisioned.
+    was not deprovisioned. how says how it was reactivated (default: through via).
     """
     if user.is_active and not user.is_deprovisioned:
         return False
@@ -77,18 +80,54 @@ def user_reactivate(*, user, by=None, via=Via.SCIM, token=None, client_ip=None):
             client_ip=client_ip,
             detail="its deprovisioned owner was reactivated",
         )
-        audit_record(
-            tenant=user.tenant,
-            action=Action.USER_REACTIVATED,
+        audit_user_event(
+            user,
+            Action.USER_REACTIVATED,
             via=via,
             actor=by,
-            subject=user,
             token=token,
             client_ip=client_ip,
-            detail=f"Reactivated through {Via(via).label}; {closed}; {revoked} kept token(s) "
-            "revoked.",
+            detail=f"Reactivated {how or f'through {Via(via).label}'}; {closed}; {revoked} kept "
+            "token(s) revoked.",
         )
+        invalidation.announce(user.tenant_id)
     return True
+
+
+# The changes of a tenant user that have a write of their own: audited, and announced to every
+# host (contract §10). Whatever else Django admin edits is saved as it is.
+ADMIN_AUDITED_FIELDS = ("email", "role", "is_active")
+
+
+def user_admin_save(*, user, changed, by, client_ip=None):
+    """Save a user added or edited by a platform operator in Django admin (the fields in
+    changed): a change of e-mail or role, a deactivation (deprovisioning) or a reactivation
+    (its kept tokens revoked) goes through its own write, as through SCIM or a command."""
+    if user.pk is None:
+        user.save()  # a new user: nothing is cached about it, nothing happened to audit
+        return
+    stored = User.objects.select_related("tenant").get(pk=user.pk)
+    tenants = {stored.tenant_id, user.tenant_id} - {None}
+    # Platform operators have no tenant: no trail to write to, no tokens cached.
+    audited = [name for name in ADMIN_AUDITED_FIELDS if name in changed and user.tenant_id]
+    plain = [name for name in changed if name not in audited]
+    with transaction.atomic():
+        if plain:
+            for name in plain:
+                setattr(stored, name, getattr(user, name))
+            stored.save(update_fields=plain)
+            for tenant_id in tenants:  # a user moved to another tenant: both
+                invalidation.announce(tenant_id)
+        in_admin = {"by": by, "via": Via.PAGE, "client_ip": client_ip}
+        if "email" in audited:
+            user_set_email(user=stored, email=user.email, **in_admin)
+        if "role" in audited:
+            user_set_role(user=stored, role=user.role, **in_admin)
+        if "is_active" in audited and not user.is_active:
+            user_deprovision(user=stored, **in_admin)
+        elif "is_active" in audited:
+            user_reactivate(user=stored, how="by a platform operator in Django admin", **in_admin)
+    user.refresh_from_db()
 
 
 def user_reprovision(*, user, role, by=None, client_ip=None):
@@ -102,6 +141,7 @@ def user_reprovision(*, user, role, by=None, client_ip=None):
         user.is_active = True
         user.deprovisioned_at = None
         user.save(update_fields=["password", "role", "is_active", "deprovisioned_at"])
+        invalidation.announce(user.tenant_id)
         return _revoke_kept_tokens(
             user, by=by, via=Via.SCIM, client_ip=client_ip, detail="its owner was provisioned again"
         )

@@ -308,7 +308,7 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 TOKEN_LAST_USED_RESOLUTION = env.int("TOKEN_LAST_USED_RESOLUTION", default=60)
 
 # Verified tokens and token counts are cached per process, and every write that affects them
-# makes them stale on every process of every host before it returns (tokens.invalidation):
+# makes them stale on every process of every host before it returns (web.invalidation):
 # through a file beside the database on SQLite, through LISTEN/NOTIFY on PostgreSQL. "off"
 # reads the database on every request. The old one-host mode, "local", is that same cache on
 # SQLite; on PostgreSQL it would let a revoked token pass on another host, so it is refused.

@@ -1,45 +1,120 @@
-"""Writes about users that also append an audit event."""
+"""Writes about tenants and users. Each appends its audit event where the tenant's admins must
+see the change, and, in the same transaction, makes what every process caches about the
+tenant stale (web.invalidation): cached tokens carry their owner and their tenant, so once
+one of these returns, the next call on any host is decided on the new state."""
 
 from django.db import transaction
 
 from audit.models import Action, Via
-from audit.services import audit_record
+from audit.services import audit_record, audit_user_event
+from web import invalidation
 
 from .models import Role
+
+POLICY_FIELDS = ("token_expiry_required", "token_max_lifetime_days", "token_inactive_revoke_days")
+
+
+def tenant_save(*, tenant, changed=(), by=None, via=Via.PAGE, client_ip=None):
+    """Save a new or edited tenant (createtenant, its token policy page, Django admin); a
+    change of its token policy, among the changed fields, is audited."""
+    adding = tenant.pk is None
+    with transaction.atomic():
+        tenant.save()
+        if set(changed) & set(POLICY_FIELDS):
+            audit_record(
+                tenant=tenant,
+                action=Action.POLICY_CHANGED,
+                via=via,
+                actor=by,
+                client_ip=client_ip,
+                detail=_policy_summary(tenant),
+            )
+        if not adding:  # a new tenant has nothing cached
+            invalidation.announce(tenant.pk)
+    return tenant
+
+
+def _policy_summary(tenant):
+    parts = ["expiry required" if tenant.token_expiry_required else "expiry optional"]
+    if tenant.token_max_lifetime_days:
+        parts.append(f"max lifetime {tenant.token_max_lifetime_days} days")
+    if tenant.token_inactive_revoke_days:
+        parts.append(f"revoke after {tenant.token_inactive_revoke_days} days unused")
+    return ", ".join(parts).capitalize() + "."
+
+
+def tenant_delete(*, tenant):
+    """Delete a tenant that holds nothing (users, tokens and events protect it)."""
+    with transaction.atomic():
+        tenant_id = tenant.pk
+        tenant.delete()
+        invalidation.announce(tenant_id)
 
 
 def user_deprovision(*, user, by=None, via=Via.COMMAND, client_ip=None):
     """Deprovision once (sessions end, tokens refused); False if it already was."""
-    if user.is_deprovisioned:
+    # Both, not the date alone: Django admin once reactivated users by is_active only.
+    if user.is_deprovisioned and not user.is_active:
         return False
     with transaction.atomic():
         user.deprovision()
-        audit_record(
-            tenant=user.tenant,
-            action=Action.USER_DEPROVISIONED,
+        audit_user_event(
+            user,
+            Action.USER_DEPROVISIONED,
             via=via,
             actor=by,
-            subject=user,
             client_ip=client_ip,
             detail="Sign-in refused; tokens kept but refused.",
         )
+        invalidation.announce(user.tenant_id)
     return True
 
 
 def user_set_role(*, user, role, by=None, via=Via.COMMAND, client_ip=None):
+    """Change the role; the user's tokens follow at their next call. False if it already was."""
     role = Role(role)
     previous = user.role_enum
     if previous == role:
         return False
     with transaction.atomic():
         user.set_role(role)
-        audit_record(
-            tenant=user.tenant,
-            action=Action.USER_ROLE_CHANGED,
+        audit_user_event(
+            user,
+            Action.USER_ROLE_CHANGED,
             via=via,
             actor=by,
-            subject=user,
             client_ip=client_ip,
             detail=f"{previous.label} → {role.label}.",
         )
+        invalidation.announce(user.tenant_id)
     return True
+
+
+def user_set_email(*, user, email, by=None, via=Via.PAGE, token=None, client_ip=None):
+    """Change the e-mail (IntegrityError if the tenant has it already); False if unchanged."""
+    previous = user.email
+    if email == previous:
+        return False
+    with transaction.atomic():
+        user.email = email
+        user.save(update_fields=["email"])
+        audit_user_event(
+            user,
+            Action.USER_UPDATED,
+            via=via,
+            actor=by,
+            token=token,
+            client_ip=client_ip,
+            detail=f"E-mail changed from {previous}.",
+        )
+        invalidation.announce(user.tenant_id)  # the API shows a token's owner's e-mail
+    return True
+
+
+def user_delete(*, user):
+    """Delete a user that holds nothing (tokens and events protect it)."""
+    with transaction.atomic():
+        tenant_id = user.tenant_id
+        user.delete()
+        if tenant_id is not None:
+            invalidation.announce(tenant_id)

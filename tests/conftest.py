@@ -10,9 +10,9 @@ from django.test import Client
 from tenants.models import Role
 from tests.api import check_answer
 from tests.factories import TenantFactory, UserFactory
-from tokens import authcache, counts, invalidation, usage
+from tokens import authcache, counts, usage
 from tokens.services import token_issue
-from web import ratelimit
+from web import invalidation, ratelimit
 
 
 @pytest.fixture(autouse=True)

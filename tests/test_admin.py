@@ -6,7 +6,9 @@ from django.test import Client
 from audit.models import AuditEvent
 from audit.services import audit_record
 from identity.models import IdentitySettings
-from tenants.models import User
+from tenants.models import Tenant, User
+from tenants.services import user_deprovision
+from tests.api import api_client
 from tests.factories import PASSWORD, TokenFactory, UserFactory
 from tokens.models import Token
 
@@ -242,3 +244,122 @@ def test_admin_changes_a_user(platform, operator):
     assert response.status_code == 302, response.content.decode()[:2000]
     operator.refresh_from_db()
     assert operator.role == "full_admin"
+
+
+# --- Changes in Django admin go through the services: audited, and on every host at once ------
+# (CONTRACT §10). Each token is cached first: only an announcement could make it stale.
+
+ME = "/api/v1/me/"
+
+
+def cached_client(secret):
+    client = api_client(secret)
+    for _ in range(2):
+        assert client.get(ME).status_code == 200
+    return client
+
+
+def change_user(platform, user, **fields):
+    form = {
+        "email": user.email,
+        "tenant": str(user.tenant_id),
+        "role": user.role,
+        "is_active": "on",
+        **fields,
+    }
+    form = {name: value for name, value in form.items() if value is not None}
+    response = platform.post(f"/admin/tenants/user/{user.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user.refresh_from_db()
+
+
+def event(action, user):
+    found = AuditEvent.objects.get(action=action, subject=user)
+    assert (found.actor_email, found.via) == ("root@platform.test", "page")
+    return found
+
+
+def test_a_role_change_in_admin_reaches_a_cached_token_at_once(platform, operator, issue, caching):
+    token, secret = issue(operator)
+    client = cached_client(secret)
+    change_user(platform, operator, role="security_reader")
+    assert client.delete(f"/api/v1/tokens/{token.pk}/").status_code == 403
+    assert event("user.role_changed", operator).detail == "Security operator → Security reader."
+
+
+def test_a_deactivation_in_admin_deprovisions_and_reaches_a_cached_token_at_once(
+    platform, operator, issue, caching
+):
+    _, secret = issue(operator)
+    client = cached_client(secret)
+    change_user(platform, operator, is_active=None)
+    assert client.get(ME).status_code == 403
+    assert operator.is_deprovisioned and not operator.is_active
+    event("user.deprovisioned", operator)
+
+
+def test_a_reactivation_in_admin_revokes_the_tokens_the_user_kept(platform, operator, issue):
+    token, secret = issue(operator)
+    user_deprovision(user=operator)
+    change_user(platform, operator, is_active="on")
+    assert operator.is_active and not operator.is_deprovisioned
+    assert api_client(secret).get(ME).status_code == 401
+    token.refresh_from_db()
+    assert token.is_revoked
+    assert event("user.reactivated", operator).detail.startswith(
+        "Reactivated by a platform operator in Django admin; had been deprovisioned with "
+        "deprovisionuser"
+    )
+
+
+def test_an_email_change_in_admin_shows_at_once(platform, operator, issue, caching):
+    _, secret = issue(operator)
+    client = cached_client(secret)
+    change_user(platform, operator, email="renamed@contoso.test")
+    assert client.get(ME).json()["user"]["email"] == "renamed@contoso.test"
+    assert event("user.updated", operator).detail == "E-mail changed from operator@contoso.test."
+
+
+def test_a_revocation_in_admin_reaches_a_cached_token_at_once(platform, operator, issue, caching):
+    token, secret = issue(operator)
+    client = cached_client(secret)
+    platform.post(
+        "/admin/tokens/token/", {"action": "revoke_selected", "_selected_action": [str(token.pk)]}
+    )
+    assert client.get(ME).status_code == 401
+
+
+def test_a_tenant_change_in_admin_reaches_a_cached_token_and_audits_the_policy(
+    platform, tenant, operator, issue, caching
+):
+    _, secret = issue(operator)
+    client = cached_client(secret)
+    form = {
+        "slug": tenant.slug,
+        "name": "Contoso Ltd",
+        "region": tenant.region,
+        "token_max_lifetime_days": "30",
+    }
+    response = platform.post(f"/admin/tenants/tenant/{tenant.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert client.get(ME).json()["tenant"]["name"] == "Contoso Ltd"
+    found = AuditEvent.objects.get(action="tenant.policy_changed", tenant=tenant)
+    assert (found.actor_email, found.detail) == (
+        "root@platform.test",
+        "Expiry optional, max lifetime 30 days.",
+    )
+
+
+def test_a_user_and_a_tenant_deleted_in_admin_are_gone(platform, other_tenant):
+    user = UserFactory(tenant=other_tenant)
+    platform.post(f"/admin/tenants/user/{user.pk}/delete/", {"post": "yes"})
+    assert not User.objects.filter(pk=user.pk).exists()
+    platform.post(f"/admin/tenants/tenant/{other_tenant.pk}/delete/", {"post": "yes"})
+    assert not Tenant.objects.filter(pk=other_tenant.pk).exists()
+
+
+def test_tokens_are_read_only_in_admin_but_for_revocation(platform, operator):
+    token = TokenFactory(owner=operator)
+    html = platform.get(f"/admin/tokens/token/{token.pk}/change/").content.decode()
+    assert 'name="_save"' not in html
+    assert platform.post(f"/admin/tokens/token/{token.pk}/change/", {}).status_code == 403

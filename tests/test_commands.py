@@ -164,6 +164,10 @@ def test_demo_is_idempotent_and_covers_every_role_and_status(db):
     assert {t.status for t in Token.objects.filter(tenant=tenant)} == set(TokenStatus.values)
     assert Token.objects.count() == 11
     assert tenant.users.filter(deprovisioned_at__isnull=False).count() == 1
+    # The former employee's refused call, recorded as a real one is (token_record_denial).
+    legacy = Token.objects.get(tenant=tenant, name="Legacy sync job")
+    assert legacy.last_denied_ip == "203.0.113.7"
+    assert legacy.audit_events.filter(action="token.denied_deprovisioned").count() == 1
 
 
 def test_demo_leaves_other_tenants_with_the_same_emails_and_token_names_alone(other_tenant):

@@ -8,8 +8,8 @@ from tests.throwaway import ThrowawayDatabase, manage, portal_env, run_in_portal
 
 @pytest.fixture
 def before(tmp_path):
-    """A database in the state before tenants 0002: every other migration applied (the
-    token-cache machinery that a user's save signals needs tables of its own)."""
+    """A database in the state before tenants 0002: every other migration applied (the seed
+    writes sessions and SCIM identities too)."""
     database = ThrowawayDatabase(tmp_path, label="emails")
     env = portal_env(database)
     manage("migrate", "--noinput", "-v0", env=env)

@@ -9,7 +9,8 @@ from .services import token_revoke
 
 @admin.register(Token)
 class TokenAdmin(admin.ModelAdmin):
-    """Platform operators see tokens (never a secret or digest) and may revoke them."""
+    """Platform operators see tokens (never a secret or digest) and may revoke them: through
+    token_revoke, the one change admin makes, audited and reaching every host at once."""
 
     list_display = [
         "name",
@@ -45,6 +46,9 @@ class TokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # tokens are issued where their plaintext can be revealed once
+
+    def has_change_permission(self, request, obj=None):
+        return False  # every field is read-only: only revoke_selected changes a token
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoked, never deleted: the audit trail refers to them

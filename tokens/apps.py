@@ -4,8 +4,3 @@ from django.apps import AppConfig
 class TokensConfig(AppConfig):
     name = "tokens"
     verbose_name = "Tokens"
-
-    def ready(self):
-        from . import signals
-
-        signals.connect()

@@ -8,17 +8,14 @@ one indexed query (digest -> token, owner, tenant); no write unless a bounded-wr
 import time
 
 from django.db import InterfaceError, OperationalError, connection
-from django.db.models import Q
 from django.utils import timezone
 
-from audit.models import Action, Via
-from audit.services import audit_record
 from tenants.models import Tenant, User
 from tenants.permissions import may_call_api
 
 from . import authcache, crypto
 from .models import Token, TokenKind
-from .usage import resolution
+from .services import token_audit_role_drift, token_record_denial
 
 MAX_HEADER_LENGTH = 256
 SCHEMES = ("token", "bearer")
@@ -154,53 +151,10 @@ def authenticate_credentials(
     # an identity provider's) keeps working when the admin who created it leaves, and has its
     # kind's privileges only: the endpoints of its kind, never the creator's.
     if token.is_personal and not may_call_api(token.owner):
-        record_denial(token, client_ip, now)
+        token_record_denial(token, client_ip, now)
         raise PermissionDenied("permission denied")
     if token.kind not in kinds:
         raise PermissionDenied("permission denied: this kind of token is not accepted here.")
     if token.is_personal and token.role_drifted and token.drift_audited_role != token.owner.role:
-        audit_role_drift(token, client_ip)
+        token_audit_role_drift(token, client_ip)
     return token
-
-
-def record_denial(token, client_ip, now):
-    """Keep the last refused call of a deprovisioned owner's token, at most once per
-    resolution per token, so a script hammering with it does not hammer the database."""
-    if token.last_denied_at is not None and token.last_denied_at > now - resolution():
-        return
-    updated = (
-        Token.objects.filter(pk=token.pk)
-        .filter(Q(last_denied_at__isnull=True) | Q(last_denied_at__lte=now - resolution()))
-        .update(last_denied_at=now, last_denied_ip=client_ip)
-    )
-    token.last_denied_at, token.last_denied_ip = now, client_ip
-    if updated:
-        audit_record(
-            tenant=token.tenant,
-            action=Action.TOKEN_DENIED_DEPROVISIONED,
-            via=Via.API,
-            subject=token.owner,
-            token=token,
-            client_ip=client_ip,
-            detail="Call refused: the owner is deprovisioned.",
-        )
-
-
-def audit_role_drift(token, client_ip):
-    """Audit the first use of a token after each change of its owner's role."""
-    role = token.owner.role
-    updated = (Token.objects.filter(pk=token.pk).exclude(drift_audited_role=role)).update(
-        drift_audited_role=role
-    )
-    token.drift_audited_role = role
-    if updated:
-        audit_record(
-            tenant=token.tenant,
-            action=Action.TOKEN_USED_AFTER_ROLE_CHANGE,
-            via=Via.API,
-            subject=token.owner,
-            token=token,
-            client_ip=client_ip,
-            detail=f"Issued as {token.get_issued_role_display()}, "
-            f"used as {token.owner.get_role_display()}.",
-        )

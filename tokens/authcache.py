@@ -1,5 +1,5 @@
 """A per-process cache of verified tokens that every write affecting them empties on every
-process, on every host, before the write returns (tokens.invalidation).
+process, on every host, before the write returns (web.invalidation).
 
 An entry is tagged with the invalidation counter read *before* the token was loaded, so a
 revocation that commits while the row is being read makes the entry stale at once. Entries are
@@ -9,7 +9,7 @@ invalidations (its listener lost PostgreSQL): then every call reads the database
 
 import time
 
-from . import invalidation
+from web import invalidation
 
 MAX_ENTRIES = 10_000
 # The bound on staleness should an invalidation ever be lost (e.g. a SQLite writer killed
@@ -37,16 +37,6 @@ def lookup(digest, load):
             _entries.clear()
         _entries[digest] = (token, tag, now + MAX_AGE)
     return token
-
-
-def invalidate(tenant_id):
-    """Every process forgets the tenant's cached tokens (and counts); None: every tenant."""
-    invalidation.announce(tenant_id, invalidation.AUTH)
-
-
-def counts_changed(tenant_id):
-    """Every process counts the tenant's tokens again, leaving cached tokens alone."""
-    invalidation.announce(tenant_id, invalidation.COUNTS)
 
 
 def clear_local():

@@ -1,7 +1,7 @@
 """Counts of tokens for the filter pills, the page total and the API's `count`, cached briefly.
 
 Counting 100,000 rows costs far more than showing 50 of them, so each process keeps its counts
-for COUNT_TTL seconds, tagged like the token cache (tokens.invalidation): every token or user
+for COUNT_TTL seconds, tagged like the token cache (web.invalidation): every token or user
 write, and a token's first use, makes the tenant's counts stale on every process of every host
 before it returns, so right after a generate, revoke or deprovisioning every host counts again
 and agrees. Only the passage of time (a token turning Inactive) can make a count lag, by at
@@ -15,8 +15,7 @@ from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
 from tenants.permissions import may_see_others_tokens
-
-from . import invalidation
+from web import invalidation
 
 COUNT_TTL = 30
 MAX_ENTRIES = 10_000

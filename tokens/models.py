@@ -11,8 +11,6 @@ from django.utils import timezone
 from tenants.models import Role, Tenant, User
 from tenants.permissions import tokens_visible_to
 
-from . import authcache
-
 ACTIVE_WINDOW = timedelta(days=7)
 EXPIRY_WARNING = timedelta(days=7)  # tokens expiring this soon are flagged on the page
 # The lifetime a token gets when the tenant requires an expiry but sets no maximum and the
@@ -230,7 +228,8 @@ class Token(models.Model):
         return self.issued_role != self.owner.role
 
     def revoke(self, by=None):
-        """Revoke once; the row stays for the audit trail. Returns False if already revoked."""
+        """Revoke once; the row stays for the audit trail. Returns False if already revoked.
+        Through tokens.services.token_revoke, which audits it and empties the caches."""
         now = timezone.now()
         # A conditional UPDATE, so two concurrent revocations cannot both win.
         updated = Token.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
@@ -238,7 +237,6 @@ class Token(models.Model):
         )
         if updated:
             self.revoked_at, self.revoked_by = now, by
-            authcache.invalidate(self.tenant_id)
         return bool(updated)
 
 
@@ -280,17 +278,3 @@ class TokenClientAddress(models.Model):
 
     def __str__(self):
         return self.address
-
-
-class CacheListener(models.Model):
-    """A process hearing cache invalidations on PostgreSQL (tokens.invalidation): writers wait
-    until every live one has acknowledged their mark."""
-
-    host = models.CharField(max_length=100)
-    pid = models.PositiveIntegerField()
-    backend_pid = models.PositiveIntegerField()  # its PostgreSQL session, to skip dead ones
-    acked = models.BigIntegerField()
-    lease_until = models.DateTimeField()
-
-    def __str__(self):
-        return f"{self.host}:{self.pid}"

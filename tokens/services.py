@@ -1,15 +1,19 @@
-"""Writes about tokens that span models: each changes the token and appends its audit event."""
+"""Writes about tokens: each changes the token, appends its audit event and, in the same
+transaction, makes what every process caches about the tenant stale (web.invalidation)."""
 
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import Action, Via
-from audit.services import audit_record
+from audit.services import audit_token_event
+from web import invalidation
 
-from . import authcache, crypto
+from . import crypto
 from .models import Token, TokenKind
+from .usage import resolution
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ def token_issue(*, owner, name, kind=TokenKind.API, expires_at=None, via=Via.PAG
     for _ in range(3):  # a digest collision at 214 bits is theoretical; retry rather than fail
         secret, digest, hint = _new_secret()
         token = Token(
-            tenant_id=owner.tenant_id,
+            tenant=owner.tenant,
             owner=owner,
             kind=kind,
             name=name,
@@ -43,16 +47,16 @@ def token_issue(*, owner, name, kind=TokenKind.API, expires_at=None, via=Via.PAG
         try:
             with transaction.atomic():
                 token.save(force_insert=True)
-                audit_record(
-                    tenant=owner.tenant,
-                    action=Action.TOKEN_GENERATED,
+                audit_token_event(
+                    token,
+                    Action.TOKEN_GENERATED,
                     via=via,
                     actor=owner,
-                    subject=owner,
-                    token=token,
                     client_ip=client_ip,
                     detail=_expiry_detail(expires_at),
                 )
+                # A new token is counted; no cached token changes.
+                invalidation.announce(owner.tenant_id, invalidation.COUNTS)
         except IntegrityError:
             continue
         return IssuedToken(token=token, secret=secret)
@@ -68,16 +72,10 @@ def token_revoke(*, token, by=None, via=Via.PAGE, client_ip=None, detail=""):
     with transaction.atomic():
         revoked = token.revoke(by=by)
         if revoked:
-            audit_record(
-                tenant=token.tenant,
-                action=Action.TOKEN_REVOKED,
-                via=via,
-                actor=by,
-                subject=token.owner,
-                token=token,
-                client_ip=client_ip,
-                detail=detail,
+            audit_token_event(
+                token, Action.TOKEN_REVOKED, via=via, actor=by, client_ip=client_ip, detail=detail
             )
+            invalidation.announce(token.tenant_id)
     return revoked
 
 
@@ -97,17 +95,15 @@ def token_rotate(*, token, by, via=Via.PAGE, client_ip=None):
         if not updated:
             return None
         token.refresh_from_db()
-        audit_record(
-            tenant=token.tenant,
-            action=Action.TOKEN_ROTATED,
+        audit_token_event(
+            token,
+            Action.TOKEN_ROTATED,
             via=via,
             actor=by,
-            subject=token.owner,
-            token=token,
             client_ip=client_ip,
             detail=f"{_expiry_detail(expires_at)} {note}".strip(),
         )
-        authcache.invalidate(token.tenant_id)  # the old secret may sit in caches: drop it
+        invalidation.announce(token.tenant_id)  # the old secret may sit in caches: drop it
     return IssuedToken(token=token, secret=secret, note=note)
 
 
@@ -123,3 +119,42 @@ def tokens_revoke_of_deprovisioned_owners(*, tenant, by, client_ip=None):
             detail="Revoked with every token of deprovisioned owners.",
         )
     return revoked
+
+
+def token_record_denial(token, client_ip, now):
+    """Keep the last refused call of a deprovisioned owner's token, at most once per
+    resolution per token, so a script hammering with it does not hammer the database."""
+    if token.last_denied_at is not None and token.last_denied_at > now - resolution():
+        return
+    updated = (
+        Token.objects.filter(pk=token.pk)
+        .filter(Q(last_denied_at__isnull=True) | Q(last_denied_at__lte=now - resolution()))
+        .update(last_denied_at=now, last_denied_ip=client_ip)
+    )
+    token.last_denied_at, token.last_denied_ip = now, client_ip
+    if updated:
+        audit_token_event(
+            token,
+            Action.TOKEN_DENIED_DEPROVISIONED,
+            via=Via.API,
+            client_ip=client_ip,
+            detail="Call refused: the owner is deprovisioned.",
+        )
+
+
+def token_audit_role_drift(token, client_ip):
+    """Audit the first use of a token after each change of its owner's role."""
+    role = token.owner.role
+    updated = (Token.objects.filter(pk=token.pk).exclude(drift_audited_role=role)).update(
+        drift_audited_role=role
+    )
+    token.drift_audited_role = role
+    if updated:
+        audit_token_event(
+            token,
+            Action.TOKEN_USED_AFTER_ROLE_CHANGE,
+            via=Via.API,
+            client_ip=client_ip,
+            detail=f"Issued as {token.get_issued_role_display()}, "
+            f"used as {token.owner.get_role_display()}.",
+        )

@@ -17,7 +17,8 @@ from django.db import connection
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from . import authcache
+from web import invalidation
+
 from .models import Token, TokenClientAddress, TokenUsage
 
 _lock = threading.Lock()
@@ -67,9 +68,8 @@ def _write_last_use(token, now):
     )
     token.last_used_at = now
     if updated and first_use:
-        authcache.counts_changed(
-            token.tenant_id
-        )  # Generated -> Active: counts change, authentication not
+        # Generated -> Active: the counts change, no cached token does.
+        invalidation.announce(token.tenant_id, invalidation.COUNTS)
 
 
 def _write_counts(token_pk, counts, now):

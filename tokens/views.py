@@ -7,14 +7,14 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from audit.models import Action, AuditEvent, Via
-from audit.services import audit_record
+from audit.models import AuditEvent, Via
 from tenants.permissions import (
     may_revoke_others_tokens,
     may_rotate_token,
     may_see_others_tokens,
     may_set_token_policy,
 )
+from tenants.services import POLICY_FIELDS, tenant_save
 from web.access import allowed
 from web.http import client_ip
 
@@ -189,27 +189,15 @@ def token_policy(request):
     tenant = request.tenant
     form = TokenPolicyForm(request.POST or None, instance=tenant)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        audit_record(
-            tenant=tenant,
-            action=Action.POLICY_CHANGED,
-            actor=request.user,
-            client_ip=client_ip(request),
-            detail=_policy_summary(tenant),
+        # The valid form has set the policy on the tenant. The page sets the whole policy, and
+        # each save of it is audited, changed or not.
+        tenant_save(
+            tenant=tenant, changed=POLICY_FIELDS, by=request.user, client_ip=client_ip(request)
         )
         messages.success(request, "Token policy saved.")
         return redirect("tokens:policy")
     status = 400 if form.errors else 200
     return render(request, "tokens/token_policy.html", {"form": form}, status=status)
-
-
-def _policy_summary(tenant):
-    parts = ["expiry required" if tenant.token_expiry_required else "expiry optional"]
-    if tenant.token_max_lifetime_days:
-        parts.append(f"max lifetime {tenant.token_max_lifetime_days} days")
-    if tenant.token_inactive_revoke_days:
-        parts.append(f"revoke after {tenant.token_inactive_revoke_days} days unused")
-    return ", ".join(parts).capitalize() + "."
 
 
 def _list_url(status):

@@ -25,3 +25,20 @@ class RateLimitCount(models.Model):
 
     def __str__(self):
         return f"{self.scope} {self.digest[:8]} @{self.window_start}: {self.count}"
+
+
+class CacheListener(models.Model):
+    """A process hearing cache invalidations on PostgreSQL (web.invalidation): writers wait
+    until every live one has acknowledged their mark."""
+
+    host = models.CharField(max_length=100)
+    pid = models.PositiveIntegerField()
+    backend_pid = models.PositiveIntegerField()  # its PostgreSQL session, to skip dead ones
+    acked = models.BigIntegerField()
+    lease_until = models.DateTimeField()
+
+    class Meta:
+        db_table = "tokens_cachelistener"  # created by the tokens app, which held it first
+
+    def __str__(self):
+        return f"{self.host}:{self.pid}"

@@ -6,7 +6,7 @@ MARKS = "portal_invalidation_mark"
 
 
 def create_marks(apps, schema_editor):
-    # The sequence writers take their marks from (tokens.invalidation); PostgreSQL only.
+    # The sequence writers take their marks from (web.invalidation); PostgreSQL only.
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(f"CREATE SEQUENCE IF NOT EXISTS {MARKS}")
 

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from tenants.models import Tenant, slug_validator
+from tenants.services import tenant_save
 from web.commands import PortalCommand, validation_message
 
 
@@ -30,5 +31,5 @@ class Command(PortalCommand):
             tenant.full_clean()
         except ValidationError as error:
             raise CommandError(validation_message(error)) from None
-        tenant.save()
+        tenant_save(tenant=tenant)
         self.stdout.write(tenant.custom_url)

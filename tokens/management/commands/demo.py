@@ -4,12 +4,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import Action, Via
-from audit.services import audit_record
+from audit.models import Via
 from tenants.models import Role, Tenant, User
 from tenants.services import user_deprovision
 from tokens.models import Token
-from tokens.services import token_issue
+from tokens.services import token_issue, token_record_denial
 from web.commands import PortalCommand
 
 DEMO_USERS = [
@@ -92,19 +91,9 @@ class Command(PortalCommand):
             )
         tokens = Token.objects.filter(tenant=tenant)
         tokens.filter(name=DRIFTED_TOKEN).update(issued_role=Role.SECURITY_OPERATOR)
-        legacy = tokens.get(name="Legacy sync job")
-        Token.objects.filter(pk=legacy.pk).update(
-            last_denied_at=now - timedelta(hours=1), last_denied_ip="203.0.113.7"
-        )
-        audit_record(
-            tenant=legacy.tenant,
-            action=Action.TOKEN_DENIED_DEPROVISIONED,
-            via=Via.API,
-            subject=legacy.owner,
-            token=legacy,
-            client_ip="203.0.113.7",
-            detail="Call refused: the owner is deprovisioned.",
-        )
+        # The former employee's script called an hour ago, and was refused.
+        legacy = tokens.select_related("tenant", "owner").get(name="Legacy sync job")
+        token_record_denial(legacy, "203.0.113.7", now - timedelta(hours=1))
 
 
 def _port():

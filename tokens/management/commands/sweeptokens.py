@@ -5,7 +5,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.models import Action, Via
-from audit.services import audit_record
+from audit.services import audit_token_event
 from tenants.models import Tenant
 from tokens.models import Token
 from tokens.services import token_revoke
@@ -54,12 +54,10 @@ class Command(PortalCommand):
                 count += 1
                 continue
             if event is not None:
-                audit_record(
-                    tenant=token.tenant,
-                    action=event,
+                audit_token_event(
+                    token,
+                    event,
                     via=Via.SWEEP,
-                    subject=token.owner,
-                    token=token,
                     detail=f"Expired {token.expires_at:%Y-%m-%d %H:%M} UTC.",
                 )
             count += token_revoke(

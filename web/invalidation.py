@@ -1,12 +1,16 @@
-"""Tell every process on every host, before a write returns, that its cached tokens or token
-counts of a tenant are stale.
+"""Tell every process on every host, before a write returns, that what it caches about a
+tenant is stale.
 
-Each process caches verified tokens (tokens.authcache) and token counts (tokens.counts). Every
-write that changes what they answer calls announce(tenant_id). A process keeps a *board*: a
-counter of the invalidations it has heard, and for each tenant the counter's value at the last
-one. A cache entry is tagged with the counter read before it was loaded, and is fresh while no
-invalidation of its tenant has been heard since (Board.fresh): a revocation in tenant A leaves
-tenant B's entries alone.
+Plumbing that knows tenant ids and two scopes only: AUTH (who may do what: users, roles,
+tokens, the tenant and its policy; it makes COUNTS stale too) and COUNTS (how many tokens
+there are, leaving cached tokens alone). The services that change such state call
+announce(tenant_id, scope) inside their write's transaction, whichever floor they stand on;
+the caches that read the board (tokens.authcache, tokens.counts) stand above.
+
+A process keeps a *board*: a counter of the invalidations it has heard, and for each tenant
+the counter's value at the last one. A cache entry is tagged with the counter read before it
+was loaded, and is fresh while no invalidation of its tenant has been heard since
+(Board.fresh): a revocation in tenant A leaves tenant B's entries alone.
 
 How invalidations reach the other processes depends on the database:
 
@@ -41,7 +45,7 @@ logger = logging.getLogger(__name__)
 AUTH, COUNTS = "a", "c"  # what a write makes stale: authentication (and counts), or counts only
 CHANNEL = "portal_invalidation"
 MARKS = "portal_invalidation_mark"  # the sequence writers take their marks from
-LISTENERS = "tokens_cachelistener"
+LISTENERS = "tokens_cachelistener"  # web.models.CacheListener
 HEARTBEAT = 1.0  # seconds between a listener's lease renewals
 LEASE = 5.0  # how long a renewal lets a process trust its cache, and writers wait at most
 MARGIN = 0.5  # taken off the lease on the process's side, for clock-rate drift
