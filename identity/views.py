@@ -166,22 +166,28 @@ def _render_settings(request, *, sso_form=None, mapping_form=None, token_form=No
 def identity_settings(request):
     if request.method == "GET":
         return _render_settings(request)
-    form = SsoSettingsForm(request.POST, instance=identity_settings_of(request.tenant))
-    if not form.is_valid():
-        return _render_settings(request, sso_form=form)
-    services.identity_settings_save(form=form, by=request.user, client_ip=client_ip(request))
-    messages.success(request, "Single sign-on settings saved.")
-    return redirect("identity:settings")
+    return _save_settings(request, SsoSettingsForm, "sso_form", "Single sign-on settings saved.")
 
 
 @allowed(may_manage_identity)
 @require_http_methods(["POST"])
 def role_mapping(request):
-    form = RoleMappingForm(request.POST, instance=identity_settings_of(request.tenant))
+    return _save_settings(
+        request,
+        RoleMappingForm,
+        "mapping_form",
+        "Role mapping saved. It applies to each user at its next update.",
+    )
+
+
+def _save_settings(request, form_class, form_name, saved):
+    """One of the settings page's forms: saved (and audited) and the page again, or the page
+    with that form's errors."""
+    form = form_class(request.POST, instance=identity_settings_of(request.tenant))
     if not form.is_valid():
-        return _render_settings(request, mapping_form=form)
+        return _render_settings(request, **{form_name: form})
     services.identity_settings_save(form=form, by=request.user, client_ip=client_ip(request))
-    messages.success(request, "Role mapping saved. It applies to each user at its next update.")
+    messages.success(request, saved)
     return redirect("identity:settings")
 
 

@@ -101,14 +101,9 @@ def integration_add(request, kind):
 @require_http_methods(["GET", "POST"])
 @never_cache
 def integration_regenerate(request, kind, public_id):
-    kind = KINDS[kind]
-    integration = get_object_or_404(_integrations(request, kind), public_id=public_id)
-    if request.method == "GET":
-        return render(
-            request,
-            "integrations/confirm.html",
-            {"kind": kind, "integration": integration, "action": "regenerate"},
-        )
+    kind, integration, confirmation = _confirmed(request, kind, public_id, "regenerate")
+    if confirmation:
+        return confirmation
     issued = services.integration_regenerate(
         integration=integration, by=request.user, client_ip=client_ip(request)
     )
@@ -118,14 +113,9 @@ def integration_regenerate(request, kind, public_id):
 @allowed(may_manage_integrations)
 @require_http_methods(["GET", "POST"])
 def integration_delete(request, kind, public_id):
-    kind = KINDS[kind]
-    integration = get_object_or_404(_integrations(request, kind), public_id=public_id)
-    if request.method == "GET":
-        return render(
-            request,
-            "integrations/confirm.html",
-            {"kind": kind, "integration": integration, "action": "delete"},
-        )
+    kind, integration, confirmation = _confirmed(request, kind, public_id, "delete")
+    if confirmation:
+        return confirmation
     services.integration_delete(
         integration=integration, by=request.user, client_ip=client_ip(request)
     )
@@ -133,3 +123,14 @@ def integration_delete(request, kind, public_id):
         request, f"Deleted {kind.singular} “{integration.name}”; its token no longer works."
     )
     return redirect(kind.url("list"))
+
+
+def _confirmed(request, kind, public_id, action):
+    """(kind, integration, None) for a POST; for a GET, the page that asks to confirm the
+    action (a destructive one is never done by a link)."""
+    kind = KINDS[kind]
+    integration = get_object_or_404(_integrations(request, kind), public_id=public_id)
+    if request.method != "GET":
+        return kind, integration, None
+    context = {"kind": kind, "integration": integration, "action": action}
+    return kind, integration, render(request, "integrations/confirm.html", context)
