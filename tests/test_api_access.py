@@ -9,7 +9,7 @@ from integrations.models import LogCollector, SiemAgent
 from tests.api import api_client
 from tokens import crypto
 from tokens.models import Token, TokenKind
-from web.auth import NOT_ACCEPTED, Access
+from web.auth import Access
 
 
 def routed_views(patterns, prefix=""):
@@ -62,6 +62,7 @@ ENDPOINTS = [
     ("get", OPENAPI),
     ("get", ELSEWHERE),
 ]
+NOT_ACCEPTED = "permission denied: this kind of token is not accepted here."
 # None: no token at all. Each row: the statuses of ENDPOINTS, in order.
 TABLE = {
     TokenKind.API: [200, 200, 200, 403, 403, 403, 200, 404],

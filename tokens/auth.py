@@ -10,7 +10,6 @@ import time
 
 from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Q
-from django.utils import timezone
 
 from audit.models import Action, Via
 from audit.services import audit_record
@@ -155,7 +154,7 @@ def identify(header, *, host_tenant):
         raise AuthenticationFailed("Invalid token.")
     if token.is_revoked:
         raise AuthenticationFailed("This token has been revoked.")
-    if token.is_expired_at(timezone.now()):
+    if token.is_expired:
         raise AuthenticationFailed(f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.")
     # Only a personal token depends on its owner; a tenant's token (an agent's, a collector's,
     # an identity provider's) keeps working when the admin who created it leaves, and has its

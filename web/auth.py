@@ -20,8 +20,6 @@ from django.conf import settings
 from . import ratelimit
 from .http import client_ip
 
-NOT_ACCEPTED = "permission denied: this kind of token is not accepted here."
-
 
 class AuthenticationFailed(Exception):
     """A refusal: the answer's status and detail sentence."""
@@ -37,6 +35,13 @@ class AuthenticationFailed(Exception):
 
 class PermissionDenied(AuthenticationFailed):
     status = 403
+
+
+class NotAccepted(PermissionDenied):
+    """A good token, of a kind the endpoint does not take."""
+
+    def __init__(self):
+        super().__init__("permission denied: this kind of token is not accepted here.")
 
 
 class MalformedCredentials(AuthenticationFailed):
@@ -78,21 +83,18 @@ class Access:
         # Accepted once per request: a 404 raised by an accepted view is not a second call.
         if self.public or request.auth_accepted:
             return None
-        refusal = request.auth_refusal or self.kind_refusal(request)
+        refusal = request.auth_refusal
         if refusal is None:
-            refusal = request.authenticator.accept(request)
+            if self.kinds is None:
+                takes = request.user.is_authenticated
+            else:
+                takes = request.auth.kind in self.kinds
+            refusal = request.authenticator.accept(request) if takes else NotAccepted()
         if refusal is None:
             request.auth_accepted = True
             return None
         request.authenticator.refused(request, refusal)
         return counted(refusal, client_ip(request))
-
-    def kind_refusal(self, request):
-        if self.kinds is None:
-            takes = request.user.is_authenticated
-        else:
-            takes = request.auth.kind in self.kinds
-        return None if takes else PermissionDenied(NOT_ACCEPTED)
 
 
 def declare(access):
