@@ -28,21 +28,18 @@ class ApiTokenMiddleware:
     def __call__(self, request):
         if not request.path_info.startswith(TOKEN_PREFIXES):
             return self.get_response(request)
-        request.authenticator = self
-        request.auth, request.auth_refusal, request.auth_accepted = None, None, False
-        request.user = AnonymousUser()
+        request.authenticator, request.auth_accepted = self, False
         try:
             token = identify(
                 request.META.get("HTTP_AUTHORIZATION", ""), host_tenant=request.host_tenant
             )
         except AuthenticationFailed as refusal:
-            request.auth_refusal = refusal
+            request.auth, request.auth_refusal, request.user = None, refusal, AnonymousUser()
         else:
-            request.auth, request.tenant = token, token.tenant
+            request.auth, request.auth_refusal, request.tenant = token, None, token.tenant
             # A tenant's token (an agent's heartbeat, a provider's SCIM call) acts as nobody, so
             # no view can lend it its creator's privileges.
-            if token.is_personal:
-                request.user = token.owner
+            request.user = token.owner if token.is_personal else AnonymousUser()
         return self.get_response(request)
 
     @staticmethod
@@ -56,7 +53,7 @@ class ApiTokenMiddleware:
         """
         token, address = request.auth, client_ip(request)
         if token.is_personal:
-            owner = token.owner
+            owner = request.user  # the token's owner, as it acts
             if token.role_drifted and token.drift_audited_role != owner.role:
                 audit_role_drift(token, address)
             if request.method in WRITE_METHODS and not owner.can_write:
