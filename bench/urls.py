@@ -1,5 +1,6 @@
 """The portal's URLs plus the bench endpoints. Only the /api/ route passes through
-ApiTokenMiddleware; the others are outside /api/ so that middleware leaves them alone."""
+ApiTokenMiddleware and, like every API endpoint, checks what it accepts (web.api.api_view);
+the others are outside /api/ so that middleware leaves them alone."""
 
 from django.urls import include, path
 
@@ -10,7 +11,7 @@ from .variants import DRF_PLAIN, DRF_TOKEN, KNOX_TOKEN, OURS, PLAIN
 
 urlpatterns = [
     path(PLAIN.lstrip("/"), views.ping),
-    path(OURS.lstrip("/"), views.ping),
+    path(OURS.lstrip("/"), views.api_ping),
     path(DRF_PLAIN.lstrip("/"), views.drf_view(views.DrfPing)),
     path(DRF_TOKEN.lstrip("/"), views.drf_view(views.DrfTokenPing)),
     path(KNOX_TOKEN.lstrip("/"), views.drf_view(views.KnoxTokenPing)),

@@ -1,15 +1,15 @@
 """SCIM 2.0 at /scim/v2/ (RFC 7643/7644): scim2-server's protocol over the tenant's users.
 
 Authentication is a `provisioning` token in `Authorization: Bearer <token>`, and nothing else:
-no session is read here, so no CSRF applies. The token's tenant scopes every operation
-(identity.scim_storage). Every answer, errors included, is a SCIM document in
+tokens.middleware identifies the caller here as under /api/ and reads no session, so no CSRF
+applies; the endpoint declares the kind it takes (web.auth.Access). The token's tenant scopes
+every operation (identity.scim_storage). Every answer, errors included, is a SCIM document in
 `application/scim+json`.
 """
 
 import json
 from http import HTTPStatus
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
@@ -38,16 +38,8 @@ from scim2_server.requests import ScimRequest
 from scim2_server.responses import SCIM_MEDIA_TYPE, ScimResponse
 from scim2_server.service import ScimService
 
-from tokens.auth import (
-    AuthenticationFailed,
-    MalformedCredentials,
-    PermissionDenied,
-    authenticate_credentials,
-    parse_authorization,
-)
 from tokens.models import TokenKind
-from tokens.usage import record_use
-from web import ratelimit
+from web.auth import Access, declare
 from web.http import client_ip
 
 from .scim_storage import Caller, ScimPortalUser, TenantUserStorage, UserResource
@@ -95,41 +87,26 @@ class PortalScimApplication(BaseApplication):
 APPLICATION = PortalScimApplication(PROVIDER, ScimService(PROVIDER))
 
 
-def authenticate(request):
-    """The provisioning token of the request, or a SCIM 401/403 (429 past the failure limit).
+# A provisioning token is the tenant's, not the admin's who generated it: it goes on when that
+# admin is demoted or leaves (else the provider could deprovision no one after the admin who set
+# it up). Its privileges are its kind's: SCIM users of its tenant only. API, SIEM and
+# log-collector tokens are real, but not for here: 403.
+PROVISIONING = Access(kinds=(TokenKind.PROVISIONING,))
 
-    API, SIEM and log-collector tokens are refused with 403: they are real, but not for here.
-    """
-    address = client_ip(request)
-    try:
-        value = parse_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
-        token = authenticate_credentials(
-            value,
-            host_tenant=request.host_tenant,
-            kinds=(TokenKind.PROVISIONING,),
-            client_ip=address,
-        )
-    except AuthenticationFailed as failure:
-        # A value that could never be a token is not counted: counting may be a database
-        # write, and CONTRACT §6 refuses such values without a database hit.
-        wait = not isinstance(failure, MalformedCredentials) and ratelimit.hit(
-            "api-auth-failure",
-            address or "unknown",
-            limit=settings.API_AUTH_FAILURE_LIMIT,
-            window=60,
-        )
-        if wait:
-            raise TooManyFailures from None
-        # SCIM clients send Bearer tokens; the API's wording suggests its own scheme.
-        detail = failure.detail.replace("Token <token>", "Bearer <provisioning token>")
-        if isinstance(failure, PermissionDenied):
-            raise ForbiddenException(detail=detail) from None
-        raise UnauthorizedException(detail=detail) from None
-    # A provisioning token is the tenant's, not the admin's who generated it: it goes on when
-    # that admin is demoted or leaves (else the provider could deprovision no one after the
-    # admin who set it up). Its privileges are its kind's: SCIM users of its tenant only.
-    record_use(token, address)
-    return token
+
+def authenticate(request):
+    """The provisioning token of the request, or raise a SCIM 401/403 (429 past the failure
+    limit)."""
+    refusal = PROVISIONING.refusal(request)
+    if refusal is None:
+        return request.auth
+    if refusal.status == HTTPStatus.TOO_MANY_REQUESTS:
+        raise TooManyFailures
+    # SCIM clients send Bearer tokens; the API's wording suggests its own scheme.
+    detail = refusal.detail.replace("Token <token>", "Bearer <provisioning token>")
+    if refusal.status == HTTPStatus.FORBIDDEN:
+        raise ForbiddenException(detail=detail)
+    raise UnauthorizedException(detail=detail)
 
 
 def scim_request_of(request, path):
@@ -173,6 +150,7 @@ def serve(request, path):
 
 @csrf_exempt
 @login_not_required
+@declare(PROVISIONING)
 def scim_endpoint(request, path=None):
     response = serve(request, path)
     if response.status_code == HTTPStatus.UNAUTHORIZED and "WWW-Authenticate" not in response:
@@ -182,6 +160,7 @@ def scim_endpoint(request, path=None):
 
 @csrf_exempt
 @login_not_required
+@declare(Access(public=True))
 def scim_elsewhere(request, rest=""):
     """Any other path under /scim/: a SCIM 404, not the portal's HTML page."""
     error = NotFoundException(detail="SCIM 2.0 is served under /scim/v2.")

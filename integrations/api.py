@@ -7,8 +7,8 @@ from .models import LogCollector, SiemAgent
 
 
 def _heartbeat(request, model):
-    # The middleware accepted only a token of this endpoint's kind and recorded its use.
-    integration = model.objects.filter(token=request.api_token).first()
+    # api_view accepted only a token of this endpoint's kind, and recorded its use.
+    integration = model.objects.filter(token=request.auth).first()
     if integration is None:
         return api_error(404, "No such agent.")
     return JsonResponse(
@@ -16,11 +16,11 @@ def _heartbeat(request, model):
     )
 
 
-@api_view("POST")
+@api_view("POST", kinds=(SiemAgent.token_kind,))
 def siem_heartbeat(request):
     return _heartbeat(request, SiemAgent)
 
 
-@api_view("POST")
+@api_view("POST", kinds=(LogCollector.token_kind,))
 def log_collector_heartbeat(request):
     return _heartbeat(request, LogCollector)

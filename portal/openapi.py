@@ -65,6 +65,6 @@ def openapi_document(request):
     }
 
 
-@api_view("GET")
+@api_view("GET", public=True)
 def openapi_json(request):
     return JsonResponse(openapi_document(request), json_dumps_params={"indent": 2})

@@ -1,11 +1,13 @@
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views import defaults
 
+from web.api import API_PREFIX, api_error, api_refusal
+from web.auth import Access
 from web.health import database_unavailable
 
 UNAVAILABLE = "The service is temporarily unavailable; try again shortly."
@@ -35,13 +37,22 @@ def about(request):
     return render(request, "portal/about.html", {"version": product_version()})
 
 
+# Every path under /api/ needs a token (CONTRACT §5), one without an endpoint too: a stranger
+# gets 401 there, not a 404 that tells which paths exist.
+ANY_API_PATH = Access()
+
+
 def _api_or_page(request, status, detail, page_handler, **kwargs):
-    if request.path_info.startswith("/api/"):
-        return JsonResponse({"detail": detail}, status=status)
+    if request.path_info.startswith(API_PREFIX):
+        return api_error(status, detail)
     return page_handler(request, **kwargs)
 
 
 def not_found(request, exception=None):
+    if request.path_info.startswith(API_PREFIX):
+        refusal = ANY_API_PATH.refusal(request)
+        if refusal is not None:
+            return api_refusal(refusal)
     return _api_or_page(request, 404, "Not found.", defaults.page_not_found, exception=exception)
 
 
@@ -65,8 +76,8 @@ def server_error(request):
 def service_unavailable(request):
     """503 while the database cannot be reached. The page is rendered without the request, so
     that no context processor, session or user lookup touches the database again."""
-    if request.path_info.startswith("/api/"):
-        response = JsonResponse({"detail": UNAVAILABLE}, status=503)
+    if request.path_info.startswith(API_PREFIX):
+        response = api_error(503, UNAVAILABLE)
     else:
         response = HttpResponse(render_to_string("503.html"), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -4,16 +4,9 @@ from django.http import Http404, JsonResponse
 from django.http.request import split_domain_port
 from django.shortcuts import redirect
 
+from web.api import API_PREFIX, SCIM_PREFIX, TOKEN_PREFIXES, api_error
+
 from .hosts import GENERIC, tenant_for_host
-
-
-def is_api_path(path):
-    return path.startswith("/api/")
-
-
-def is_scim_path(path):
-    # SCIM (identity app) authenticates by provisioning token only, like the API.
-    return path.startswith("/scim/")
 
 
 def scim_not_found(detail):
@@ -40,9 +33,9 @@ class TenantHostMiddleware:
             raise Http404("Django admin is not served on this host.")
         tenant = tenant_for_host(host)
         if tenant is None:
-            if is_api_path(request.path_info):
-                return JsonResponse({"detail": "Unknown tenant."}, status=404)
-            if is_scim_path(request.path_info):
+            if request.path_info.startswith(API_PREFIX):
+                return api_error(404, "Unknown tenant.")
+            if request.path_info.startswith(SCIM_PREFIX):
                 return scim_not_found("Unknown tenant.")
             raise Http404("Unknown tenant.")
         request.tenant = None if tenant is GENERIC else tenant
@@ -57,7 +50,8 @@ class TenantSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not (is_api_path(request.path_info) or is_scim_path(request.path_info)):
+        # Under the token prefixes no session counts (tokens.middleware).
+        if not request.path_info.startswith(TOKEN_PREFIXES):
             user = request.user
             if user.is_authenticated:
                 if request.host_tenant is not None and user.tenant_id != request.host_tenant.id:

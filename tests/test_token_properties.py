@@ -9,7 +9,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tokens import crypto
-from tokens.auth import MAX_HEADER_LENGTH, AuthenticationFailed, parse_authorization
+from tokens.auth import MAX_HEADER_LENGTH, parse_authorization
+from web.auth import AuthenticationFailed
 
 PROPERTY = settings(max_examples=500, derandomize=True, deadline=None, database=None)
 SHAPE = re.compile(r"atp_[0-9A-Za-z]{42}")

@@ -1,4 +1,6 @@
-"""Token authentication for the API: header parsing, then the credential check.
+"""Who a token is (tokens.middleware): header parsing, then the credential check. What a
+token's calls leave behind (refused for a deprovisioned owner, role drift) is written by
+tokens.services.
 
 The hot path makes no query when the token is in this process's cache (tokens.authcache), else
 one indexed query (digest -> token, owner, tenant); no write unless a bounded-write timer is due
@@ -8,35 +10,38 @@ one indexed query (digest -> token, owner, tenant); no write unless a bounded-wr
 import time
 
 from django.db import InterfaceError, OperationalError, connection
-from django.utils import timezone
 
 from tenants.models import Tenant, User
 from tenants.permissions import may_call_api
+from web.auth import AuthenticationFailed, MalformedCredentials, PermissionDenied
 
 from . import authcache, crypto
-from .models import Token, TokenKind
-from .services import token_audit_role_drift, token_record_denial
+from .models import Token
 
 MAX_HEADER_LENGTH = 256
 SCHEMES = ("token", "bearer")
 
 
-class AuthenticationFailed(Exception):
-    status = 401
+class DeprovisionedOwner(PermissionDenied):
+    """A personal token whose owner is deprovisioned: refused, and the refusal kept
+    (tokens.services.token_record_denial) once it is answered."""
 
-    def __init__(self, detail):
-        super().__init__(detail)
-        self.detail = detail
-
-
-class PermissionDenied(AuthenticationFailed):
-    status = 403
+    def __init__(self, token):
+        super().__init__("permission denied")
+        self.token = token
 
 
-class MalformedCredentials(AuthenticationFailed):
-    """A header or value that could never be a token, refused before any database query
-    (CONTRACT §6): not counted against the failed-authentication limit either, since counting
-    is a database write when the database holds the counts (web.ratelimit)."""
+class ReadOnlyOwner(PermissionDenied):
+    """A write with a personal token whose owner may only read. The token itself is good, so
+    this is no failed authentication to count against the address."""
+
+    counted = False
+
+    def __init__(self, owner):
+        super().__init__(
+            "Permission denied: this token's owner has read-only access "
+            f"({owner.get_role_display()})."
+        )
 
 
 def parse_authorization(header):
@@ -134,27 +139,24 @@ def find_token(value):
     return authcache.lookup(crypto.digest(value), _load)
 
 
-def authenticate_credentials(
-    value, *, host_tenant, kinds=(TokenKind.API,), client_ip=None, now=None
-):
-    """Return the usable token for value, or raise AuthenticationFailed / PermissionDenied."""
-    token = find_token(value)
+def identify(header, *, host_tenant):
+    """The usable token of an Authorization header, or raise AuthenticationFailed.
+
+    Which endpoints take it is theirs to say (web.auth.Access); this only finds out whether
+    the token is a live one of the host's tenant and, when it acts as its owner, whether that
+    owner is still there.
+    """
+    token = find_token(parse_authorization(header))
     # A token of another tenant on a custom host is refused as if it did not exist there.
     if token is None or (host_tenant is not None and token.tenant_id != host_tenant.id):
         raise AuthenticationFailed("Invalid token.")
     if token.is_revoked:
         raise AuthenticationFailed("This token has been revoked.")
-    now = now or timezone.now()
-    if token.is_expired_at(now):
+    if token.is_expired:
         raise AuthenticationFailed(f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.")
     # Only a personal token depends on its owner; a tenant's token (an agent's, a collector's,
     # an identity provider's) keeps working when the admin who created it leaves, and has its
     # kind's privileges only: the endpoints of its kind, never the creator's.
     if token.is_personal and not may_call_api(token.owner):
-        token_record_denial(token, client_ip, now)
-        raise PermissionDenied("permission denied")
-    if token.kind not in kinds:
-        raise PermissionDenied("permission denied: this kind of token is not accepted here.")
-    if token.is_personal and token.role_drifted and token.drift_audited_role != token.owner.role:
-        token_audit_role_drift(token, client_ip)
+        raise DeprovisionedOwner(token)
     return token

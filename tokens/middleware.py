@@ -1,97 +1,70 @@
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from tenants.permissions import may_write
-from web import ratelimit
-from web.api import api_error
+from web.api import TOKEN_PREFIXES
+from web.auth import AuthenticationFailed
 from web.http import client_ip
 
-from .auth import (
-    AuthenticationFailed,
-    MalformedCredentials,
-    authenticate_credentials,
-    parse_authorization,
-)
-from .models import TokenKind
+from .auth import DeprovisionedOwner, ReadOnlyOwner, identify
+from .services import token_audit_role_drift, token_record_denial
 from .usage import record_use
 
-# Paths under /api/ that need no token (CONTRACT §5, §8).
-PUBLIC_API_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/tokens/report-leak/"})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Tokens of other kinds authenticate only on their own endpoints; API tokens everywhere else.
-KIND_OF_PATH = {
-    "/api/v1/siem/heartbeat/": TokenKind.SIEM,
-    "/api/v1/log-collectors/heartbeat/": TokenKind.LOG_COLLECTOR,
-}
 
 
 class ApiTokenMiddleware:
-    """Authenticates every request under /api/ by its token; sessions are ignored there.
+    """Identifies the caller of every request under /api/ and /scim/ by its token; no session
+    is read there. Knows no endpoint: each declares what it accepts and checks it (web.auth).
 
-    Sets request.api_token, request.user (the owner of a personal token; nobody for a tenant's
-    token, whose privileges are its kind's alone) and request.tenant. Leaves every other path
-    untouched, so pages pay nothing for it.
+    Sets request.auth (the token), request.user (the owner of a personal token; nobody for a
+    tenant's token, whose privileges are its kind's alone), request.tenant, or else
+    request.auth_refusal (why not); and request.authenticator, itself, which the endpoint
+    tells whether it accepts the token. Leaves every other path untouched, so pages pay nothing
+    for it.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        path = request.path_info
-        if not path.startswith("/api/"):
+        if not request.path_info.startswith(TOKEN_PREFIXES):
             return self.get_response(request)
-        request.api_token = None
-        if path in PUBLIC_API_PATHS:
-            return self.get_response(request)
-        address, now = client_ip(request), timezone.now()
+        request.authenticator, request.auth_accepted = self, False
         try:
-            value = parse_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
-            kind = KIND_OF_PATH.get(path, TokenKind.API)
-            token = authenticate_credentials(
-                value, host_tenant=request.host_tenant, kinds=(kind,), client_ip=address, now=now
+            token = identify(
+                request.META.get("HTTP_AUTHORIZATION", ""), host_tenant=request.host_tenant
             )
-        except AuthenticationFailed as failure:
-            return self.refuse(failure, address)
-        if token.is_personal:
-            owner = token.owner
-            if request.method in WRITE_METHODS and not may_write(owner):
-                return api_error(
-                    403,
-                    "Permission denied: this token's owner has read-only access "
-                    f"({owner.get_role_display()}).",
-                )
-            request.user = owner
+        except AuthenticationFailed as refusal:
+            request.auth, request.auth_refusal, request.user = None, refusal, AnonymousUser()
         else:
-            # A tenant's token (an agent's heartbeat: its own liveness, not a change to tenant
-            # data) acts as nobody, so no view can lend it its creator's privileges.
-            request.user = AnonymousUser()
-        request.api_token = token
-        request.tenant = token.tenant
-        record_use(token, address, now=now)
+            request.auth, request.auth_refusal, request.tenant = token, None, token.tenant
+            # A tenant's token (an agent's heartbeat, a provider's SCIM call) acts as nobody, so
+            # no view can lend it its creator's privileges.
+            request.user = token.owner if token.is_personal else AnonymousUser()
         return self.get_response(request)
 
     @staticmethod
-    def refuse(failure, address):
-        """Answer a failed authentication; past the per-address limit, with 429.
+    def accept(request):
+        """The endpoint takes tokens of request.auth's kind: None once the token's own last
+        condition holds and its use is recorded, else the refusal.
 
-        Only failures are limited: a valid token from the same address keeps working, so an
-        attacker sharing the address cannot lock a real client out. A value that could never
-        be a token is refused without counting: counting may be a database write, and §6
-        refuses it without a database hit.
+        A personal token acts with its owner's rights at each call, so it writes (whatever the
+        endpoint) only while its owner may. The first call after the owner's role changed is
+        audited, written or refused.
         """
-        if isinstance(failure, MalformedCredentials):
-            return api_error(failure.status, failure.detail)
-        wait = ratelimit.hit(
-            "api-auth-failure",
-            address or "unknown",
-            limit=settings.API_AUTH_FAILURE_LIMIT,
-            window=60,
-        )
-        if wait:
-            return api_error(
-                429,
-                "Too many failed authentications from this address; try again later.",
-                **{"Retry-After": str(wait)},
-            )
-        return api_error(failure.status, failure.detail)
+        token, address = request.auth, client_ip(request)
+        if token.is_personal:
+            owner = request.user  # the token's owner, as it acts
+            if token.role_drifted and token.drift_audited_role != owner.role:
+                token_audit_role_drift(token, address)
+            if request.method in WRITE_METHODS and not may_write(owner):
+                return ReadOnlyOwner(owner)
+        record_use(token, address)
+        return None
+
+    @staticmethod
+    def refused(request, refusal):
+        """A refusal is being answered: a deprovisioned owner's token leaves a trace."""
+        if isinstance(refusal, DeprovisionedOwner):
+            token_record_denial(refusal.token, client_ip(request), timezone.now())

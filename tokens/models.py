@@ -184,6 +184,11 @@ class Token(models.Model):
         return self.expires_at is not None and self.expires_at <= now
 
     @property
+    def is_expired(self):
+        # The clock is read only for a token that expires at all: this runs on every API call.
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def expires_soon(self):
         now = timezone.now()
         return self.expires_at is not None and now < self.expires_at <= now + EXPIRY_WARNING

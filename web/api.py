@@ -9,7 +9,12 @@ from django.core.paginator import EmptyPage, Paginator
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from .auth import Access
+
 API_PREFIX = "/api/"
+SCIM_PREFIX = "/scim/"  # identity's SCIM 2.0 service
+# Where only a token authenticates: no session is read under these (CONTRACT §5, §9).
+TOKEN_PREFIXES = (API_PREFIX, SCIM_PREFIX)
 
 
 def api_error(status, detail, **headers):
@@ -22,18 +27,31 @@ def api_error(status, detail, **headers):
     return response
 
 
-def api_view(*methods):
-    """A JSON endpoint: methods outside `methods` get 405 with Allow; never cached.
+def api_refusal(refusal):
+    """The answer to a refusal (web.auth): its status, its detail, its headers."""
+    return api_error(refusal.status, refusal.detail, **refusal.headers)
 
-    CSRF does not apply: the API accepts no session cookie, only the Authorization header.
+
+def api_view(*methods, kinds=None, public=False):
+    """A JSON endpoint and what it accepts (web.auth.Access, also `view.access`): by default a
+    token that acts as its owner; `kinds`, tokens of those kinds; `public`, anyone.
+
+    Before anything else the caller is checked: a refusal is answered as the API's error (401,
+    403, or 429 past the failure limit), then methods outside `methods` get 405 with Allow.
+    Never cached. CSRF does not apply: the API accepts no session cookie, only the
+    Authorization header.
     """
+    access = Access(kinds=kinds, public=public)
+    allowed = [*methods, "HEAD"] if "GET" in methods else list(methods)
 
     def decorator(view):
         @csrf_exempt
         @login_not_required
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            allowed = [*methods, "HEAD"] if "GET" in methods else list(methods)
+            refusal = access.refusal(request)
+            if refusal is not None:
+                return api_refusal(refusal)
             if request.method not in allowed:
                 return api_error(
                     405, f"Method {request.method} is not allowed here.", Allow=", ".join(allowed)
@@ -42,6 +60,7 @@ def api_view(*methods):
             response.headers.setdefault("Cache-Control", "no-store")
             return response
 
+        wrapper.access = access
         return wrapper
 
     return decorator

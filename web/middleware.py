@@ -1,5 +1,7 @@
 from django.utils.cache import patch_cache_control
 
+from .api import TOKEN_PREFIXES
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -38,7 +40,7 @@ class PrivateResponsesMiddleware:
     Directives a view set stay; these are added to them.
 
     After AuthenticationMiddleware, which gives the request its user. Under /api/ and /scim/
-    only a token counts: no session is read there, so request.user is not touched.
+    only a token counts, once an endpoint accepted it (web.auth); a refusal carries no data.
     """
 
     def __init__(self, get_response):
@@ -46,8 +48,9 @@ class PrivateResponsesMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if request.path_info.startswith(("/api/", "/scim/")):
-            personal = getattr(request, "api_token", None) is not None
+        if request.path_info.startswith(TOKEN_PREFIXES):
+            # Not set when a middleware above answered first (an unknown tenant's host).
+            personal = getattr(request, "auth_accepted", False)
         else:
             personal = request.user.is_authenticated
         if personal:
