@@ -2,11 +2,12 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.views import defaults
 
-from web.api import API_PREFIX, api_error, api_refusal
+from tenants.permissions import is_full_admin
+from web.api import API_PREFIX, SCIM_PREFIX, api_error, api_refusal
 from web.auth import Access
 from web.health import database_unavailable
 
@@ -42,10 +43,64 @@ def about(request):
 ANY_API_PATH = Access()
 
 
+def _is_api(request):
+    return request.path_info.startswith((API_PREFIX, SCIM_PREFIX))
+
+
 def _api_or_page(request, status, detail, page_handler, **kwargs):
-    if request.path_info.startswith(API_PREFIX):
+    if _is_api(request):
         return api_error(status, detail)
-    return page_handler(request, **kwargs)
+    return page_handler(request, status=status, **kwargs)
+
+
+ERROR_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Page not found",
+    500: "Something went wrong",
+}
+
+
+def _for_full_admins(request):
+    tenant = getattr(request, "tenant", None)
+    return f"full admins of {tenant.name}" if tenant else "full admins"
+
+
+def _explanation(request, status, user):
+    """One helpful sentence for the error page. It names only the user's own tenant and
+    never says whether an object exists: a page refused by role answers 404 like a missing one
+    (web.access.allowed)."""
+    signed_in = user is not None and user.is_authenticated
+    if status == 404:
+        if signed_in and not is_full_admin(user):
+            return f"This page does not exist, or is for {_for_full_admins(request)}."
+        return "This page does not exist, or what it showed was removed."
+    if status == 403:
+        if signed_in and not is_full_admin(user):
+            return f"This page is for {_for_full_admins(request)}."
+        if not signed_in:
+            return "Sign in first, then try again."
+        return "You are not allowed to do this."
+    if status == 400:
+        return "The request could not be understood. Check the address or go back and retry."
+    return (
+        "The portal failed to answer this request. It has been logged; try again in a "
+        "moment, and if it keeps failing tell your administrator."
+    )
+
+
+def _error_context(request, status, user):
+    return {
+        "status": status,
+        "title": ERROR_TITLES[status],
+        "explanation": _explanation(request, status, user),
+        "signed_in": user is not None and user.is_authenticated,
+    }
+
+
+def _error_page(request, status, exception=None):
+    user = getattr(request, "user", None)
+    return render(request, "error.html", _error_context(request, status, user), status=status)
 
 
 def not_found(request, exception=None):
@@ -53,30 +108,44 @@ def not_found(request, exception=None):
         refusal = ANY_API_PATH.refusal(request)
         if refusal is not None:
             return api_refusal(refusal)
-    return _api_or_page(request, 404, "Not found.", defaults.page_not_found, exception=exception)
+    return _api_or_page(request, 404, "Not found.", _error_page, exception=exception)
 
 
 def bad_request(request, exception=None):
-    return _api_or_page(request, 400, "Bad request.", defaults.bad_request, exception=exception)
+    return _api_or_page(request, 400, "Bad request.", _error_page, exception=exception)
 
 
 def permission_denied(request, exception=None):
-    return _api_or_page(
-        request, 403, "permission denied", defaults.permission_denied, exception=exception
-    )
+    return _api_or_page(request, 403, "permission denied", _error_page, exception=exception)
 
 
 def server_error(request):
     # Django calls this while handling the exception, so sys.exc_info() is that exception.
     if database_unavailable(sys.exc_info()[1]):
         return service_unavailable(request)
-    return _api_or_page(request, 500, "Internal server error.", defaults.server_error)
+    if _is_api(request):
+        return api_error(500, "Internal server error.")
+    return HttpResponse(_render_500(request), status=500)
+
+
+def _render_500(request):
+    """The portal's layout without the request: no context processor, session or user
+    lookup may touch the database (it may be what failed). The user is shown only when this
+    request had already loaded it (AuthenticationMiddleware caches it on the request); the
+    tenant was resolved before any view ran."""
+    user = getattr(request, "_cached_user", None)
+    context = _error_context(request, 500, user)
+    context["tenant"] = getattr(request, "tenant", None)
+    if user is not None and user.is_authenticated:
+        context["user"] = user
+        context["csrf_token"] = get_token(request)  # for the Sign out form; reads a cookie
+    return render_to_string("error.html", context)
 
 
 def service_unavailable(request):
     """503 while the database cannot be reached. The page is rendered without the request, so
     that no context processor, session or user lookup touches the database again."""
-    if request.path_info.startswith(API_PREFIX):
+    if _is_api(request):
         response = api_error(503, UNAVAILABLE)
     else:
         response = HttpResponse(render_to_string("503.html"), status=503)

@@ -114,3 +114,9 @@ def tokens_visible_to(user, *, personal):
     if _administers(user):
         return tenant
     return tenant & personal & Q(owner_id=user.pk)
+
+
+def is_full_admin(user):
+    """Whether the user holds the tenant's administering role: what the error pages say a
+    page refused by role needs ("This page is for full admins of …")."""
+    return _administers(user)
