@@ -119,10 +119,28 @@ def _flush_on_exit():
         flush_all()
 
 
+COUNTED_DAYS = 30
+
+
+def _first_counted_day(now=None):
+    return (now or timezone.now()).date() - timedelta(days=COUNTED_DAYS - 1)
+
+
 def requests_last_30_days(token, now=None):
-    since = (now or timezone.now()).date() - timedelta(days=29)
+    since = _first_counted_day(now)
     total = token.usage_days.filter(day__gte=since).aggregate(total=Sum("requests"))["total"]
     return total or 0
+
+
+def counts_catching_up(token, now=None):
+    """Whether the token's last use is newer than the counts written so far: its last use is
+    written on the call itself, its counts and addresses only when a process flushes them
+    (record_use), so for a while a used token can show no count for the day of its last use.
+    Pages say the counts are catching up then, rather than "not used"."""
+    last_used = token.last_used_at
+    if last_used is None or last_used.date() < _first_counted_day(now):
+        return False
+    return not token.usage_days.filter(day__gte=last_used.date()).exists()
 
 
 def recent_addresses(token, limit=5):

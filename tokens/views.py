@@ -134,6 +134,7 @@ def token_detail(request, token_id):
     context = {
         "token": token,
         "requests_30_days": usage.requests_last_30_days(token),
+        "counts_catching_up": usage.counts_catching_up(token),
         "addresses": usage.recent_addresses(token),
         "events": AuditEvent.objects.filter(token=token, tenant=request.tenant)[:20],
     }
