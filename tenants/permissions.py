@@ -63,6 +63,12 @@ def may_revoke_others_tokens(user):
     return _administers(user)
 
 
+def may_see_revoked_tokens(user):
+    """Revoked tokens stay out of every listing but one: full admins' Revoked filter and the
+    revoked token's own page, for investigations."""
+    return _administers(user)
+
+
 def may_see_audit_log(user):
     return _administers(user)
 

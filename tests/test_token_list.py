@@ -194,4 +194,5 @@ def test_a_second_view_counts_nothing_again(signed_in, full_admin):
     TokenFactory.create_batch(3, owner=full_admin)
     client = signed_in(full_admin)
     first = count_queries(client)
-    assert count_queries(client) == first - 3  # status counts, deprovisioned count, total
+    # status counts, deprovisioned count, revoked count, total
+    assert count_queries(client) == first - 4

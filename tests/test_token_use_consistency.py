@@ -59,10 +59,14 @@ def test_a_use_days_ago_with_no_count_written_since_is_not_called_unused(
     assert '<p class="stat">3</p>' in html
 
 
-def test_a_use_older_than_the_counted_days_is_not_catching_up(operator, issue):
+def test_a_use_older_than_the_counted_days_says_so(signed_in, operator, issue):
     token, _ = issue(operator)
     token.last_used_at = timezone.now() - timedelta(days=40)
+    token.save(update_fields=["last_used_at"])
     assert not usage.counts_catching_up(token)
+    html = detail(signed_in(operator), token)
+    assert "Not used in the past 30 days; last used" in html
+    assert "Not used yet" not in html and "catching up" not in html
 
 
 @pytest.fixture
@@ -74,7 +78,7 @@ def refused_token(tenant):
 
 
 def badges(html):
-    return re.findall(r'<span class="badge badge-(\w+)">([^<]*)</span>', html)
+    return re.findall(r'<span class="badge badge-(\w+)"[^>]*>([^<]*)</span>', html)
 
 
 def test_a_refused_token_looks_refused_on_the_list_and_its_page(
@@ -82,11 +86,12 @@ def test_a_refused_token_looks_refused_on_the_list_and_its_page(
 ):
     client = signed_in(full_admin)
     listing = client.get(LIST).content.decode()
-    assert ("refused", "Refused — owner deprovisioned") in badges(listing)
+    assert ("refused", "Refused") in badges(listing)
     assert ("active", "Active") not in badges(listing)
-    assert "Active by last use" in listing
+    assert "Owner deprovisioned · counted as Active" in listing
     page = detail(client, refused_token)
-    assert ("refused", "Refused — owner deprovisioned") in badges(page)
+    assert ("refused", "Refused") in badges(page)
+    assert "Owner deprovisioned · counted as Active" in page
     assert ("active", "Active") not in badges(page)
 
 

@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from tenants.models import Role, Tenant, User
-from tenants.permissions import tokens_visible_to
+from tenants.permissions import may_see_revoked_tokens, tokens_visible_to
 
 ACTIVE_WINDOW = timedelta(days=7)
 EXPIRY_WARNING = timedelta(days=7)  # tokens expiring this soon are flagged on the page
@@ -75,6 +75,15 @@ class TokenQuerySet(models.QuerySet):
         """Live tokens the user may see and revoke (tenants.permissions.may_see_token).
         Outsiders get nothing, so views answer them with 404."""
         return self.live().filter(tokens_visible_to(user, personal=PERSONAL_TOKENS))
+
+    def revoked_visible_to(self, user):
+        """Revoked tokens of the user's tenant, for full admins' investigations
+        (may_see_revoked_tokens); nothing for anyone else."""
+        if not may_see_revoked_tokens(user):
+            return self.none()
+        return self.filter(revoked_at__isnull=False).filter(
+            tokens_visible_to(user, personal=PERSONAL_TOKENS)
+        )
 
     def with_deprovisioned_owner(self):
         # A subquery over the few deprovisioned users, not a join over every token's owner:

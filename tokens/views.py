@@ -1,17 +1,19 @@
 import uuid
 
 from django.contrib import messages
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from audit.models import AuditEvent, Via
+from audit.models import Action, AuditEvent, Via
 from tenants.permissions import (
     may_revoke_others_tokens,
     may_rotate_token,
     may_see_others_tokens,
+    may_see_revoked_tokens,
     may_set_token_policy,
 )
 from tenants.services import POLICY_FIELDS, tenant_save
@@ -30,6 +32,43 @@ def _visible(request):
     return Token.objects.api().visible_to(request.user)
 
 
+# Who revoked a token when no person did (Token.revoked_by is empty): the audit event's channel.
+REVOKED_VIA = {
+    Via.SWEEP: "the expiry sweep",
+    Via.LEAK_REPORT: "a leak report",
+    Via.SCIM: "SCIM deprovisioning",
+    Via.SSO: "single sign-on",
+    Via.COMMAND: "a management command",
+    Via.SYSTEM: "the system",
+}
+
+
+def _revoked_tokens(user):
+    """The revoked API tokens a full admin may look into, newest revocation first, each with
+    who revoked it (revoked_by_label) read from the model or, failing that, the audit trail."""
+    event = AuditEvent.objects.filter(token=OuterRef("pk"), action=Action.TOKEN_REVOKED)
+    return (
+        Token.objects.api()
+        .revoked_visible_to(user)
+        .select_related("owner", "revoked_by")
+        .annotate(
+            revoked_actor_email=Subquery(event.values("actor_email")[:1]),
+            revoked_via=Subquery(event.values("via")[:1]),
+        )
+        .order_by("-revoked_at", "-id")
+    )
+
+
+def _label_revoker(token):
+    if token.revoked_by is not None:
+        token.revoked_by_label = token.revoked_by.email
+    else:
+        token.revoked_by_label = token.revoked_actor_email or REVOKED_VIA.get(
+            token.revoked_via, "an unrecorded actor"
+        )
+    return token
+
+
 def _render_page(request, *, status, generate_form=None, issued=None, dialog=None):
     filter_form = StatusFilterForm(request.GET)
     filter_error = None
@@ -38,22 +77,30 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
     else:
         status_filter = "all"
         filter_error = filter_form.errors["status"][0]
-    deprovisioned_only = request.GET.get("owner") == "deprovisioned"
-    tokens = api_token_listing(request.user, status_filter)
-    if deprovisioned_only:
-        tokens = tokens.with_deprovisioned_owner()
+    # The Revoked choice is an extra one for full admins (like Owner deprovisioned); every
+    # other choice lists live tokens only, so a revoked token leaves them at once (§4).
+    revoked_only = request.GET.get("revoked") == "1" and may_see_revoked_tokens(request.user)
+    deprovisioned_only = request.GET.get("owner") == "deprovisioned" and not revoked_only
+    if revoked_only:
+        tokens, name = _revoked_tokens(request.user), "revoked"
+    else:
+        tokens = api_token_listing(request.user, status_filter)
+        if deprovisioned_only:
+            tokens = tokens.with_deprovisioned_owner()
+        name = f"{status_filter}:{'deprovisioned' if deprovisioned_only else 'any'}"
     paginator = counts.CountedPaginator(
-        tokens,
-        PAGE_SIZE,
-        scope=counts.scope_of(request.user),
-        name=f"{status_filter}:{'deprovisioned' if deprovisioned_only else 'any'}",
+        tokens, PAGE_SIZE, scope=counts.scope_of(request.user), name=name
     )
     page = paginator.get_page(request.GET.get("page"))
+    if revoked_only:
+        for token in page.object_list:
+            _label_revoker(token)
     context = {
         "page": page,
         "status_filter": status_filter,
         "status_filter_error": filter_error,
         "deprovisioned_only": deprovisioned_only,
+        "revoked_only": revoked_only,
         "statuses": _status_choices(request.user),
         "status_label": dict(STATUS_FILTER_CHOICES)[status_filter],
         "shows_owner": may_see_others_tokens(request.user),
@@ -61,14 +108,16 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         "form_id": uuid.uuid4().hex,
         "issued": issued,
         "dialog": dialog,
-        "query": _page_query(status_filter, deprovisioned_only),
+        "query": _page_query(status_filter, deprovisioned_only, revoked_only),
     }
     if filter_error and status == 200:
         status = 400
     return render(request, "tokens/token_list.html", context, status=status)
 
 
-def _page_query(status_filter, deprovisioned_only):
+def _page_query(status_filter, deprovisioned_only, revoked_only=False):
+    if revoked_only:
+        return "revoked=1"
     query = f"status={status_filter}"
     return f"{query}&owner=deprovisioned" if deprovisioned_only else query
 
@@ -78,12 +127,16 @@ def _status_choices(user):
     scope = counts.scope_of(user)
     by_status = counts.cached(scope, "statuses", tokens.status_counts)
     choices = [(value, label, by_status[value]) for value, label in STATUS_FILTER_CHOICES]
-    deprovisioned = None
+    deprovisioned = revoked = None
     if may_see_others_tokens(user):
         deprovisioned = counts.cached(
             scope, "all:deprovisioned", tokens.with_deprovisioned_owner().count
         )
-    return {"choices": choices, "deprovisioned": deprovisioned}
+    if may_see_revoked_tokens(user):
+        revoked = counts.cached(
+            scope, "revoked", Token.objects.api().revoked_visible_to(user).count
+        )
+    return {"choices": choices, "deprovisioned": deprovisioned, "revoked": revoked}
 
 
 def token_list(request):
@@ -130,7 +183,10 @@ def _first_submission(request, form_id):
 
 
 def token_detail(request, token_id):
-    token = get_object_or_404(_visible(request).select_related("owner"), pk=token_id)
+    token = _visible(request).select_related("owner").filter(pk=token_id).first()
+    if token is None:
+        # A revoked token's page, read-only, for full admins' investigations; a 404 to others.
+        token = _label_revoker(get_object_or_404(_revoked_tokens(request.user), pk=token_id))
     context = {
         "token": token,
         "requests_30_days": usage.requests_last_30_days(token),
