@@ -52,6 +52,7 @@ def test_the_filter_counts_each_status(page_as, full_admin, tokens_of_every_kind
         "Generated 1",
         "Expired 0",
         "Owner deprovisioned 1",
+        "Revoked 0",
     ]
 
 
