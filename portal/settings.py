@@ -286,6 +286,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"  # a 403 in the portal's layout, not Django's
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

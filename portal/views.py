@@ -119,6 +119,21 @@ def permission_denied(request, exception=None):
     return _api_or_page(request, 403, "permission denied", _error_page, exception=exception)
 
 
+def csrf_failure(request, reason=""):
+    """A form sent without a valid CSRF token (an old tab, a session that changed): the
+    portal's 403 page, saying what to do."""
+    if _is_api(request):
+        return api_error(403, "permission denied")
+    user = getattr(request, "user", None)
+    context = _error_context(request, 403, user)
+    context["title"] = "Form expired"
+    context["explanation"] = (
+        "This form was sent from a page that is out of date, for example after signing in "
+        "again in another tab. Go back, reload the page and try again."
+    )
+    return render(request, "error.html", context, status=403)
+
+
 def server_error(request):
     # Django calls this while handling the exception, so sys.exc_info() is that exception.
     if database_unavailable(sys.exc_info()[1]):

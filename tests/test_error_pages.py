@@ -121,3 +121,12 @@ def test_404_under_the_api_stays_json(tenant, issue, full_admin):
     )
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_a_form_without_a_valid_csrf_token_gets_the_portals_403(tenant, full_admin):
+    client = Client(HTTP_HOST=tenant.host, enforce_csrf_checks=True)
+    response = client.post("/login/", {"email": "a@b.test", "password": "x"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert _layout(html) and "Form expired" in html and "reload the page" in html
+    assert "Go to sign-in" in html
