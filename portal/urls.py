@@ -11,6 +11,8 @@ urlpatterns = [
     path("login/", PortalLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("about/", views.about, name="about"),
+    path("help/using-tokens/", views.help_tokens, name="help-tokens"),
+    path("help/api/", views.help_api, name="help-api"),
     path("settings/", views.settings_index, name="settings"),
     path(
         "settings/security-extensions/",

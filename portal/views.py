@@ -6,10 +6,12 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 
-from tenants.permissions import is_full_admin
+from tenants.permissions import is_full_admin, may_manage_integrations
 from web.api import API_PREFIX, SCIM_PREFIX, api_error, api_refusal
 from web.auth import Access
 from web.health import database_unavailable
+
+from . import openapi, reference
 
 UNAVAILABLE = "The service is temporarily unavailable; try again shortly."
 RETRY_AFTER_SECONDS = 30
@@ -31,11 +33,28 @@ def settings_index(request):
 
 
 def security_extensions(request):
+    if not may_manage_integrations(request.user):
+        # API tokens would be its only card: go there directly.
+        return redirect("tokens:list")
     return render(request, "portal/security_extensions.html")
 
 
 def about(request):
     return render(request, "portal/about.html", {"version": product_version()})
+
+
+def help_tokens(request):
+    return render(request, "portal/help_tokens.html")
+
+
+def help_api(request):
+    document = openapi.openapi_document(request)
+    context = {
+        "description": document["info"]["description"],
+        "server": document["servers"][0]["url"],
+        "operations": reference.operations(document),
+    }
+    return render(request, "portal/help_api.html", context)
 
 
 # Every path under /api/ needs a token (CONTRACT §5), one without an endpoint too: a stranger

@@ -23,8 +23,8 @@ def test_about_shows_the_tenants_custom_url_and_version(signed_in, operator, set
     assert "Product version" in html
 
 
-def test_security_extensions_lists_api_tokens(signed_in, reader):
-    html = signed_in(reader).get("/settings/security-extensions/").content.decode()
+def test_security_extensions_lists_api_tokens(signed_in, full_admin):
+    html = signed_in(full_admin).get("/settings/security-extensions/").content.decode()
     assert 'href="/settings/security-extensions/api-tokens/"' in html
 
 
@@ -56,6 +56,8 @@ PAGES = {
     "login": None,
     "logout": None,
     "about": None,
+    "help-tokens": None,
+    "help-api": None,
     "settings": None,
     "security-extensions": None,
     "tokens:list": None,

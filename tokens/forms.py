@@ -136,7 +136,8 @@ class TokenPolicyForm(forms.ModelForm):
             "token_inactive_revoke_days": "Revoke tokens unused for (days)",
         }
         help_texts = {
-            "token_max_lifetime_days": "Leave empty for no limit. Applies to new tokens.",
-            "token_inactive_revoke_days": "Leave empty to keep unused tokens. Applied by the "
-            "daily sweep (manage.py sweeptokens) to every kind of token.",
+            "token_max_lifetime_days": "Leave empty for no limit. Applies to new tokens, and to "
+            "existing ones when they are rotated.",
+            "token_inactive_revoke_days": "Tokens unused for this many days are revoked "
+            "automatically once a day, tokens of every kind. Leave empty to keep unused tokens.",
         }

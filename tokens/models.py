@@ -5,7 +5,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, ExpressionWrapper, F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tenants.models import Role, Tenant, User
@@ -92,6 +93,34 @@ class TokenQuerySet(models.QuerySet):
 
     def with_status(self, status, now=None):
         return self.filter(TokenStatus.condition(status, now or timezone.now()))
+
+    def unexpired(self, now):
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+    def unused_for(self, days, now):
+        """Live, unexpired tokens neither used nor issued in the past `days` days: those the
+        daily sweep revokes under a policy of revoking tokens unused that long."""
+        return (
+            self.live()
+            .unexpired(now)
+            .annotate(seen=Coalesce(F("last_used_at"), F("created_at")))
+            .filter(seen__lt=now - timedelta(days=days))
+        )
+
+    def living_longer_than(self, days, now):
+        """Live, unexpired API tokens whose lifetime (from issue or last rotation to expiry)
+        is over `days` days, or unbounded: those a maximum lifetime of `days` would not allow
+        today. They keep working; rotation gives them a lifetime within the policy."""
+        issued = Coalesce(F("rotated_at"), F("created_at"))
+        longest = ExpressionWrapper(
+            issued + timedelta(days=days) + LIFETIME_SLACK, output_field=models.DateTimeField()
+        )
+        return (
+            self.live()
+            .api()
+            .unexpired(now)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=longest))
+        )
 
     def status_counts(self, now=None):
         now = now or timezone.now()
@@ -235,6 +264,26 @@ class Token(models.Model):
                 f"{days} days from now."
             )
         return expires_at, ""
+
+    def rotation_summary(self, now=None):
+        """What rotating now does to the expiry, in sentences for the confirmation: the new
+        expiry always, and for an expired token that rotating revives it."""
+        now = now or timezone.now()
+        expires_at, note = self.expiry_after_rotation(now)
+        if expires_at is None:
+            until = "never expires"
+        else:
+            days = max(1, round((expires_at - now).total_seconds() / 86400))
+            until = f"until {expires_at:%Y-%m-%d} ({days} day{'s' if days != 1 else ''} from now)"
+        if self.is_expired_at(now):
+            summary = f"This token expired on {self.expires_at:%Y-%m-%d}; rotating revives it " + (
+                f"{until}." if expires_at else "with no expiry."
+            )
+        elif expires_at is None:
+            summary = "The new value never expires."
+        else:
+            summary = f"The new value works {until}."
+        return f"{summary} {note}".strip()
 
     @property
     def role_drifted(self):

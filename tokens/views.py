@@ -5,6 +5,7 @@ from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -92,10 +93,17 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         tokens, PAGE_SIZE, scope=counts.scope_of(request.user), name=name
     )
     page = paginator.get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    for token in rows:
+        # Every row is the tenant's: the rotate confirmation reads its policy from it.
+        token.tenant = request.tenant
+    page.object_list = rows
     if revoked_only:
-        for token in page.object_list:
+        for token in rows:
             _label_revoker(token)
     context = {
+        "rotation_explained": not revoked_only
+        and any(not may_rotate_token(request.user, token) for token in rows),
         "page": page,
         "status_filter": status_filter,
         "status_filter_error": filter_error,
@@ -245,16 +253,49 @@ def revoke_deprovisioned(request):
 def token_policy(request):
     tenant = request.tenant
     form = TokenPolicyForm(request.POST or None, instance=tenant)
+    preview = None
     if request.method == "POST" and form.is_valid():
-        # The valid form has set the policy on the tenant. The page sets the whole policy, and
-        # each save of it is audited, changed or not.
-        tenant_save(
-            tenant=tenant, changed=POLICY_FIELDS, by=request.user, client_ip=client_ip(request)
-        )
-        messages.success(request, "Token policy saved.")
-        return redirect("tokens:policy")
+        # The valid form has set the policy on the tenant (in memory). Before it is saved,
+        # the admin sees which existing tokens it revokes or flags, and confirms that.
+        preview = _policy_preview(tenant)
+        confirmed = request.POST.get("previewed") == preview["fingerprint"]
+        if confirmed or not (preview["unused"] or preview["too_long"]):
+            # The page sets the whole policy, and each save of it is audited, changed or not.
+            tenant_save(
+                tenant=tenant, changed=POLICY_FIELDS, by=request.user, client_ip=client_ip(request)
+            )
+            messages.success(request, "Token policy saved.")
+            return redirect("tokens:policy")
     status = 400 if form.errors else 200
-    return render(request, "tokens/token_policy.html", {"form": form}, status=status)
+    return render(
+        request, "tokens/token_policy.html", {"form": form, "preview": preview}, status=status
+    )
+
+
+PREVIEW_NAMES = 10
+
+
+def _policy_preview(tenant):
+    """What the policy set on `tenant` (unsaved) does to its live tokens: those the daily
+    sweep will revoke as unused, and the API tokens living longer than the maximum. The
+    fingerprint names the policy previewed, so a confirmation saves only that one."""
+    now = timezone.now()
+    tokens = Token.objects.filter(tenant=tenant).select_related("owner")
+    preview = {
+        "fingerprint": "|".join(str(getattr(tenant, name)) for name in POLICY_FIELDS),
+        "unused": None,
+        "too_long": None,
+    }
+    for key, days, matching in (
+        ("unused", tenant.token_inactive_revoke_days, tokens.unused_for),
+        ("too_long", tenant.token_max_lifetime_days, tokens.living_longer_than),
+    ):
+        if days:
+            found = matching(days, now).order_by("name", "pk")
+            count = found.count()
+            if count:
+                preview[key] = {"count": count, "days": days, "first": found[:PREVIEW_NAMES]}
+    return preview
 
 
 def _list_url(status):

@@ -57,6 +57,12 @@
       dialog.querySelector("form").action = form.action;
       const name = dialog.querySelector("[data-token-name]");
       if (name) name.textContent = form.dataset.tokenName || "";
+      // What this action does to this token in particular, e.g. the new expiry on rotation.
+      const detail = dialog.querySelector("[data-detail]");
+      if (detail) {
+        detail.textContent = form.dataset.detail || "";
+        detail.hidden = !form.dataset.detail;
+      }
       showModal(dialog);
       // The safe choice has the focus, so a stray Enter does nothing harmful.
       dialog.querySelector("[data-close-dialog]").focus();

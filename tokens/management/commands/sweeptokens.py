@@ -1,7 +1,3 @@
-from datetime import timedelta
-
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.models import Action, Via
@@ -28,13 +24,8 @@ class Command(PortalCommand):
         count_expired = self._sweep(expired, dry_run, Action.TOKEN_EXPIRED, "expired")
         count_unused = 0
         for tenant in Tenant.objects.filter(token_inactive_revoke_days__isnull=False):
-            cutoff = now - timedelta(days=tenant.token_inactive_revoke_days)
-            unused = (
-                live.filter(tenant=tenant)
-                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-                .annotate(seen=Coalesce(F("last_used_at"), F("created_at")))
-                .filter(seen__lt=cutoff)
-            )
+            # The same query the Token policy page previews.
+            unused = live.filter(tenant=tenant).unused_for(tenant.token_inactive_revoke_days, now)
             reason = f"unused for {tenant.token_inactive_revoke_days} days"
             count_unused += self._sweep(unused, dry_run, None, reason)
         verb = "Would revoke" if dry_run else "Revoked"
