@@ -196,5 +196,5 @@ class PortalLogoutView(LogoutView):
         was_signed_in = request.user.is_authenticated
         response = super().post(request, *args, **kwargs)
         if was_signed_in:
-            messages.info(request, "You are signed out.")
+            messages.success(request, "You are signed out.")
         return response
