@@ -173,6 +173,11 @@ class RoleValuesField(forms.CharField):
 
     widget = forms.Textarea(attrs={"rows": 2, "spellcheck": "false"})
 
+    def __init__(self, **kwargs):
+        # What to_python parses, said where the values are typed.
+        kwargs.setdefault("help_text", "One value per line, or separated by commas.")
+        super().__init__(**kwargs)
+
     def to_python(self, value):
         text = super().to_python(value) or ""
         values = [part.strip() for part in re.split(r"[,\n]", text)]

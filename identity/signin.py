@@ -1,8 +1,9 @@
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, LogoutView
 from django.shortcuts import render
 from django.urls import reverse
 
@@ -185,3 +186,15 @@ class AdminLoginView(SignInView):
 
     def get_default_redirect_url(self):
         return reverse("admin:index")
+
+
+class PortalLogoutView(LogoutView):
+    """Django's sign-out, which lands on the sign-in page: saying so there, as that page alone
+    does not tell a user who just clicked "Sign out" that it worked."""
+
+    def post(self, request, *args, **kwargs):
+        was_signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_signed_in:
+            messages.success(request, "You are signed out.")
+        return response

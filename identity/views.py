@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from audit.models import Action, Via
+from audit.models import Action, AuditEvent, Via
 from audit.services import audit_record
 from tenants.models import User
 from tenants.permissions import may_manage_identity
@@ -129,6 +129,9 @@ def _refuse(request, identity, message, *, user=None, email="", status=403):
 def provisioning_token_form(data=None):
     form = TokenNameForm(data)
     form.fields["name"].help_text = "Say which provider uses it, e.g. “Okta provisioning”."
+    form.fields["name"].error_messages["required"] = (
+        "Enter a name for the token, e.g. the identity provider that will use it."
+    )
     return form
 
 
@@ -137,19 +140,50 @@ def _provisioning_tokens(request):
     return tokens.select_related("owner")
 
 
+def _summary(tenant, identity, tokens):
+    """The page's first box: whether single sign-on is on and has worked, and how users get in."""
+    if identity is not None and identity.sso_ready:
+        sso = "On"
+    elif identity is not None and identity.sso_enabled:
+        sso = "Turned on, but incomplete: it needs a provider name, issuer, client ID and secret"
+    else:
+        sso = "Off"
+    last_sso = (
+        AuditEvent.objects.for_tenant(tenant)
+        .filter(action=Action.USER_SIGNED_IN, via=Via.SSO)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return {
+        "sso": sso,
+        "sso_on": sso == "On",
+        "provider": identity.provider_name if identity is not None else "",
+        "last_sso_sign_in": last_sso,
+        "scim_tokens": len(tokens),
+        "passwords": identity is None or identity.passwords_allowed,
+    }
+
+
 def _render_settings(request, *, sso_form=None, mapping_form=None, token_form=None, **extra):
     identity = identity_settings_of(request.tenant)
     tenant = request.tenant
+    tokens = _provisioning_tokens(request)
     context = {
         "identity": identity,
+        "summary": _summary(tenant, identity, tokens),
         "sso_form": sso_form or SsoSettingsForm(instance=identity),
         "mapping_form": mapping_form or RoleMappingForm(instance=identity),
         "token_form": token_form or provisioning_token_form(),
-        "tokens": _provisioning_tokens(request),
+        "tokens": tokens,
         "callback_url": callback_url(tenant),
         "scim_url": tenant.custom_url + "scim/v2",
         "list_url": reverse("identity:settings"),
         "reveal_endpoint": "scim/v2/Users",
+        # A GET: it proves the token works and changes nothing (a POST needs a user body).
+        "reveal_example": (
+            f'curl -H "Authorization: Bearer <token>" "{tenant.custom_url}scim/v2/Users?count=1"'
+        ),
         "reveal_intro": "The provisioning token",
         **extra,
     }

@@ -14,6 +14,14 @@ PORT_RANGE = "Use a port from 1 to 65535."
 
 
 class IntegrationForm(forms.ModelForm):
+    # Per field: the first, empty choice of a select (Django's is "---------") and the message
+    # when nothing is chosen or entered (Django's is "This field is required.").
+    placeholders: dict = {}
+    required_messages = {
+        "name": "Enter a name, e.g. the site or product it serves.",
+        "port": "Enter a port from 1 to 65535.",
+    }
+
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.tenant = tenant
@@ -21,6 +29,11 @@ class IntegrationForm(forms.ModelForm):
         port = self.fields["port"]
         port.widget.attrs.update({"min": 1, "max": 65535, "inputmode": "numeric"})
         port.error_messages.update(max_value=PORT_RANGE, min_value=PORT_RANGE)
+        for name, message in self.required_messages.items():
+            self.fields[name].error_messages["required"] = message
+        for name, placeholder in self.placeholders.items():
+            field = self.fields[name]
+            field.choices = [("", placeholder), *(c for c in field.choices if c[0] != "")]
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -30,6 +43,13 @@ class IntegrationForm(forms.ModelForm):
 
 
 class SiemAgentForm(IntegrationForm):
+    placeholders = {"format": "Choose a format"}
+    required_messages = {
+        **IntegrationForm.required_messages,
+        "format": "Choose the format your SIEM reads.",
+        "host": "Enter the host name or IP address your SIEM receives events on.",
+    }
+
     class Meta:
         model = SiemAgent
         fields = ["name", "format", "host", "port"]
@@ -48,6 +68,13 @@ class SiemAgentForm(IntegrationForm):
 
 
 class LogCollectorForm(IntegrationForm):
+    placeholders = {"source_type": "Choose a data source", "receiver": "Choose a receiver"}
+    required_messages = {
+        **IntegrationForm.required_messages,
+        "source_type": "Choose the kind of device whose logs it collects.",
+        "receiver": "Choose how the devices send their logs: FTP or syslog.",
+    }
+
     class Meta:
         model = LogCollector
         fields = ["name", "source_type", "receiver", "port"]

@@ -48,6 +48,9 @@ class SiemAgent(Integration):
     token_kind = TokenKind.SIEM
 
     class Meta(Integration.Meta):
+        # Spelt out: the one derived from the class name reads "siem agent", and
+        # capitalising it (audit details, token names, Django admin) gave "Siem agent".
+        verbose_name = "SIEM agent"
         constraints = [
             models.UniqueConstraint(fields=["tenant", "name"], name="siem_agent_name_unique")
         ]

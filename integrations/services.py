@@ -1,4 +1,5 @@
 from django.db import transaction
+from django.utils.text import capfirst
 
 from audit.models import Via
 from tokens.services import token_issue, token_revoke, token_rotate
@@ -11,7 +12,7 @@ def integration_create(*, form, by, client_ip=None):
     with transaction.atomic():
         issued = token_issue(
             owner=by,
-            name=f"{integration._meta.verbose_name.capitalize()}: {integration.name}",
+            name=f"{capfirst(integration._meta.verbose_name)}: {integration.name}",
             kind=integration.token_kind,
             client_ip=client_ip,
         )
@@ -34,6 +35,6 @@ def integration_delete(*, integration, by, client_ip=None):
             by=by,
             via=Via.PAGE,
             client_ip=client_ip,
-            detail=f"{integration._meta.verbose_name.capitalize()} “{integration.name}” deleted.",
+            detail=f"{capfirst(integration._meta.verbose_name)} “{integration.name}” deleted.",
         )
         integration.delete()

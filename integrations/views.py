@@ -28,6 +28,11 @@ class Kind:
     endpoint: str
     breadcrumb: tuple
 
+    @property
+    def plural(self):
+        # "No SIEM agents yet": the title lowercased would read "siem agents".
+        return f"{self.singular}s"
+
     def url(self, name, *args):
         return reverse(f"integrations:{self.slug}-{name}", args=args)
 

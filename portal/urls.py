@@ -1,15 +1,14 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from identity.signin import PortalLoginView
+from identity.signin import PortalLoginView, PortalLogoutView
 
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", PortalLoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", PortalLogoutView.as_view(), name="logout"),
     path("about/", views.about, name="about"),
     path("help/using-tokens/", views.help_tokens, name="help-tokens"),
     path("help/api/", views.help_api, name="help-api"),

@@ -345,3 +345,11 @@ def test_a_long_detail_is_cut_after_redaction(tenant):
     secret = crypto.generate()
     event = audit_record(tenant=tenant, action="user.updated", detail="x" * 280 + secret)
     assert event.detail == "x" * 280 + "[redacted]"
+
+
+def test_where_an_event_came_from_has_a_column_of_its_own(signed_in, full_admin, tenant):
+    audit_record(tenant=tenant, action="token.generated", via="command", actor=full_admin)
+    html = signed_in(full_admin).get("/settings/audit-log/").content.decode()
+    assert '<th scope="col">Event</th><th scope="col">Through</th>' in html
+    assert '<td data-label="Through">Command</td>' in html and "· Command" not in html
+    assert "<strong>Through</strong> says where an event came from" in html

@@ -3,6 +3,7 @@ import pytest
 from audit.models import AuditEvent
 from tests.factories import TokenFactory, UserFactory
 from tokens.models import Token
+from tokens.services import token_revoke
 
 LIST = "/settings/security-extensions/api-tokens/"
 REVOKE_ALL = "/settings/security-extensions/api-tokens/revoke-deprovisioned/"
@@ -52,3 +53,14 @@ def test_only_full_admins_may_revoke_all(request, signed_in, former, persona):
     client = signed_in(request.getfixturevalue(persona))
     assert client.post(REVOKE_ALL).status_code == 404
     assert Token.objects.live().filter(owner=former).count() == 2
+
+
+def test_the_revoke_all_button_counts_in_words(signed_in, full_admin, former):
+    client = signed_in(full_admin)
+    html = client.get(LIST, {"owner": "deprovisioned"}).content.decode()
+    assert ">Revoke all 2 tokens</button>" in html and "Revoke all 2<" not in html
+    assert ">Revoke all 2 tokens</button>" in client.get(REVOKE_ALL).content.decode()
+    token_revoke(token=Token.objects.filter(owner=former).first(), by=full_admin)
+    html = client.get(LIST, {"owner": "deprovisioned"}).content.decode()
+    assert ">Revoke the 1 token</button>" in html and "Revoke all 1" not in html
+    assert ">Revoke the 1 token</button>" in client.get(REVOKE_ALL).content.decode()

@@ -1,5 +1,7 @@
 """Settings › Identity: single sign-on, provisioning tokens and role mapping (full admins)."""
 
+from html import unescape
+
 import pytest
 
 from audit.models import AuditEvent
@@ -238,3 +240,99 @@ def test_another_tenants_provisioning_tokens_are_404(signed_in, full_admin, othe
     assert client.post(f"{PAGE}tokens/{token.pk}/revoke/").status_code == 404
     assert "Fabrikam provisioning" not in client.get(PAGE).text
     assert Token.objects.get().revoked_at is None
+
+
+def test_an_empty_provisioning_token_name_speaks_of_the_identity_provider(signed_in, full_admin):
+    response = signed_in(full_admin).post(TOKENS, {"name": ""})
+    assert "e.g. the identity provider that will use it." in response.text
+    assert "script or integration" not in response.text
+
+
+def test_the_revoke_dialog_sentence_has_a_subject(signed_in, full_admin, issue):
+    issue(full_admin, kind=TokenKind.PROVISIONING, name="Okta provisioning")
+    html = signed_in(full_admin).get(PAGE).text
+    dialog = html[html.index('<dialog id="revoke-dialog"') :]
+    assert "Revoke <strong data-token-name></strong>? It stops working at once:" in dialog
+
+
+def test_a_deprovisioned_owner_is_named_like_on_the_api_tokens_page(signed_in, full_admin, tenant):
+    from tests.factories import TokenFactory, UserFactory
+
+    former = UserFactory(tenant=tenant, role="full_admin")
+    TokenFactory(owner=former, kind=TokenKind.PROVISIONING, name="Old provisioning")
+    former.deprovision()
+    html = signed_in(full_admin).get(PAGE).text
+    assert ">Owner deprovisioned</span>" in html and ">Deprovisioned</span>" not in html
+
+
+def test_the_generated_column_shows_the_exact_moment(signed_in, full_admin, issue):
+    token, _ = issue(full_admin, kind=TokenKind.PROVISIONING)
+    html = signed_in(full_admin).get(PAGE).text
+    assert f">{token.created_at:%Y-%m-%d %H:%M} UTC</time>" in html
+
+
+def test_role_mapping_boxes_say_how_to_separate_values(signed_in, full_admin):
+    html = signed_in(full_admin).get(PAGE).text
+    assert html.count("One value per line, or separated by commas.") == 3
+    assert 'aria-describedby="id_full_admin_values_helptext"' in html
+
+
+def test_each_save_button_names_its_section(signed_in, full_admin):
+    html = signed_in(full_admin).get(PAGE).text
+    assert ">Save single sign-on</button>" in html and ">Save role mapping</button>" in html
+    assert ">Save</button>" not in html
+
+
+def test_the_redirect_uri_and_scim_url_have_copy_buttons(signed_in, full_admin, tenant):
+    html = signed_in(full_admin).get(PAGE).text
+    for input_id, name, value in [
+        ("redirect-uri", "redirect URI", f"{tenant.custom_url}login/sso/callback/"),
+        ("scim-url", "SCIM base URL", f"{tenant.custom_url}scim/v2"),
+    ]:
+        assert f'<input id="{input_id}" class="mono" value="{value}" readonly' in html
+        assert (
+            f'data-copy-target="{input_id}" aria-label="Copy {name}" hidden>Copy</button>' in html
+        )
+
+
+def test_the_scim_reveal_example_is_a_complete_request(signed_in, full_admin, tenant):
+    response = signed_in(full_admin).post(TOKENS, {"name": "Okta provisioning"})
+    example = f'curl -H "Authorization: Bearer <token>" "{tenant.custom_url}scim/v2/Users?count=1"'
+    assert example in unescape(response.text) and "-X POST" not in response.text
+    # and it works as written
+    secret = revealed_value(response)
+    answer = api_client(secret, scheme="Bearer").get("/scim/v2/Users", {"count": "1"})
+    assert answer.status_code == 200
+
+
+def test_the_summary_says_sso_is_off_until_it_is_complete(signed_in, full_admin):
+    html = signed_in(full_admin).get(PAGE).text
+    summary = html[html.index('id="summary-title"') : html.index('id="sso-title"')]
+    assert ">Off</span>" in summary and "None set" in summary and "None recorded" in summary
+    assert "<dt>Provisioning tokens</dt><dd>0</dd>" in summary
+    assert "<dt>Password sign-in</dt><dd>On</dd>" in summary
+
+
+def test_the_summary_shows_sso_on_its_provider_tokens_and_last_sign_in(
+    signed_in, full_admin, issue, tenant
+):
+    from audit.models import Action, Via
+    from audit.services import audit_record
+
+    client = signed_in(full_admin)
+    client.post(PAGE, {**GOOD_SSO, "password_sign_in": ""})
+    issue(full_admin, kind=TokenKind.PROVISIONING)
+    audit_record(
+        tenant=tenant,
+        action=Action.USER_SIGNED_IN,
+        via=Via.SSO,
+        actor=full_admin,
+        subject=full_admin,
+        detail="Single sign-on with Okta.",
+    )
+    html = client.get(PAGE).text
+    summary = html[html.index('id="summary-title"') : html.index('id="sso-title"')]
+    assert ">On</span>" in summary and "<dd>Okta</dd>" in summary
+    assert "<dt>Last single sign-on</dt><dd><time" in summary and "just now" in summary
+    assert "<dt>Provisioning tokens</dt><dd>1</dd>" in summary
+    assert "<dd>Off: users sign in with single sign-on only</dd>" in summary

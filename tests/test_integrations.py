@@ -148,11 +148,12 @@ def test_another_tenants_agents_are_404(signed_in, full_admin, other_tenant_admi
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"name": ""}, "This field is required."),
+        ({"name": ""}, "Enter a name, e.g. the site or product it serves."),
+        ({"format": ""}, "Choose the format your SIEM reads."),
         ({"name": "x" * 101}, "at most 100 characters"),
         ({"name": "bad\x07"}, "control or invisible characters"),
         ({"format": "json"}, "Select a valid choice."),
-        ({"host": ""}, "This field is required."),
+        ({"host": ""}, "Enter the host name or IP address your SIEM receives events on."),
         ({"host": "not a host!"}, "Enter a host name"),
         ({"host": "-bad.example.com"}, "Enter a host name"),
         ({"host": "a" * 300}, "at most 253 characters"),
@@ -175,7 +176,9 @@ def test_bad_siem_agent_input_is_refused_inline(signed_in, full_admin, changes, 
     [
         ({"source_type": "mainframe"}, "Select a valid choice."),
         ({"receiver": "http"}, "Select a valid choice."),
-        ({"port": ""}, "This field is required."),
+        ({"port": ""}, "Enter a port from 1 to 65535."),
+        ({"source_type": ""}, "Choose the kind of device whose logs it collects."),
+        ({"receiver": ""}, "Choose how the devices send their logs: FTP or syslog."),
         ({"port": "70000"}, "Use a port from 1 to 65535."),
     ],
 )
@@ -299,3 +302,48 @@ def test_agent_and_collector_ids_are_opaque_and_old_integer_urls_are_404(
                 assert ours.post(f"{page}{item.pk}/{action}/").status_code == 404
         assert MODEL[page].objects.count() == 6
         assert not Token.objects.filter(rotated_at__isnull=False).exists()
+
+
+def test_siem_is_spelt_in_capitals_in_names_and_empty_state(signed_in, full_admin):
+    client = signed_in(full_admin)
+    html = client.get(SIEM).content.decode()
+    assert "No SIEM agents yet" in html
+    assert "siem agent" not in html and "Siem agent" not in html
+    assert "No log collectors yet" in client.get(COLLECTORS).content.decode()
+    add(client, SIEM)
+    assert Token.objects.get(kind=TokenKind.SIEM).name == "SIEM agent: Splunk EU"
+    client.post(f"{SIEM}{SiemAgent.objects.get().public_id}/delete/")
+    assert AuditEvent.objects.filter(detail="SIEM agent “Splunk EU” deleted.").exists()
+    assert SiemAgent._meta.verbose_name == "SIEM agent"
+
+
+@pytest.mark.parametrize(
+    ("page", "field", "placeholder"),
+    [
+        (SIEM, "format", "Choose a format"),
+        (COLLECTORS, "source_type", "Choose a data source"),
+        (COLLECTORS, "receiver", "Choose a receiver"),
+    ],
+)
+def test_selects_start_with_a_placeholder_not_dashes(
+    signed_in, full_admin, page, field, placeholder
+):
+    html = signed_in(full_admin).get(page + "new/").content.decode()
+    select = re.search(rf'<select name="{field}".*?</select>', html, re.S).group(0)
+    assert "---------" not in select
+    assert re.search(rf'<option value=""[^>]*>{placeholder}</option>', select)
+
+
+def test_an_empty_select_is_marked_like_any_field_in_error(signed_in, full_admin):
+    html = add(signed_in(full_admin), SIEM, format="").content.decode()
+    select = re.search(r"<select[^>]*>", html).group(0)
+    assert 'aria-invalid="true"' in select and 'aria-describedby="id_format_error"' in select
+    assert '<div class="field has-error">' in html and 'id="id_format_error"' in html
+    assert "This field is required." not in html
+
+
+def test_the_error_border_covers_selects_too():
+    from pathlib import Path
+
+    css = (Path(__file__).parent.parent / "static/portal/portal.css").read_text()
+    assert ".field.has-error :is(input, select, textarea) { border-color: var(--danger); }" in css

@@ -218,3 +218,14 @@ def test_every_failed_sign_in_costs_one_password_hash(hashes, operator, twins, c
     client, response = sign_in("portal.localhost", email, password)
     assert "_auth_user_id" not in client.session
     assert len(hashes) == 1
+
+
+def test_signing_out_says_so_on_the_sign_in_page(signed_in, operator):
+    response = signed_in(operator).post("/logout/", follow=True)
+    assert response.redirect_chain[-1][0].startswith("/login/")
+    assert '<p class="alert success">You are signed out.</p>' in response.content.decode()
+
+
+def test_no_signed_out_message_for_someone_not_signed_in(client, tenant):
+    response = client.post("/logout/", HTTP_HOST=tenant.host, follow=True)
+    assert "You are signed out." not in response.content.decode()

@@ -196,3 +196,24 @@ def test_a_second_view_counts_nothing_again(signed_in, full_admin):
     first = count_queries(client)
     # status counts, deprovisioned count, revoked count, total
     assert count_queries(client) == first - 4
+
+
+def test_the_generated_column_shows_the_exact_moment_not_a_status(signed_in, operator):
+    made = timezone.now() - timedelta(days=3, minutes=5)
+    TokenFactory(owner=operator, created_at=made)
+    html = signed_in(operator).get(URL).content.decode()
+    cell = f'<td data-label="Generated"><time datetime="{made.isoformat()}" title="3\xa0days ago">'
+    assert cell + f"{made:%Y-%m-%d %H:%M} UTC</time></td>" in html
+
+
+def test_the_statuses_are_explained_beside_the_filter(signed_in, operator):
+    html = signed_in(operator).get(URL).content.decode()
+    assert '<nav class="filter" aria-label="Status" aria-describedby="status-help">' in html
+    help_text = html[html.index('id="status-help"') :].split("</p>", 1)[0]
+    for words in [
+        "<strong>Generated</strong>: never used.",
+        "<strong>Active</strong>: used in the past 7 days.",
+        "<strong>Inactive</strong>: used, but not in the past 7 days.",
+        "The <strong>Generated</strong> column is the date the token was made.",
+    ]:
+        assert words in help_text

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
@@ -16,6 +18,20 @@ def timestamp(value, never="Never"):
         value.isoformat(),
         value.strftime("%Y-%m-%d %H:%M:%S UTC"),
         relative_time(value),
+    )
+
+
+@register.simple_tag
+def exact_timestamp(value, never="Never"):
+    """The exact UTC date and minute, with the relative time on hover: for a column whose
+    header is also a status name ("Generated"), so that its cells read as a moment."""
+    if value is None:
+        return format_html('<span class="muted">{}</span>', never)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        relative_time(value),
+        value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
 

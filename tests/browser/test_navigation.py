@@ -53,11 +53,13 @@ def test_help_about_shows_the_custom_url_and_copies_it(page_as, reader, custom_u
     assert page.evaluate("navigator.clipboard.readText()") == custom_url
 
 
-def test_signing_out_ends_the_session(page_as, reader):
+def test_signing_out_ends_the_session(page_as, reader, snap):
     page = page_as(reader)
     page.get_by_role("navigation", name="Main").get_by_text(reader.email, exact=True).click()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to Contoso")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("You are signed out.")
+    snap(page, "signed-out-1280")
     page.goto(TOKENS_URL)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
 
