@@ -16,6 +16,8 @@ from tenants.models import Role
 from tests.api import api_client
 from tests.factories import PASSWORD, TokenFactory
 from tokens import crypto
+from tokens.models import TokenKind
+from tokens.services import token_revoke
 
 LOG = "/settings/audit-log/"
 
@@ -345,3 +347,39 @@ def test_a_long_detail_is_cut_after_redaction(tenant):
     secret = crypto.generate()
     event = audit_record(tenant=tenant, action="user.updated", detail="x" * 280 + secret)
     assert event.detail == "x" * 280 + "[redacted]"
+
+
+def test_the_log_shows_the_exact_time_as_text_not_only_on_hover(signed_in, full_admin, tenant):
+    audit_record(tenant=tenant, action="user.signed_in", actor=full_admin, subject=full_admin)
+    event = AuditEvent.objects.get(tenant=tenant, action="user.signed_in")
+    exact = event.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    html = signed_in(full_admin).get(LOG).content.decode()
+    assert f'<span class="hint exact-time">{exact}</span>' in html
+    assert ">just now</time>" in html
+
+
+def test_token_names_link_to_the_token_page_only_where_there_is_one(
+    signed_in, issue, full_admin, operator, tenant
+):
+    live, _secret = issue(operator, name="Live token")
+    revoked, _secret = issue(operator, name="Revoked token")
+    token_revoke(token=revoked, by=full_admin)
+    provisioning, _secret = issue(full_admin, name="Okta", kind=TokenKind.PROVISIONING)
+    for token in (live, revoked, provisioning):
+        audit_record(tenant=tenant, action="token.used_after_role_change", token=token)
+    html = signed_in(full_admin).get(LOG).content.decode()
+    assert f'<a href="/settings/security-extensions/api-tokens/{live.pk}/">Live token</a>' in html
+    assert f"api-tokens/{revoked.pk}/" not in html and "Revoked token" in html
+    assert f"api-tokens/{provisioning.pk}/" not in html and "Okta" in html
+
+
+def test_the_log_table_scrolls_in_a_named_focusable_region(signed_in, full_admin, tenant):
+    audit_record(tenant=tenant, action="user.signed_in", actor=full_admin, subject=full_admin)
+    html = signed_in(full_admin).get(LOG).content.decode()
+    assert 'role="region" aria-label="Audit events" tabindex="0"' in html
+
+
+def test_e_mail_addresses_may_break_after_the_at_only(signed_in, full_admin, tenant):
+    audit_record(tenant=tenant, action="user.signed_in", actor=full_admin, subject=full_admin)
+    html = signed_in(full_admin).get(LOG).content.decode()
+    assert ">admin@<wbr>contoso.test</td>" in html
