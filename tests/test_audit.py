@@ -16,6 +16,8 @@ from tenants.models import Role
 from tests.api import api_client
 from tests.factories import PASSWORD, TokenFactory
 from tokens import crypto
+from tokens.models import TokenKind
+from tokens.services import token_revoke
 
 LOG = "/settings/audit-log/"
 
@@ -353,3 +355,39 @@ def test_where_an_event_came_from_has_a_column_of_its_own(signed_in, full_admin,
     assert '<th scope="col">Event</th><th scope="col">Through</th>' in html
     assert '<td data-label="Through">Command</td>' in html and "· Command" not in html
     assert "<strong>Through</strong> says where an event came from" in html
+
+
+def test_the_log_shows_the_exact_time_as_text_not_only_on_hover(signed_in, full_admin, tenant):
+    audit_record(tenant=tenant, action="user.signed_in", actor=full_admin, subject=full_admin)
+    event = AuditEvent.objects.get(tenant=tenant, action="user.signed_in")
+    exact = event.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    html = signed_in(full_admin).get(LOG).content.decode()
+    assert f'<span class="hint exact-time">{exact}</span>' in html
+    assert ">just now</time>" in html
+
+
+def test_token_names_link_to_the_token_page_only_where_there_is_one(
+    signed_in, issue, full_admin, operator, tenant
+):
+    live, _secret = issue(operator, name="Live token")
+    revoked, _secret = issue(operator, name="Revoked token")
+    token_revoke(token=revoked, by=full_admin)
+    provisioning, _secret = issue(full_admin, name="Okta", kind=TokenKind.PROVISIONING)
+    for token in (live, revoked, provisioning):
+        audit_record(tenant=tenant, action="token.used_after_role_change", token=token)
+    html = signed_in(full_admin).get(LOG).content.decode()
+    assert f'<a href="/settings/security-extensions/api-tokens/{live.pk}/">Live token</a>' in html
+    assert f"api-tokens/{revoked.pk}/" not in html and "Revoked token" in html
+    assert f"api-tokens/{provisioning.pk}/" not in html and "Okta" in html
+
+
+def test_the_log_table_scrolls_in_a_named_focusable_region(signed_in, full_admin, tenant):
+    audit_record(tenant=tenant, action="user.signed_in", actor=full_admin, subject=full_admin)
+    html = signed_in(full_admin).get(LOG).content.decode()
+    assert 'role="region" aria-label="Audit events" tabindex="0"' in html
+
+
+def test_e_mail_addresses_may_break_after_the_at_only(signed_in, full_admin, tenant):
+    audit_record(tenant=tenant, action="user.signed_in", actor=full_admin, subject=full_admin)
+    html = signed_in(full_admin).get(LOG).content.decode()
+    assert ">admin@<wbr>contoso.test</td>" in html

@@ -258,7 +258,7 @@ def test_another_admin_regenerates_after_the_creator_left(signed_in, full_admin,
     user_deprovision(user=full_admin)
     successor = UserFactory(tenant=tenant, role=Role.FULL_ADMIN, email="next@contoso.test")
     client = signed_in(successor)
-    listing = client.get(page).content.decode()
+    listing = client.get(page).content.decode().replace("<wbr>", "")  # addresses may wrap at @
     assert "admin@contoso.test" in listing and "Deprovisioned" in listing  # created by
     item = MODEL[page].objects.get()
     response = client.post(f"{page}{item.public_id}/regenerate/")

@@ -9,16 +9,21 @@ register = template.Library()
 
 
 @register.simple_tag
-def timestamp(value, never="Never"):
-    """A relative time with the exact UTC timestamp on hover and for machines."""
+def timestamp(value, never="Never", exact=False):
+    """A relative time with the exact UTC timestamp on hover and for machines; exact=True also
+    shows the exact time, on a second line, where hovering is no help (phones, audits)."""
     if value is None:
         return format_html('<span class="muted">{}</span>', never)
-    return format_html(
+    exact_text = value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    relative = format_html(
         '<time datetime="{}" title="{}">{}</time>',
         value.isoformat(),
-        value.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        exact_text,
         relative_time(value),
     )
+    if not exact:
+        return relative
+    return format_html('{}<span class="hint exact-time">{}</span>', relative, exact_text)
 
 
 @register.simple_tag
@@ -43,3 +48,14 @@ def relative_time(value, now=None):
     if value <= now:
         return f"{timesince(value, now, depth=1)} ago"
     return f"in {timesince(now, value, depth=1)}"
+
+
+@register.filter
+def email_breaks(value):
+    """An e-mail address that may wrap after its @ only, never mid-word: local@<wbr>domain."""
+    if not value:
+        return value
+    local, at, domain = str(value).rpartition("@")
+    if not at:
+        return value
+    return format_html("{}@<wbr>{}", local, domain)

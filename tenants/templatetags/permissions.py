@@ -14,5 +14,6 @@ for question in (
     permissions.may_manage_identity,
     permissions.may_manage_integrations,
     permissions.may_rotate_token,
+    permissions.may_see_token,
 ):
     register.filter(question.__name__, question)
