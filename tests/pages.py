@@ -7,3 +7,14 @@ def revealed_value(response):
     marker = 'id="token-value" class="mono" value="'
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
+
+
+# A complete single sign-on form of Settings › Identity, as a full admin would post it.
+GOOD_SSO = {
+    "sso_enabled": "on",
+    "provider_name": "Okta",
+    "issuer": "https://contoso.okta.example",
+    "client_id": "0oa1portal",
+    "client_secret": "a-very-secret-value",
+    "password_sign_in": "on",
+}

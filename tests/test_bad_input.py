@@ -69,6 +69,7 @@ from tests.bad_values import (
     row_counts,
 )
 from tests.factories import PASSWORD, TokenFactory, UserFactory
+from tests.pages import GOOD_SSO
 from tokens import crypto, usage
 from tokens.models import Token, TokenClientAddress, TokenKind
 
@@ -252,14 +253,6 @@ def test_a_json_body_to_the_policy_changes_nothing(signed_in, full_admin, tenant
 
 IDENTITY = "/settings/identity/"
 ROLE_MAPPING = IDENTITY + "role-mapping/"
-GOOD_SSO = {
-    "sso_enabled": "on",
-    "provider_name": "Okta",
-    "issuer": "https://contoso.okta.example",
-    "client_id": "0oa1portal",
-    "client_secret": "a-very-secret-value",
-    "password_sign_in": "on",
-}
 GOOD_MAPPING = {
     "role_source": "roles",
     "full_admin_values": "Portal Admins",

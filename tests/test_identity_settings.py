@@ -7,21 +7,13 @@ import pytest
 from audit.models import AuditEvent
 from identity.models import IdentitySettings
 from tests.api import api_client
-from tests.pages import revealed_value
+from tests.pages import GOOD_SSO, revealed_value
 from tokens import crypto
 from tokens.models import Token, TokenKind
 
 PAGE = "/settings/identity/"
 MAPPING = "/settings/identity/role-mapping/"
 TOKENS = "/settings/identity/tokens/new/"
-GOOD_SSO = {
-    "sso_enabled": "on",
-    "provider_name": "Okta",
-    "issuer": "https://contoso.okta.example",
-    "client_id": "0oa1portal",
-    "client_secret": "a-very-secret-value",
-    "password_sign_in": "on",
-}
 GOOD_MAPPING = {
     "role_source": "roles",
     "full_admin_values": "Portal Admins",
