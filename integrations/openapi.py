@@ -1,9 +1,63 @@
-"""The OpenAPI description of the heartbeat endpoints (integrations/api.py), kept beside
-them; each answers only a token of its own kind (tokens.middleware)."""
+"""The OpenAPI description of the heartbeat endpoints and the SIEM event feed
+(integrations/api.py), kept beside them; each answers only a token of its own kind
+(tokens.middleware)."""
 
-from web.openapi import TIMESTAMP, UNAUTHORIZED, error, ok, ref
+from audit.models import Action
+from web.openapi import NO_NUL, TIMESTAMP, UNAUTHORIZED, UUID, error, ok, ref, string_enum
+
+from .api import FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX
 
 SCHEMAS = {
+    "SiemEvent": {
+        "type": "object",
+        "required": ["id", "time", "action", "actor", "token", "client_ip", "detail", "cef"],
+        "additionalProperties": False,
+        "properties": {
+            "id": UUID,
+            "time": TIMESTAMP,
+            "action": string_enum(Action.values),
+            "actor": {"type": ["string", "null"], "description": "Who acted (e-mail)."},
+            "token": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["id", "name", "hint"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "id": UUID,
+                            "name": {"type": "string"},
+                            "hint": {"type": "string"},
+                        },
+                    },
+                    {"type": "null"},
+                ]
+            },
+            "client_ip": {"type": ["string", "null"]},
+            "detail": {"type": "string"},
+            "cef": {
+                "type": "string",
+                "pattern": "^CEF:0\\|[^\\n\\r]*$",
+                "description": "The event as one ArcSight CEF line.",
+            },
+        },
+    },
+    "SiemEventPage": {
+        "type": "object",
+        "required": ["events", "next_cursor"],
+        "additionalProperties": False,
+        "properties": {
+            "events": {
+                "type": "array",
+                "items": ref("SiemEvent"),
+                "maxItems": FEED_LIMIT_MAX,
+                "description": "Oldest first.",
+            },
+            "next_cursor": {
+                "type": "string",
+                "description": "Opaque: give it back as `cursor` to get the events after these.",
+            },
+        },
+    },
     "Heartbeat": {
         "type": "object",
         "required": ["status", "name", "received_at"],
@@ -17,6 +71,39 @@ SCHEMAS = {
 }
 
 PATHS = {
+    "/api/v1/siem/events/": {
+        "get": {
+            "operationId": "siemEvents",
+            "summary": "The tenant's audit events after a cursor, oldest first, each with its CEF "
+            "line (SIEM agent tokens only); no event is ever skipped",
+            "parameters": [
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "description": "A `next_cursor` this feed gave. Empty: from the beginning.",
+                    "schema": {"type": "string", "pattern": NO_NUL},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "description": f"At most this many events. Empty: {FEED_LIMIT_DEFAULT}.",
+                    "schema": {
+                        "default": FEED_LIMIT_DEFAULT,
+                        "anyOf": [
+                            {"type": "integer", "minimum": 1, "maximum": FEED_LIMIT_MAX},
+                            {"const": ""},
+                        ],
+                    },
+                },
+            ],
+            "responses": {
+                "200": ok(ref("SiemEventPage")),
+                "400": error("The cursor or the limit is not valid."),
+                "401": UNAUTHORIZED,
+                "403": error("Not a SIEM agent token."),
+            },
+        }
+    },
     "/api/v1/siem/heartbeat/": {
         "post": {
             "operationId": "siemHeartbeat",
