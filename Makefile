@@ -36,7 +36,7 @@ run: $(VENV)/.run-deps .env
 	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py
 
 test: $(VENV)/.test-deps
-	$(BIN)/python tests/browser/install_chromium.py
+	$(BIN)/python tests/install_peers.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

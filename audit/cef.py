@@ -50,7 +50,12 @@ def cef_line(event, token_hint=""):
         escape_header(label),
         str(SEVERITY.get(event.action, DEFAULT_SEVERITY)),
     ]
-    extensions = [("rt", int(event.created_at.timestamp() * 1000))]
+    # externalId: the event's public id, so a SIEM can drop the copies that at-least-once
+    # delivery may send after an agent restarts.
+    extensions = [
+        ("rt", int(event.created_at.timestamp() * 1000)),
+        ("externalId", event.public_id),
+    ]
     if event.actor_email:
         extensions.append(("suser", event.actor_email))
     if event.subject_email:

@@ -258,6 +258,7 @@ def unescape_header(value):
 def event(**fields):
     defaults = {
         "action": Action.TOKEN_REVOKED,
+        "public_id": "5d1c3c8e-2f5b-4a8e-9a61-1c2d3e4f5a6b",
         "created_at": datetime(2026, 12, 1, 12, 0, 0, 123000, tzinfo=UTC),
         "actor_email": "admin@contoso.test",
         "subject_email": "user@contoso.test",
@@ -283,6 +284,7 @@ def test_the_cef_line_has_the_header_and_extensions():
     ]
     assert parse_extensions(extension) == {
         "rt": "1796126400123",
+        "externalId": "5d1c3c8e-2f5b-4a8e-9a61-1c2d3e4f5a6b",
         "suser": "admin@contoso.test",
         "duser": "user@contoso.test",
         "src": "203.0.113.9",
