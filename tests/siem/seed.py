@@ -58,7 +58,7 @@ def agent_health():
         json.dumps(
             {
                 agent.format: {
-                    "status": str(agent.status),
+                    "status": agent.health.label,
                     "version": agent.agent_version,
                     "lag_events": agent.lag_events,
                 }
