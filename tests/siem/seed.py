@@ -34,6 +34,24 @@ def main():
     print(json.dumps({"api": api.secret, "agents": agents}))
 
 
+def add_agent():
+    """One more SIEM agent of the tenant, as the payload describes; its token's secret."""
+    payload = json.load(sys.stdin)
+    admin = User.objects.get(email="admin@siem.test")
+    issued = token_issue(owner=admin, name=f"SIEM agent: {payload['name']}", kind=TokenKind.SIEM)
+    SiemAgent.objects.create(
+        tenant=admin.tenant,
+        name=payload["name"],
+        token=issued.token,
+        created_by=admin,
+        format=payload["format"],
+        host="127.0.0.1",
+        port=payload["port"],
+        tls=payload["tls"],
+    )
+    print(json.dumps(issued.secret))
+
+
 def generate():
     """`count` new API tokens of the admin (one audit event each): ids and secrets."""
     payload = json.load(sys.stdin)

@@ -15,6 +15,7 @@ import pytest
 
 from tests.load.server import Gunicorn, free_port, request, server_env
 from tests.rsyslog import Rsyslog
+from tests.siem.tls_receiver import TlsReceiver
 from tests.throwaway import ROOT, ThrowawayDatabase, manage, run_in_portal, suite_engine
 
 pytestmark = pytest.mark.siem
@@ -252,6 +253,38 @@ def test_the_portal_learns_the_agents_version_and_that_it_is_up_to_date(
     health = portal.health()["cef"]
     assert health["lag_events"] == 0 and health["status"] == "Running"
     assert health["version"]
+
+
+def test_tls_delivery_verifies_the_receivers_certificate(portal, tmp_path):
+    receiver = TlsReceiver(tmp_path)
+    try:
+        secret = run_in_portal(
+            "tests.siem.seed.add_agent",
+            env=portal.env,
+            payload={"name": "QRadar", "format": "cef", "port": receiver.port, "tls": True},
+        )
+        untrusting = Agent(portal, secret, tmp_path / "state.json").start()
+        time.sleep(2)
+        code, log = untrusting.stop()
+        assert code == 0 and "certificate verify failed" in log and "retrying in" in log
+        assert receiver.messages == []
+
+        trusting = Agent(
+            portal, secret, tmp_path / "state.json", "--syslog-ca", str(receiver.certificate)
+        )
+        result = trusting.run_once()
+        assert result.returncode == 0, result.stderr
+        deadline = time.monotonic() + 30
+        expected = portal.feed_ids()
+        while len(receiver.messages) < len(expected) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        receiver.close()
+    ids = [EXTERNAL_ID.search(message).group(1) for message in receiver.messages]
+    assert ids == expected
+    assert all(
+        re.match(r"<1\d\d>1 \S+ 127\.0\.0\.1 api-token-portal - ", m) for m in receiver.messages
+    )
 
 
 # One-line errors
