@@ -164,7 +164,7 @@ def test_audit_and_heartbeat_answers_match_the_document(
         admin.get("/api/v1/audit/"),
         admin.get("/api/v1/audit/", {"since": "x"}),
         api_client(operator_secret).get("/api/v1/audit/"),
-        api_client(siem).post(beat),
+        api_client(siem).post(beat, content_type="application/json"),
         admin.post(beat),
     ]
     assert [r.status_code for r in calls] == [200, 400, 403, 200, 403]
