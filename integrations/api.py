@@ -73,7 +73,9 @@ def siem_heartbeat(request):
     except BadHeartbeat as error:
         return api_error(400, str(error))
     agent.record_heartbeat(version=version, delivered_sequence=delivered)
-    agent = agents.get()
+    agent = agents.first()
+    if agent is None:  # deleted on its page meanwhile
+        return api_error(404, "No such agent.")
     return JsonResponse(
         {
             **_heartbeat_answer(agent),
