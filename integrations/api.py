@@ -1,6 +1,7 @@
 import base64
 import binascii
 import json
+import re
 
 from django.http import JsonResponse
 from django.utils import timezone
@@ -8,28 +9,85 @@ from django.utils import timezone
 from audit.cef import cef_line
 from audit.models import AuditEvent
 from web.api import api_error, api_view, iso
+from web.http import BadJson, json_body
 
 from .models import LogCollector, SiemAgent
 
 
-def _heartbeat(request, model):
-    # api_view accepted only a token of this endpoint's kind, and recorded its use.
-    integration = model.objects.filter(token=request.auth).first()
-    if integration is None:
-        return api_error(404, "No such agent.")
-    return JsonResponse(
-        {"status": "ok", "name": integration.name, "received_at": iso(timezone.now())}
-    )
-
-
-@api_view("POST", kinds=(SiemAgent.token_kind,))
-def siem_heartbeat(request):
-    return _heartbeat(request, SiemAgent)
+def _heartbeat_answer(integration):
+    return {"status": "ok", "name": integration.name, "received_at": iso(timezone.now())}
 
 
 @api_view("POST", kinds=(LogCollector.token_kind,))
 def log_collector_heartbeat(request):
-    return _heartbeat(request, LogCollector)
+    # api_view accepted only a token of this endpoint's kind, and recorded its use.
+    collector = LogCollector.objects.filter(token=request.auth).first()
+    if collector is None:
+        return api_error(404, "No such agent.")
+    return JsonResponse(_heartbeat_answer(collector))
+
+
+AGENT_VERSION = re.compile(r"[A-Za-z0-9._+-]{1,40}")
+
+
+class BadHeartbeat(ValueError):
+    pass
+
+
+def heartbeat_report(request, feed_last):
+    """(version, delivered sequence) from the body, each None when not given; BadHeartbeat
+    names what is wrong. null counts as not given: an agent with no state yet has no cursor."""
+    if not request.body:
+        return None, None
+    try:
+        body = json_body(request)
+    except BadJson as error:
+        raise BadHeartbeat(str(error)) from None
+    if not isinstance(body, dict):
+        raise BadHeartbeat("The body must be a JSON object.")
+    version, cursor = body.get("version"), body.get("cursor")
+    if version is not None and not (isinstance(version, str) and AGENT_VERSION.fullmatch(version)):
+        raise BadHeartbeat(
+            "version: 1 to 40 letters, digits, dots, hyphens, plus signs or underscores."
+        )
+    if cursor is None:
+        return version, None
+    delivered = decode_cursor(cursor) if isinstance(cursor, str) else None
+    if delivered is None:
+        raise BadHeartbeat("cursor: not a cursor given by this feed.")
+    if delivered > feed_last:
+        raise BadHeartbeat("cursor: ahead of the feed.")
+    return version, delivered
+
+
+@api_view("POST", kinds=(SiemAgent.token_kind,))
+def siem_heartbeat(request):
+    """The agent is alive, and has delivered the events up to its cursor; the answer tells it
+    where to send them and how far behind the portal sees it."""
+    agents = SiemAgent.objects.filter(token=request.auth).with_health()
+    agent = agents.first()
+    if agent is None:
+        return api_error(404, "No such agent.")
+    try:
+        version, delivered = heartbeat_report(request, feed_last=agent.feed_last_sequence)
+    except BadHeartbeat as error:
+        return api_error(400, str(error))
+    agent.record_heartbeat(version=version, delivered_sequence=delivered)
+    agent = agents.first()
+    if agent is None:  # deleted on its page meanwhile
+        return api_error(404, "No such agent.")
+    return JsonResponse(
+        {
+            **_heartbeat_answer(agent),
+            "destination": {
+                "host": agent.host,
+                "port": agent.port,
+                "format": agent.format,
+                "tls": agent.tls,
+            },
+            "lag": {"events": agent.lag_events, "seconds": agent.lag_seconds},
+        }
+    )
 
 
 FEED_LIMIT_DEFAULT = 100

@@ -46,14 +46,17 @@ class SiemAgentForm(IntegrationForm):
     placeholders = {"format": "Choose a format"}
     required_messages = {
         **IntegrationForm.required_messages,
-        "format": "Choose the format your SIEM reads.",
+        "format": "Choose the format your SIEM reads: CEF or JSON lines.",
         "host": "Enter the host name or IP address your SIEM receives events on.",
     }
 
     class Meta:
         model = SiemAgent
-        fields = ["name", "format", "host", "port"]
-        help_texts = {"host": "Host name or IP address your SIEM receives events on."}
+        fields = ["name", "format", "host", "port", "tls"]
+        help_texts = {
+            "host": "Host name or IP address your SIEM receives events on.",
+            "tls": "The receiver must present a certificate the agent's machine trusts.",
+        }
 
     def clean_host(self):
         host = self.cleaned_data["host"].strip().lower().rstrip(".")

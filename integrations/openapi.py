@@ -5,7 +5,8 @@
 from audit.models import Action
 from web.openapi import NO_NUL, TIMESTAMP, UNAUTHORIZED, UUID, error, ok, ref, string_enum
 
-from .api import FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX
+from .api import AGENT_VERSION, FEED_LIMIT_DEFAULT, FEED_LIMIT_MAX
+from .models import SiemFormat
 
 SCHEMAS = {
     "SiemEvent": {
@@ -58,6 +59,57 @@ SCHEMAS = {
             },
         },
     },
+    "SiemHeartbeatReport": {
+        "type": "object",
+        "description": "Optional: an empty body only says the agent is alive. Other keys are "
+        "ignored.",
+        "properties": {
+            "version": {
+                "type": ["string", "null"],
+                "pattern": f"^{AGENT_VERSION.pattern}$",
+                "description": "The agent program's version. null: unchanged.",
+            },
+            "cursor": {
+                "type": ["string", "null"],
+                "description": "The `next_cursor` of the last page of the event feed whose "
+                "events the SIEM has received. An older cursor than the last one sent is "
+                "taken as is (the agent restored an older state). null: unchanged.",
+            },
+        },
+    },
+    "SiemHeartbeat": {
+        "type": "object",
+        "required": ["status", "name", "received_at", "destination", "lag"],
+        "additionalProperties": False,
+        "properties": {
+            "status": {"type": "string", "enum": ["ok"]},
+            "name": {"type": "string"},
+            "received_at": TIMESTAMP,
+            "destination": {
+                "type": "object",
+                "description": "Where and how the agent sends the events, as set on its page.",
+                "required": ["host", "port", "format", "tls"],
+                "additionalProperties": False,
+                "properties": {
+                    "host": {"type": "string"},
+                    "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                    "format": string_enum(SiemFormat.values),
+                    "tls": {"type": "boolean"},
+                },
+            },
+            "lag": {
+                "type": "object",
+                "description": "After this heartbeat: the tenant's events the SIEM has not "
+                "received, and how long the oldest of them has waited (0 when none).",
+                "required": ["events", "seconds"],
+                "additionalProperties": False,
+                "properties": {
+                    "events": {"type": "integer", "minimum": 0},
+                    "seconds": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
+    },
     "Heartbeat": {
         "type": "object",
         "required": ["status", "name", "received_at"],
@@ -107,9 +159,18 @@ PATHS = {
     "/api/v1/siem/heartbeat/": {
         "post": {
             "operationId": "siemHeartbeat",
-            "summary": "A SIEM agent reports that it is alive (SIEM agent tokens only)",
+            "summary": "A SIEM agent reports that it is alive, its version and the events it "
+            "has delivered, and gets its destination and lag (SIEM agent tokens only)",
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": ref("SiemHeartbeatReport")}},
+            },
             "responses": {
-                "200": ok(ref("Heartbeat")),
+                "200": ok(ref("SiemHeartbeat")),
+                "400": error(
+                    "The body is not a JSON object, the version is not valid, or the cursor "
+                    "is not one of the feed's or is ahead of it."
+                ),
                 "401": UNAUTHORIZED,
                 "403": error("Not a SIEM agent token."),
                 "404": error("The agent was deleted."),

@@ -27,6 +27,10 @@ class Kind:
     lede: str
     endpoint: str
     breadcrumb: tuple
+    # Where its token is accepted, for the add dialog's help.
+    works_on: str
+    # The program that uses the token, when the product ships one (its command after adding).
+    program: str = ""
 
     @property
     def plural(self):
@@ -44,10 +48,12 @@ KINDS = {
         SiemAgentForm,
         "SIEM agents",
         "SIEM agent",
-        "SIEM agents forward events to your SIEM. Each authenticates with a token of its own, "
-        "accepted only on the SIEM heartbeat endpoint.",
+        "SIEM agents forward your tenant's audit events to your SIEM. Each authenticates with "
+        "a token of its own, accepted only on the SIEM heartbeat and the SIEM event feed.",
         "api/v1/siem/heartbeat/",
         ("Settings", "Security extensions"),
+        works_on="the SIEM heartbeat and the SIEM event feed",
+        program="portal-siem-agent",
     ),
     "collectors": Kind(
         "collectors",
@@ -59,6 +65,7 @@ KINDS = {
         "with a token of its own, accepted only on the log-collector heartbeat endpoint.",
         "api/v1/log-collectors/heartbeat/",
         ("Settings",),
+        works_on="the log collector heartbeat endpoint",
     ),
 }
 
@@ -67,16 +74,23 @@ def _integrations(request, kind):
     return kind.model.objects.filter(tenant=request.tenant).select_related("token", "created_by")
 
 
-def _render_list(request, kind, *, form=None, issued=None, dialog=None, status=200):
+def _listed(request, kind):
+    integrations = _integrations(request, kind)
+    # Health is known for SIEM agents only: they report their delivery on the heartbeat.
+    return integrations.with_health() if kind.model is SiemAgent else integrations
+
+
+def _render_list(request, kind, *, form=None, issued=None, dialog=None, status=200, **extra):
     context = {
         "kind": kind,
-        "integrations": _integrations(request, kind),
+        "integrations": _listed(request, kind),
         "form": form or kind.form(tenant=request.tenant),
         "issued": issued,
         "dialog": dialog,
         "list_url": kind.url("list"),
         "reveal_endpoint": kind.endpoint,
         "reveal_intro": f"The {kind.singular}'s token",
+        **extra,
     }
     return render(request, "integrations/list.html", context, status=status)
 
@@ -99,7 +113,12 @@ def integration_add(request, kind):
     _, issued = services.integration_create(
         form=form, by=request.user, client_ip=client_ip(request)
     )
-    return _render_list(request, kind, issued=issued)
+    extra = {}
+    if kind.program:
+        # The word TOKEN, not the secret: the secret is shown once, in its own field above.
+        tenant_url = request.build_absolute_uri("/").rstrip("/")
+        extra["reveal_example"] = f"{kind.program} --url {tenant_url} --token TOKEN"
+    return _render_list(request, kind, issued=issued, **extra)
 
 
 @allowed(may_manage_integrations)

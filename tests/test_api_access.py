@@ -63,6 +63,16 @@ ENDPOINTS = [
     ("get", ELSEWHERE),
 ]
 NOT_ACCEPTED = "permission denied: this kind of token is not accepted here."
+
+
+def call(client, method, path):
+    # A POST sends an empty JSON object: the test client's default is a multipart body,
+    # which the SIEM heartbeat refuses as not JSON.
+    if method == "post":
+        return client.post(path, content_type="application/json")
+    return getattr(client, method)(path)
+
+
 # None: no token at all. Each row: the statuses of ENDPOINTS, in order.
 TABLE = {
     TokenKind.API: [200, 200, 200, 403, 403, 403, 200, 404],
@@ -105,7 +115,7 @@ def directives(response):
 @pytest.mark.parametrize("kind", TABLE, ids=str)
 def test_each_kind_of_token_gets_its_answer_on_each_kind_of_endpoint(token_of, kind):
     _, client = token_of(kind)
-    answers = [getattr(client, method)(path) for method, path in ENDPOINTS]
+    answers = [call(client, method, path) for method, path in ENDPOINTS]
     assert [response.status_code for response in answers] == TABLE[kind]
     for response in answers:
         if response.status_code == 403:
@@ -120,11 +130,11 @@ def test_a_token_is_recorded_as_used_only_where_it_is_taken(token_of, kind):
     calls = list(zip(ENDPOINTS, TABLE[kind], strict=True))
     for (method, path), status in calls:
         if status == 403 or path == OPENAPI:  # refused, or not even looked at
-            getattr(client, method)(path)
+            call(client, method, path)
     assert Token.objects.get(pk=token.pk).last_used_at is None
     for (method, path), status in calls:
         if status != 403 and path != OPENAPI:
-            getattr(client, method)(path)
+            call(client, method, path)
     assert Token.objects.get(pk=token.pk).last_used_at is not None
 
 

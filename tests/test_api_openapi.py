@@ -164,10 +164,47 @@ def test_audit_and_heartbeat_answers_match_the_document(
         admin.get("/api/v1/audit/"),
         admin.get("/api/v1/audit/", {"since": "x"}),
         api_client(operator_secret).get("/api/v1/audit/"),
-        api_client(siem).post(beat),
+        api_client(siem).post(beat, content_type="application/json"),
         admin.post(beat),
     ]
     assert [r.status_code for r in calls] == [200, 400, 403, 200, 403]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({}, 200),
+        ({"version": "0.1.0"}, 200),
+        ({"version": "1.0.0-rc.1+build_7", "cursor": None, "hostname": "ignored"}, 200),
+        ({"version": ""}, 400),
+        ({"version": "0.1 beta"}, 400),
+        ({"version": "x" * 41}, 400),
+        ({"version": 1}, 400),
+        ({"cursor": 1}, 400),
+        ([], 400),
+    ],
+)
+def test_the_siem_heartbeat_body_is_documented_as_it_is_taken(
+    document, signed_in, full_admin, body, status
+):
+    """The documented request schema accepts exactly the bodies the heartbeat takes (the
+    cursor's content aside: only the feed knows its cursors); each answer is checked too."""
+    schema = {
+        **document["paths"]["/api/v1/siem/heartbeat/"]["post"]["requestBody"]["content"][
+            "application/json"
+        ]["schema"],
+        "components": document["components"],
+    }
+    siem = revealed_value(
+        signed_in(full_admin).post(
+            "/settings/security-extensions/siem-agents/new/",
+            {"name": "Splunk", "format": "cef", "host": "siem.example.com", "port": "514"},
+        )
+    )
+    answer = api_client(siem).post("/api/v1/siem/heartbeat/", body, content_type="application/json")
+    assert answer.status_code == status
+    valid = jsonschema.Draft202012Validator(schema).is_valid(body)
+    assert valid == (status == 200)
 
 
 def test_a_path_or_schema_two_apps_declare_is_refused():

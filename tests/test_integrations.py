@@ -18,6 +18,8 @@ SIEM = "/settings/security-extensions/siem-agents/"
 COLLECTORS = "/settings/log-collectors/"
 SIEM_BEAT = "/api/v1/siem/heartbeat/"
 COLLECTOR_BEAT = "/api/v1/log-collectors/heartbeat/"
+# A heartbeat's body is JSON; the test client's default POST body is multipart.
+JSON = "application/json"
 
 GOOD = {
     SIEM: {"name": "Splunk EU", "format": "cef", "host": "siem.example.com", "port": "514"},
@@ -65,14 +67,18 @@ def test_each_token_works_only_on_its_own_heartbeat(signed_in, full_admin, issue
     }
     for (secret, path), status in expected.items():
         client_api = api_client(secret)
-        response = client_api.post(path) if "heartbeat" in path else client_api.get(path)
+        response = (
+            client_api.post(path, content_type=JSON)
+            if "heartbeat" in path
+            else client_api.get(path)
+        )
         assert response.status_code == status, (path, response.content)
 
 
 def test_a_heartbeat_makes_the_token_active(signed_in, full_admin):
     client = signed_in(full_admin)
     secret = revealed_value(add(client, SIEM))
-    body = api_client(secret).post(SIEM_BEAT).json()
+    body = api_client(secret).post(SIEM_BEAT, content_type=JSON).json()
     assert body["status"] == "ok" and body["name"] == "Splunk EU"
     assert SiemAgent.objects.get().token.status == "active"
     assert "badge-active" in client.get(SIEM).content.decode()
@@ -102,12 +108,12 @@ def test_regenerating_stops_the_old_token_at_once(signed_in, full_admin, page):
     client = signed_in(full_admin)
     old = revealed_value(add(client, page))
     beat = SIEM_BEAT if page == SIEM else COLLECTOR_BEAT
-    assert api_client(old).post(beat).status_code == 200
+    assert api_client(old).post(beat, content_type=JSON).status_code == 200
     model = SiemAgent if page == SIEM else LogCollector
     item = model.objects.get()
     new = revealed_value(client.post(f"{page}{item.public_id}/regenerate/"))
-    assert api_client(old).post(beat).status_code == 401
-    assert api_client(new).post(beat).status_code == 200
+    assert api_client(old).post(beat, content_type=JSON).status_code == 401
+    assert api_client(new).post(beat, content_type=JSON).status_code == 200
 
 
 @pytest.mark.parametrize("page", [SIEM, COLLECTORS])
@@ -120,7 +126,7 @@ def test_deleting_revokes_the_token_and_audits_it(signed_in, full_admin, page):
     response = client.post(f"{page}{item.public_id}/delete/")
     assert response.status_code == 302 and not model.objects.exists()
     beat = SIEM_BEAT if page == SIEM else COLLECTOR_BEAT
-    assert api_client(secret).post(beat).status_code == 401
+    assert api_client(secret).post(beat, content_type=JSON).status_code == 401
     assert AuditEvent.objects.filter(action="token.revoked", actor=full_admin).exists()
 
 
@@ -149,10 +155,10 @@ def test_another_tenants_agents_are_404(signed_in, full_admin, other_tenant_admi
     ("changes", "message"),
     [
         ({"name": ""}, "Enter a name, e.g. the site or product it serves."),
-        ({"format": ""}, "Choose the format your SIEM reads."),
+        ({"format": ""}, "Choose the format your SIEM reads: CEF or JSON lines."),
         ({"name": "x" * 101}, "at most 100 characters"),
         ({"name": "bad\x07"}, "control or invisible characters"),
-        ({"format": "json"}, "Select a valid choice."),
+        ({"format": "syslog"}, "Select a valid choice."),  # the retired "Generic syslog"
         ({"host": ""}, "Enter the host name or IP address your SIEM receives events on."),
         ({"host": "not a host!"}, "Enter a host name"),
         ({"host": "-bad.example.com"}, "Enter a host name"),
@@ -219,11 +225,13 @@ def test_heartbeats_outlive_the_admin_who_created_them(signed_in, full_admin, is
     secret = revealed_value(add(signed_in(full_admin), page))
     _, api_secret = issue(full_admin)
     agent = api_client(secret)
-    assert agent.post(BEAT[page]).status_code == 200  # now in this process's cache
+    assert (
+        agent.post(BEAT[page], content_type=JSON).status_code == 200
+    )  # now in this process's cache
     user_set_role(user=full_admin, role=Role.SECURITY_READER)
-    assert agent.post(BEAT[page]).status_code == 200
+    assert agent.post(BEAT[page], content_type=JSON).status_code == 200
     user_deprovision(user=full_admin)
-    response = agent.post(BEAT[page])
+    response = agent.post(BEAT[page], content_type=JSON)
     assert response.status_code == 200 and response.json()["status"] == "ok"
     refused = api_client(api_secret).get("/api/v1/me/")
     assert refused.status_code == 403 and refused.json() == {"detail": "permission denied"}
@@ -245,7 +253,7 @@ def test_an_integration_token_has_its_kinds_privileges_and_never_its_creators(
         client.get("/api/v1/audit/"),
         client.get("/api/v1/tokens/"),
         client.delete(f"/api/v1/tokens/{victim.pk}/"),
-        client.post(other_beat),
+        client.post(other_beat, content_type=JSON),
     ):
         assert response.status_code == 403
         assert "not accepted here" in response.json()["detail"]
@@ -264,8 +272,8 @@ def test_another_admin_regenerates_after_the_creator_left(signed_in, full_admin,
     response = client.post(f"{page}{item.public_id}/regenerate/")
     assert response.status_code == 200
     new = revealed_value(response)
-    assert api_client(old).post(BEAT[page]).status_code == 401
-    assert api_client(new).post(BEAT[page]).status_code == 200
+    assert api_client(old).post(BEAT[page], content_type=JSON).status_code == 401
+    assert api_client(new).post(BEAT[page], content_type=JSON).status_code == 200
     event = AuditEvent.objects.get(action="token.rotated")
     assert (event.actor, event.actor_email, event.token) == (
         successor,
@@ -278,7 +286,7 @@ def test_reactivating_the_creator_leaves_the_tenants_tokens_alone(signed_in, ful
     secret = revealed_value(add(signed_in(full_admin), SIEM))
     user_deprovision(user=full_admin)
     user_reactivate(user=full_admin, via="command")
-    assert api_client(secret).post(SIEM_BEAT).status_code == 200
+    assert api_client(secret).post(SIEM_BEAT, content_type=JSON).status_code == 200
 
 
 def test_agent_and_collector_ids_are_opaque_and_old_integer_urls_are_404(

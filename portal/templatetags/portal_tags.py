@@ -59,3 +59,15 @@ def email_breaks(value):
     if not at:
         return value
     return format_html("{}@<wbr>{}", local, domain)
+
+
+@register.filter
+def duration(seconds):
+    """A number of seconds in its largest unit ("45 s", "3 min", "2 h", "5 days"), rounded
+    down: short enough for a table cell."""
+    seconds = int(seconds)
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if unit == 'day' and count != 1 else ''}"
+    return f"{seconds} s"

@@ -175,7 +175,7 @@ def test_the_full_admin_pages_pass_axe(page_as, full_admin, tokens_of_every_kind
             "/settings/security-extensions/siem-agents/",
             "SIEM agents",
             "Add SIEM agent",
-            "Choose the format your SIEM reads.",
+            "Choose the format your SIEM reads: CEF or JSON lines.",
         ),
         (
             "/settings/log-collectors/",

@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from audit.models import Action, AuditEvent, Via
 from integrations.forms import LogCollectorForm, SiemAgentForm
+from integrations.models import SiemAgent
 from integrations.services import integration_create
 from tenants.models import Role
 from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS
@@ -86,9 +88,25 @@ def lived_in_tenant(tokens_of_every_kind, full_admin, operator, reader, token_of
         {"name": "Edge proxies", "source_type": "proxy", "receiver": "syslog", "port": 514},
         tenant=tenant,
     )
-    for form in (siem, collector):
+    # A second agent with every health detail filled: TLS, its version, events waiting.
+    lagging = SiemAgentForm(
+        {
+            "name": "Microsoft Sentinel (EU West)",
+            "format": "json",
+            "host": "sentinel-ingest.westeurope.example.net",
+            "port": 6514,
+            "tls": "on",
+        },
+        tenant=tenant,
+    )
+    for form in (siem, collector, lagging):
         assert form.is_valid(), form.errors
         integration_create(form=form, by=full_admin)
+    SiemAgent.objects.filter(name=lagging.cleaned_data["name"]).update(
+        last_heartbeat_at=timezone.now(),
+        agent_version="0.1.0-rc.12+build.2026",
+        delivered_sequence=1,
+    )
     AuditEvent.objects.create(
         tenant=tenant,
         action=Action.TOKEN_REVOKED,

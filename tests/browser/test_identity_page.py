@@ -41,7 +41,9 @@ def test_the_identity_summary_and_a_select_in_error(page_as, full_admin, snap):
     dialog.get_by_role("button", name="Next").click()
     select = page.get_by_role("dialog", name="Add SIEM agent").get_by_label("Format")
     expect(select).to_have_attribute("aria-invalid", "true")
-    expect(select).to_have_accessible_description("Choose the format your SIEM reads.")
+    expect(select).to_have_accessible_description(
+        "Choose the format your SIEM reads: CEF or JSON lines."
+    )
     color = select.evaluate("e => getComputedStyle(e).borderTopColor")
     name_color = dialog.get_by_label("Name").evaluate("e => getComputedStyle(e).borderTopColor")
     assert color == name_color  # both in error: the danger colour, not the plain border
