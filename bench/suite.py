@@ -75,7 +75,7 @@ def main(argv=None):
     from django.core.management import call_command
     from django.db import connection
 
-    from . import hotspots, http_auth, inprocess, pages, seed
+    from . import database, hotspots, http_auth, inprocess, pages, seed
 
     progress("migrating")
     call_command("migrate", verbosity=0)
@@ -86,7 +86,7 @@ def main(argv=None):
     if parts & {"inprocess", "burst", "hotspots", "http", "hosts"}:
         progress(f"seeding {plan.auth_tokens:,} tokens in each of ours, DRF's and knox's tables")
         fixtures = seed.seed_auth(plan.auth_tokens)
-        seed.settle()
+        database.settle()
     if "inprocess" in parts:
         progress(f"auth overhead in-process: {plan.inprocess_rounds} interleaved rounds")
         results["inprocess"] = inprocess.auth_overhead(
@@ -115,7 +115,7 @@ def main(argv=None):
         sizes = ", ".join(f"{size:,}" for size in plan.page_sizes)
         progress(f"seeding tenants with {sizes} tokens")
         tenants = [seed.seed_page_tenant(size) for size in plan.page_sizes]
-        seed.settle()
+        database.settle()
         progress(f"page scale: {plan.page_rounds} interleaved rounds")
         results["pages"] = pages.page_scale(tenants, rounds=plan.page_rounds)
     progress("done")
@@ -127,13 +127,13 @@ def main(argv=None):
 def _several_hosts(fixtures, plan, progress):
     from django.db import connection
 
-    from . import hosts, seed
+    from . import database, hosts, seed
 
     if connection.vendor != "postgresql":
         return {"skipped": "several hosts share PostgreSQL: run with --db postgres"}
     progress(f"seeding {plan.hosts_trials} reach tokens and {plan.churn_tokens:,} to revoke")
     hosts_fixtures = seed.seed_hosts(plan.hosts_trials, plan.churn_tokens)
-    seed.settle()
+    database.settle()
     return hosts.several_hosts(fixtures, hosts_fixtures, plan=plan, progress=progress)
 
 
