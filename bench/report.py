@@ -132,13 +132,15 @@ def feed_table(name, feed):
         f"7. SIEM event feed on {name} (GET /api/v1/siem/events/?limit={feed['page']}; "
         f"{feed['rounds']} interleaved rounds; median ms, x the {sizes[0]:,}-event tenant)"
     )
-    lines.append(f"  {'tenant':<20}{'cursor after':<22}{'ms':>9}{'x':>7}{'queries':>9}")
+    lines.append(
+        f"  {'tenant':<20}{'cursor after':<22}{'ms':>9}{'x':>7}{'CPU ms':>9}{'queries':>9}"
+    )
     for row in feed["rows"]:
         tenant = f"{row['events']:,} events"
         where = f"{row['position']} ({row['after']:,})"
         lines.append(
             f"  {tenant:<20}{where:<22}{row['ms']:>9.1f}"
-            f"{row['ratio_to_smallest']:>7.2f}{row['queries']:>9}"
+            f"{row['ratio_to_smallest']:>7.2f}{row['cpu_ms']:>9.1f}{row['queries']:>9}"
         )
     lines.append(
         f"  query plan at {sizes[-1]:,} events: "
