@@ -49,7 +49,7 @@ QUICK = Plan(
     page_rounds=5,
     hosts_trials=40,
     # 1,000,000 events take over a minute to seed per database; 100,000 take seconds. For
-    # the 1,000,000 verdict: BENCH_ARGS="--parts feed" make bench (about 4 minutes).
+    # the 1,000,000 verdict: BENCH_ARGS="--parts feed" make bench (2½ to 3½ minutes).
     feed_sizes=(1_000, 100_000),
     feed_rounds=9,
 )
