@@ -41,7 +41,7 @@ test: $(VENV)/.test-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Performance harness (docs/performance.md): SQLite and PostgreSQL, about 5 minutes.
+# Performance harness (docs/performance.md): SQLite and PostgreSQL, about 8 minutes.
 # BENCH_QUICK=1 (or `make bench-quick`) is SQLite only with fewer rounds, for iteration.
 # BENCH_ARGS passes options through, e.g. BENCH_ARGS="--db postgres --parts pages".
 BENCH_ARGS ?=

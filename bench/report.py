@@ -4,6 +4,7 @@ TARGET_OVERHEAD_SHARE = 0.10  # our auth overhead / DRF's
 TARGET_INPROCESS_RATIO = 1.5  # authenticated / unauthenticated time
 TARGET_HTTP_RATIO = 0.8  # authenticated / unauthenticated throughput
 TARGET_PAGE_RATIO = 2.0  # largest tenant's page time / smallest tenant's
+TARGET_FEED_RATIO = 2.0  # SIEM feed page at the most events / at the fewest (issue 16)
 TARGET_COLD_SHARE = 0.5  # our cache-miss overhead / DRF's
 TARGET_REACH_TRIALS = 200  # revocation reach: trials, each must see no accepted call
 RATE_TOLERANCE = 0.9  # a revocation load below 90 % of its rate does not test the target
@@ -123,6 +124,53 @@ def pages_table(name, pages):
                 line += f"{cell:>24}"
             lines.append(line)
     return lines
+
+
+def feed_table(name, feed):
+    sizes = feed["sizes"]
+    lines = _title(
+        f"7. SIEM event feed on {name} (GET /api/v1/siem/events/?limit={feed['page']}; "
+        f"{feed['rounds']} interleaved rounds; median ms, x the {sizes[0]:,}-event tenant)"
+    )
+    lines.append(
+        f"  {'tenant':<20}{'cursor after':<22}{'ms':>9}{'x':>7}{'CPU ms':>9}{'queries':>9}"
+    )
+    for row in feed["rows"]:
+        tenant = f"{row['events']:,} events"
+        where = f"{row['position']} ({row['after']:,})"
+        lines.append(
+            f"  {tenant:<20}{where:<22}{row['ms']:>9.1f}"
+            f"{row['ratio_to_smallest']:>7.2f}{row['cpu_ms']:>9.1f}{row['queries']:>9}"
+        )
+    lines.append(
+        f"  query plan at {sizes[-1]:,} events: "
+        + (
+            "the (tenant, sequence) index read in order, no sort"
+            if feed["index_used"]
+            else "NOT the (tenant, sequence) index in order; see plans in the JSON"
+        )
+    )
+    return lines
+
+
+def _feed_verdict(name, feed):
+    smallest, largest = feed["sizes"][0], feed["sizes"][-1]
+    at_largest = [row for row in feed["rows"] if row["events"] == largest]
+    worst = max(at_largest, key=lambda row: row["ratio_to_smallest"])
+    query_counts = sorted({row["queries"] for row in feed["rows"]})
+    ok = (
+        worst["ratio_to_smallest"] <= TARGET_FEED_RATIO
+        and len(query_counts) == 1
+        and feed["index_used"]
+    )
+    return _verdict(
+        "PASS" if ok else "FAIL",
+        f"[{name}] SIEM feed page of {feed['page']:,} at {largest:,} events <= 2 x the "
+        f"{smallest:,}-event time, same queries, indexed",
+        f"worst {worst['ratio_to_smallest']:.2f} x (cursor at {worst['position']}); queries "
+        + ("unchanged" if len(query_counts) == 1 else f"vary: {query_counts}")
+        + ("; index used" if feed["index_used"] else "; index NOT used"),
+    )
 
 
 def burst_lines(databases):
@@ -412,6 +460,8 @@ def verdicts(databases):
             found.append(_writes_verdict(name, inprocess, burst))
         if result.get("pages"):
             found += _page_verdicts(name, result["pages"])
+        if result.get("feed"):
+            found.append(_feed_verdict(name, result["feed"]))
         if "skipped" not in result.get("hosts", {"skipped": True}):
             found += _hosts_verdicts(name, result["hosts"])
     return found
@@ -488,6 +538,8 @@ def render(report):
     for name in _names(databases):
         if databases[name].get("pages"):
             sections.append(pages_table(name, databases[name]["pages"]))
+        if databases[name].get("feed"):
+            sections.append(feed_table(name, databases[name]["feed"]))
     sections += [burst_lines(databases), hotspot_lines(databases), hosts_lines(databases)]
     for section in sections:
         if section:

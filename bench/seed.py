@@ -7,12 +7,11 @@ their plaintext is needed.
 
 import random
 import secrets
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.hashers import make_password
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from knox.models import AuthToken, get_digest_token
 from knox.settings import CONSTANTS
@@ -22,6 +21,8 @@ from tenants.models import Role, Tenant, User
 from tokens import crypto
 from tokens.models import ACTIVE_WINDOW, Token, TokenKind
 from tokens.services import token_issue
+
+from .database import large_sqlite_cache
 
 BATCH = 1000
 HISTORY = timedelta(days=730)  # tokens generated over the past two years
@@ -104,34 +105,6 @@ def seed_auth(count):
     return AuthFixtures(ours=ours, drf=drf, knox=knox, fresh_ours=fresh)
 
 
-def settle():
-    """Bring PostgreSQL to the state autovacuum keeps a live database in: planner statistics
-    and the visibility map up to date. Without it the plans (and the timings) depend on
-    whether autovacuum happened to visit the fresh rows yet. SQLite is left as Django leaves
-    it in production: without ANALYZE statistics."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
-
-
-@contextmanager
-def _large_sqlite_cache():
-    """Random digests and UUIDs land all over SQLite's B-trees; with its default 2 MB page
-    cache a 100,000-row insert spends most of its time re-reading pages. Seeding only."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        (previous,) = cursor.fetchone()
-        cursor.execute("PRAGMA cache_size = -262144")  # 256 MiB
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
-
-
 def _spread(rng, now):
     """created_at, last_used_at, revoked_at with a realistic mix: about a third never used,
     a third used this week, a third used before; one in ten revoked."""
@@ -185,7 +158,7 @@ def seed_page_tenant(size, seed=8):
                 revoked_by_id=owner_id if revoked else None,
             )
         )
-    with _large_sqlite_cache():
+    with large_sqlite_cache():
         Token.objects.bulk_create(rows, batch_size=BATCH)
     secret = token_issue(owner=admin, name="Scale admin client").secret
     return PageTenant(size=size, host=tenant.host, admin_id=admin.pk, token=secret)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import django
 
-PARTS = ("inprocess", "burst", "hotspots", "http", "hosts", "pages")
+PARTS = ("inprocess", "burst", "hotspots", "http", "hosts", "pages", "feed")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Plan:
     page_rounds: int = 7
     hosts_trials: int = 200  # revocation reach trials (PostgreSQL, several hosts)
     churn_tokens: int = 1000  # revoked 10 a second while the hot path is timed
+    feed_sizes: tuple = (1_000, 1_000_000)  # audit events per tenant (issue 16)
+    feed_rounds: int = 21
 
 
 FULL = Plan()
@@ -46,6 +48,10 @@ QUICK = Plan(
     page_sizes=(100, 1_000, 10_000),
     page_rounds=5,
     hosts_trials=40,
+    # 1,000,000 events take over a minute to seed per database; 100,000 take seconds. For
+    # the 1,000,000 verdict: BENCH_ARGS="--parts feed" make bench (2½ to 3½ minutes).
+    feed_sizes=(1_000, 100_000),
+    feed_rounds=9,
 )
 
 
@@ -75,7 +81,7 @@ def main(argv=None):
     from django.core.management import call_command
     from django.db import connection
 
-    from . import hotspots, http_auth, inprocess, pages, seed
+    from . import database, feed, hotspots, http_auth, inprocess, pages, seed
 
     progress("migrating")
     call_command("migrate", verbosity=0)
@@ -86,7 +92,7 @@ def main(argv=None):
     if parts & {"inprocess", "burst", "hotspots", "http", "hosts"}:
         progress(f"seeding {plan.auth_tokens:,} tokens in each of ours, DRF's and knox's tables")
         fixtures = seed.seed_auth(plan.auth_tokens)
-        seed.settle()
+        database.settle()
     if "inprocess" in parts:
         progress(f"auth overhead in-process: {plan.inprocess_rounds} interleaved rounds")
         results["inprocess"] = inprocess.auth_overhead(
@@ -115,9 +121,16 @@ def main(argv=None):
         sizes = ", ".join(f"{size:,}" for size in plan.page_sizes)
         progress(f"seeding tenants with {sizes} tokens")
         tenants = [seed.seed_page_tenant(size) for size in plan.page_sizes]
-        seed.settle()
+        database.settle()
         progress(f"page scale: {plan.page_rounds} interleaved rounds")
         results["pages"] = pages.page_scale(tenants, rounds=plan.page_rounds)
+    if "feed" in parts:
+        sizes = ", ".join(f"{size:,}" for size in plan.feed_sizes)
+        progress(f"seeding tenants with {sizes} audit events")
+        feed_tenants = [feed.seed_feed_tenant(size) for size in plan.feed_sizes]
+        database.settle()
+        progress(f"SIEM feed scale: {plan.feed_rounds} interleaved rounds")
+        results["feed"] = feed.feed_scale(feed_tenants, rounds=plan.feed_rounds)
     progress("done")
     connection.close()
     with open(args.out, "w") as out:
@@ -127,13 +140,13 @@ def main(argv=None):
 def _several_hosts(fixtures, plan, progress):
     from django.db import connection
 
-    from . import hosts, seed
+    from . import database, hosts, seed
 
     if connection.vendor != "postgresql":
         return {"skipped": "several hosts share PostgreSQL: run with --db postgres"}
     progress(f"seeding {plan.hosts_trials} reach tokens and {plan.churn_tokens:,} to revoke")
     hosts_fixtures = seed.seed_hosts(plan.hosts_trials, plan.churn_tokens)
-    seed.settle()
+    database.settle()
     return hosts.several_hosts(fixtures, hosts_fixtures, plan=plan, progress=progress)
 
 
