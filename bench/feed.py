@@ -91,12 +91,12 @@ class FeedTenant:
 
 
 @transaction.atomic
-def seed_feed_tenant(size, seed=16):
+def seed_feed_tenant(size, seed=16, slug="feed"):
     """A tenant with exactly `size` audit events numbered 1..size, as audit_record would have
     numbered them, and a SIEM agent token to read them with."""
     rng = random.Random(seed + size)
     now = timezone.now()
-    tenant = Tenant.objects.create(slug=f"feed{size}", name=f"Feed {size:,}")
+    tenant = Tenant.objects.create(slug=f"{slug}{size}", name=f"Feed {size:,}")
     admin = User.objects.create_user(
         f"admin@{tenant.slug}.bench", None, tenant=tenant, role=Role.FULL_ADMIN
     )

@@ -4,6 +4,7 @@ TARGET_OVERHEAD_SHARE = 0.10  # our auth overhead / DRF's
 TARGET_INPROCESS_RATIO = 1.5  # authenticated / unauthenticated time
 TARGET_HTTP_RATIO = 0.8  # authenticated / unauthenticated throughput
 TARGET_PAGE_RATIO = 2.0  # largest tenant's page time / smallest tenant's
+TARGET_AGENT_EVENTS_PER_SECOND = 5000  # one SIEM agent to a local receiver (issue 16)
 TARGET_FEED_RATIO = 2.0  # SIEM feed page at the most events / at the fewest (issue 16)
 TARGET_COLD_SHARE = 0.5  # our cache-miss overhead / DRF's
 TARGET_REACH_TRIALS = 200  # revocation reach: trials, each must see no accepted call
@@ -151,6 +152,40 @@ def feed_table(name, feed):
         )
     )
     return lines
+
+
+def agent_table(name, agent):
+    lines = _title(f"8. SIEM agent on {name} (portal-siem-agent --once -> rsyslogd, CEF)")
+    if "skipped" in agent:
+        return [*lines, f"  skipped: {agent['skipped']}"]
+    server_cpu = agent["server_cpu_seconds"]
+    lines.append(
+        f"  {agent['events']:,} events in {agent['seconds']:.2f} s = "
+        f"{agent['events_per_second']:,.0f} events/s; agent CPU "
+        f"{agent['agent_cpu_seconds']:.2f} s, portal workers' CPU "
+        + ("n/a" if server_cpu is None else f"{server_cpu:.2f} s")
+    )
+    lines.append(
+        f"  lost {agent['lost']}, duplicates {agent['duplicates']}, "
+        f"in feed order: {'yes' if agent['in_order'] else 'NO'}"
+    )
+    return lines
+
+
+def _agent_verdict(name, agent):
+    ok = (
+        agent["events_per_second"] >= TARGET_AGENT_EVENTS_PER_SECOND
+        and agent["lost"] == 0
+        and agent["duplicates"] == 0
+        and agent["in_order"]
+    )
+    return _verdict(
+        "PASS" if ok else "FAIL",
+        f"[{name}] one SIEM agent delivers >= {TARGET_AGENT_EVENTS_PER_SECOND:,} events/s to "
+        "rsyslog, none lost",
+        f"{agent['events_per_second']:,.0f} events/s, lost {agent['lost']}, "
+        f"duplicates {agent['duplicates']}",
+    )
 
 
 def _feed_verdict(name, feed):
@@ -462,6 +497,8 @@ def verdicts(databases):
             found += _page_verdicts(name, result["pages"])
         if result.get("feed"):
             found.append(_feed_verdict(name, result["feed"]))
+        if "skipped" not in result.get("agent", {"skipped": True}):
+            found.append(_agent_verdict(name, result["agent"]))
         if "skipped" not in result.get("hosts", {"skipped": True}):
             found += _hosts_verdicts(name, result["hosts"])
     return found
@@ -540,6 +577,8 @@ def render(report):
             sections.append(pages_table(name, databases[name]["pages"]))
         if databases[name].get("feed"):
             sections.append(feed_table(name, databases[name]["feed"]))
+        if databases[name].get("agent"):
+            sections.append(agent_table(name, databases[name]["agent"]))
     sections += [burst_lines(databases), hotspot_lines(databases), hosts_lines(databases)]
     for section in sections:
         if section:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import django
 
-PARTS = ("inprocess", "burst", "hotspots", "http", "hosts", "pages", "feed")
+PARTS = ("inprocess", "burst", "hotspots", "http", "hosts", "pages", "feed", "agent")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Plan:
     churn_tokens: int = 1000  # revoked 10 a second while the hot path is timed
     feed_sizes: tuple = (1_000, 1_000_000)  # audit events per tenant (issue 16)
     feed_rounds: int = 21
+    agent_events: int = 50_000  # delivered by one SIEM agent to rsyslog (issue 16)
 
 
 FULL = Plan()
@@ -52,6 +53,7 @@ QUICK = Plan(
     # the 1,000,000 verdict: BENCH_ARGS="--parts feed" make bench (2½ to 3½ minutes).
     feed_sizes=(1_000, 100_000),
     feed_rounds=9,
+    agent_events=10_000,
 )
 
 
@@ -81,7 +83,7 @@ def main(argv=None):
     from django.core.management import call_command
     from django.db import connection
 
-    from . import database, feed, hotspots, http_auth, inprocess, pages, seed
+    from . import database, feed, hotspots, http_auth, inprocess, pages, seed, siem_agent
 
     progress("migrating")
     call_command("migrate", verbosity=0)
@@ -131,6 +133,9 @@ def main(argv=None):
         database.settle()
         progress(f"SIEM feed scale: {plan.feed_rounds} interleaved rounds")
         results["feed"] = feed.feed_scale(feed_tenants, rounds=plan.feed_rounds)
+    if "agent" in parts:
+        progress(f"SIEM agent: {plan.agent_events:,} events to rsyslog through gunicorn")
+        results["agent"] = siem_agent.agent_throughput(plan.agent_events)
     progress("done")
     connection.close()
     with open(args.out, "w") as out:

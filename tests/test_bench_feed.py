@@ -118,3 +118,39 @@ def _feed_result(ratio, queries=(2, 2), index_used=True):
 )
 def test_the_verdict_fails_a_slower_page_more_queries_or_no_index(result, verdict):
     assert report.verdicts({"db": {"feed": result}})[0]["result"] == verdict
+
+
+# Part 8: one SIEM agent's delivery rate (bench/siem_agent.py; run end to end by make bench,
+# and the same agent against rsyslog in tests/siem/).
+
+AGENT = {
+    "events": 50_000,
+    "seconds": 5.0,
+    "events_per_second": 10_000.0,
+    "agent_cpu_seconds": 0.8,
+    "server_cpu_seconds": 2.5,
+    "lost": 0,
+    "duplicates": 0,
+    "in_order": True,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({}, "PASS"),
+        ({"events_per_second": 4_999.0}, "FAIL"),
+        ({"lost": 1}, "FAIL"),
+        ({"duplicates": 3}, "FAIL"),
+        ({"in_order": False}, "FAIL"),
+    ],
+)
+def test_the_agent_verdict_needs_the_rate_and_every_event_once_in_order(change, status):
+    verdicts = report.verdicts({"sqlite": {"agent": {**AGENT, **change}}})
+    assert [verdict["result"] for verdict in verdicts] == [status]
+
+
+def test_the_agent_table_says_what_was_delivered_and_a_skip_is_no_verdict():
+    text = "\n".join(report.agent_table("sqlite", {**AGENT, "server_cpu_seconds": None}))
+    assert "50,000 events in 5.00 s = 10,000 events/s" in text and "workers' CPU n/a" in text
+    assert report.verdicts({"sqlite": {"agent": {"skipped": "no rsyslogd"}}}) == []
