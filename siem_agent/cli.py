@@ -129,6 +129,11 @@ class Agent:
                 backoff = BACKOFF_FIRST
                 self._sleep(self.args.poll)
             except (Unavailable, ReceiverError) as error:
+                if self.args.once:
+                    # Run from cron: the next run retries, and two runs must not overlap.
+                    self.receiver.close()
+                    print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+                    return 1
                 wait = getattr(error, "retry_after", None) or backoff
                 log(f"{error}; retrying in {wait:g} s")
                 self._sleep(wait)

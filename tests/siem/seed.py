@@ -75,7 +75,7 @@ def agent_health():
     print(
         json.dumps(
             {
-                agent.format: {
+                agent.name: {
                     "status": agent.health.label,
                     "version": agent.agent_version,
                     "lag_events": agent.lag_events,

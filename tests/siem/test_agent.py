@@ -250,7 +250,7 @@ def test_the_portal_learns_the_agents_version_and_that_it_is_up_to_date(
     portal.generate(3)
     agent = Agent(portal, portal.seed["agents"]["cef"], tmp_path / "state.json")
     assert agent.run_once().returncode == 0
-    health = portal.health()["cef"]
+    health = portal.health()["Splunk"]
     assert health["lag_events"] == 0 and health["status"] == "Running"
     assert health["version"]
 
@@ -337,3 +337,17 @@ def test_another_agents_state_file_is_refused(portal, fresh_receiver, tmp_path):
     assert Agent(portal, portal.seed["agents"]["cef"], state).run_once().returncode == 0
     message = agent_error(portal, portal.seed["agents"]["json"], "--state", str(state))
     assert "belongs to agent “Splunk”" in message
+
+
+def test_once_gives_up_with_one_line_when_the_receiver_is_down(portal, tmp_path):
+    secret = run_in_portal(
+        "tests.siem.seed.add_agent",
+        env=portal.env,
+        payload={"name": "Nowhere", "format": "cef", "port": free_port(), "tls": False},
+    )
+    result = Agent(portal, secret, tmp_path / "state.json").run_once()
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("portal-siem-agent: error: syslog receiver 127.0.0.1:")
+    assert "Connection refused" in last
+    assert not (tmp_path / "state.json").exists()
