@@ -118,6 +118,7 @@ def integration_add(request, kind):
         # The word TOKEN, not the secret: the secret is shown once, in its own field above.
         tenant_url = request.build_absolute_uri("/").rstrip("/")
         extra["reveal_example"] = f"{kind.program} --url {tenant_url} --token TOKEN"
+        extra["reveal_example_label"] = "Run it on a machine that reaches your SIEM:"
     return _render_list(request, kind, issued=issued, **extra)
 
 

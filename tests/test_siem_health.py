@@ -306,7 +306,7 @@ def test_the_page_shows_status_heartbeat_delivery_and_lag(signed_in, full_admin,
     }
     assert 'class="badge badge-running">Running<' in by_name["Running agent"]
     assert "agent 0.1.0" in by_name["Running agent"] and "Up to date" in by_name["Running agent"]
-    assert "CEF → <code>siem.example.com:514</code>" in by_name["Running agent"]
+    assert "CEF → <code>siem.<wbr>example.<wbr>com<wbr>:514</code>" in by_name["Running agent"]
     assert ">TLS<" in by_name["Running agent"] and ">TLS<" not in by_name["Behind agent"]
     assert 'class="badge badge-behind">Behind<' in by_name["Behind agent"]
     assert "12 events · 3 min behind" in re.sub(r"<[^>]+>", "", by_name["Behind agent"])
@@ -351,6 +351,7 @@ def test_after_adding_the_page_shows_how_to_run_the_agent(signed_in, full_admin,
     html = response.content.decode()
     secret = revealed_value(response)
     assert f"portal-siem-agent --url http://{tenant.host} --token TOKEN" in html
+    assert "Run it on a machine that reaches your SIEM:" in html
     assert html.count(secret) == 1  # in the token field only, not in the command
 
 
@@ -409,3 +410,10 @@ def test_migrating_turns_generic_syslog_agents_into_json_lines_and_back():
     assert formats(BEFORE) == {"syslog": "syslog", "cef": "cef"}
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_the_destination_wraps_after_dots_and_before_the_port_only():
+    from portal.templatetags.portal_tags import host_breaks
+
+    assert host_breaks("splunk.contoso.example") == "splunk.<wbr>contoso.<wbr>example"
+    assert host_breaks("<b>") == "&lt;b&gt;"

@@ -2,7 +2,8 @@ from datetime import UTC
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 register = template.Library()
@@ -59,6 +60,13 @@ def email_breaks(value):
     if not at:
         return value
     return format_html("{}@<wbr>{}", local, domain)
+
+
+@register.filter
+def host_breaks(value):
+    """A host name that may wrap after its dots only: splunk.<wbr>contoso.<wbr>example."""
+    labels = str(value or "").split(".")
+    return format_html_join(mark_safe(".<wbr>"), "{}", ((label,) for label in labels))  # noqa: S308
 
 
 @register.filter
