@@ -149,6 +149,16 @@ def test_the_expiry_mail_links_the_token_on_the_tenants_custom_url(operator, set
     assert message.from_email == "API Token Portal <no-reply@portal.localhost>"
 
 
+def test_the_mails_never_carry_a_token_secret(operator, issue):
+    token, secret = issue(operator, "Real token", expires_at=timezone.now() + 5 * DAY)
+    type(token).objects.filter(pk=token.pk).update(created_at=timezone.now() - ISSUED_LONG_AGO)
+    send()
+    [message] = mail.outbox
+    assert token.hint in message.body
+    for part in (message.subject, message.body, message.alternatives[0].content):
+        assert secret not in part and secret[len(token.hint) :] not in part
+
+
 def test_full_admins_get_a_weekly_digest_with_counts_and_links(full_admin, operator, reader):
     now = timezone.now()
     UserFactory(tenant=full_admin.tenant, role=Role.FULL_ADMIN, email="second@contoso.test")

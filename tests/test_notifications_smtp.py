@@ -169,6 +169,7 @@ def crontab_line():
     """The crontab line the README documents."""
     readme = (ROOT / "README.md").read_text()
     [line] = re.findall(r"^\s+(\S+ \S+ \S+ \S+ \S+ +cd .* sendnotifications.*)$", readme, re.M)
+    assert line in (ROOT / "docs" / "operations.md").read_text()  # the same line in both
     return line
 
 
