@@ -14,9 +14,9 @@ class NotificationSettingsForm(forms.ModelForm):
             "weekly_digest": "Send me the weekly API token hygiene digest",
         }
         help_texts = {
-            "expiry_week_ahead": "The warning a day before and the notice once a token has "
-            "expired are always sent.",
-            "weekly_digest": "Every Monday (at the first run of the week): tokens of "
+            "expiry_week_ahead": "A day before expiry, and once a token has expired, you are "
+            "always told: that is the last word before a script stops working.",
+            "weekly_digest": "Once a week, from Monday (UTC): tokens of "
             "deprovisioned owners, tokens unused for 90 days, tokens expiring this week.",
         }
 

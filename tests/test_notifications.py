@@ -3,6 +3,7 @@ Django's in-memory mail outbox. tests/test_notifications_smtp.py sends through a
 server."""
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -293,8 +294,15 @@ def test_the_settings_page_saves_the_choice_with_a_message(signed_in, full_admin
     page = client.get(URL)
     html = page.content.decode()
     assert page.status_code == 200
-    assert '<label for="id_expiry_week_ahead">Warn me a week before' in html
-    assert '<label for="id_weekly_digest">Send me the weekly' in html
+    for name, label in [
+        ("expiry_week_ahead", "Warn me a week before one of my tokens expires"),
+        ("weekly_digest", "Send me the weekly API token hygiene digest"),
+    ]:
+        assert re.search(
+            rf'<label for="id_{name}"><input type="checkbox"[^>]*>{label}</label>', html
+        )
+        assert f'aria-describedby="id_{name}_helptext"' in html
+        assert f'<p class="help" id="id_{name}_helptext">' in html
     response = client.post(URL, {"expiry_week_ahead": "on"}, follow=True)
     assert "Your notification settings are saved." in response.content.decode()
     choice = NotificationSettings.objects.get(user=full_admin)
