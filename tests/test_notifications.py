@@ -13,7 +13,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
-from notifications.events import week_key
+from notifications.delivery import deliver
+from notifications.events import due_notifications, week_key
+from notifications.mail import compose
 from notifications.models import Kind, NotificationSettings, SentNotification
 from portal.settings import email_from_url
 from tenants.models import Role
@@ -79,6 +81,22 @@ def test_each_warning_is_sent_once_as_the_token_moves_through_them(operator):
         "[Contoso] Your API token “moving” expires in less than a week",
         "[Contoso] Your API token “moving” expires within a day",
     ]
+
+
+def test_a_run_that_lost_the_race_to_another_sends_nothing(operator):
+    expiring(operator, "raced", 5 * DAY)
+    [due] = due_notifications(timezone.now())
+    # Another run records and sends the same event between this run's query and its send.
+    SentNotification.objects.create(
+        kind=due.kind,
+        tenant=due.tenant,
+        token=due.token,
+        recipient=due.recipient,
+        period_key=due.period_key,
+    )
+    assert deliver(due, compose(due)) is False
+    assert mail.outbox == []
+    assert SentNotification.objects.count() == 1
 
 
 def test_a_rotated_token_gets_a_new_round_of_warnings(operator):
