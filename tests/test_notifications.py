@@ -225,7 +225,10 @@ def test_tenants_are_kept_apart(full_admin, other_tenant_admin):
     TokenFactory(owner=full_admin, expires_at=timezone.now() + 3 * DAY)
     send("--tenant", "fabrikam")
     assert mail.outbox == []
-    send()
+    assert send() == (
+        "Sent 1 e-mail (0 expiring within a week, 0 expiring within a day, 0 expired, "
+        "1 weekly digest).\n"
+    )
     assert [m.to for m in mail.outbox] == [["admin@contoso.test"]]
     assert "fabrikam" not in mail.outbox[0].body.lower()
 

@@ -13,12 +13,15 @@ from ...events import due_notifications
 from ...mail import compose
 from ...models import Kind
 
-SUMMARY = {
+TOKEN_MAILS = {
     Kind.EXPIRES_IN_7_DAYS: "expiring within a week",
     Kind.EXPIRES_IN_1_DAY: "expiring within a day",
     Kind.EXPIRED: "expired",
-    Kind.WEEKLY_DIGEST: "weekly digests",
 }
+
+
+def counted(number, noun):
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def one_line(error):
@@ -70,6 +73,6 @@ class Command(PortalCommand):
 
     @staticmethod
     def _summary(verb, sent):
-        total = sum(sent.values())
-        parts = ", ".join(f"{sent[kind]} {label}" for kind, label in SUMMARY.items())
-        return f"{verb} {total} e-mail{'s' if total != 1 else ''} ({parts})."
+        parts = [f"{sent[kind]} {label}" for kind, label in TOKEN_MAILS.items()]
+        parts.append(counted(sent[Kind.WEEKLY_DIGEST], "weekly digest"))
+        return f"{verb} {counted(sum(sent.values()), 'e-mail')} ({', '.join(parts)})."
