@@ -3,8 +3,12 @@ Django's in-memory mail outbox. tests/test_notifications_smtp.py sends through a
 server."""
 
 import io
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -361,3 +365,23 @@ def test_the_settings_page_needs_csrf_and_sign_in(full_admin):
 def test_the_settings_page_is_in_the_account_menu(signed_in, reader):
     html = signed_in(reader).get("/about/").content.decode()
     assert f'<a href="{URL}">Notifications</a>' in html
+
+
+def test_a_bad_email_url_stops_the_start_with_one_line(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "SECRET_KEY": "x" * 50,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'never-opened.sqlite3'}",
+        "EMAIL_URL": "smtp://user:hunter2@mail.example:0x19",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Configuration error: EMAIL_URL is not a usable e-mail URL")
+    assert result.stderr.count("\n") == 1 and "hunter2" not in result.stderr
