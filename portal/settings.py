@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "audit",
     "integrations",
     "identity",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +246,29 @@ IDENTITY_PROVIDER_CACHE_SECONDS = env_positive("IDENTITY_PROVIDER_CACHE_SECONDS"
 IDENTITY_PROVIDER_FAILURE_SECONDS = env_positive("IDENTITY_PROVIDER_FAILURE_SECONDS", 30, int)
 # Single sign-on starts (/login/sso/) per minute and client address.
 SSO_START_RATE = env_positive("SSO_START_RATE", 30, int)
+
+
+# E-mail (notifications app): EMAIL_URL is django-environ's email_url, e.g. smtp+tls://USER:
+# PASSWORD@HOST:587. The console by default, so development needs no mail server. Errors
+# name the variable but never echo the URL: it may hold the SMTP password.
+def email_from_url(url):
+    try:
+        config = environ.Env.email_url_config(url)
+    except (ImproperlyConfigured, ValueError) as error:
+        reason = str(error).replace(url, "…")
+        if "schema" in reason:
+            reason = "use smtp://, smtp+tls://, smtp+ssl:// or consolemail://"
+        raise ImproperlyConfigured(f"EMAIL_URL is not a usable e-mail URL: {reason}.") from None
+    return {key: value for key, value in config.items() if value not in (None, "")}
+
+
+globals().update(email_from_url(env.str("EMAIL_URL", default="consolemail://")))
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default=f"API Token Portal <no-reply@{PORTAL_DOMAIN}>"
+)
+# Seconds an SMTP connect or reply may take: a hung mail server stops sendnotifications with
+# one line instead of holding it (and its open transaction) for ever.
+EMAIL_TIMEOUT = 10
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenants.User"

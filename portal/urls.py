@@ -21,6 +21,7 @@ urlpatterns = [
     path("settings/security-extensions/api-tokens/", include("tokens.urls")),
     path("settings/", include("integrations.urls")),
     path("settings/audit-log/", include("audit.urls")),
+    path("account/notifications/", include("notifications.urls")),
     path("api/", include("portal.api_urls")),
     path("", include("identity.urls")),  # SSO sign-in, Settings › Identity, SCIM at /scim/v2/
     path("admin/", admin.site.urls),

@@ -126,3 +126,17 @@ def is_full_admin(user):
     """Whether the user holds the tenant's administering role: what the error pages say a
     page refused by role needs ("This page is for full admins of …")."""
     return _administers(user)
+
+
+# E-mail notifications (notifications app).
+
+
+def may_choose_notifications(user):
+    """The account's notification settings page: any member of a tenant, for its own mail."""
+    return _member(user)
+
+
+def receives_hygiene_digest(user):
+    """The weekly digest counts every API token of the tenant, so it goes to those who may
+    see them all."""
+    return may_see_others_tokens(user)

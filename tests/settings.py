@@ -12,6 +12,10 @@ os.environ.update(
     }
 )
 
+# E-mail stays in memory (django.core.mail.outbox), whatever a developer's .env says, unless
+# a test points EMAIL_URL at an SMTP server of its own (tests/test_notifications_smtp.py).
+os.environ.setdefault("EMAIL_URL", "memorymail://")
+
 from portal.settings import *  # noqa: E402,F403
 
 # Manifest storage needs collectstatic; tests serve the source files instead.

@@ -717,6 +717,8 @@ COMMAND_SLOTS = {
         "generatetoken", "operator@contoso.test", "--name", "CI", "--expires-in-days", v
     ],
     "sweeptokens-argument": lambda v: ["sweeptokens", v],
+    "sendnotifications-tenant": lambda v: ["sendnotifications", "--tenant", v],
+    "sendnotifications-argument": lambda v: ["sendnotifications", v],
 }  # fmt: skip
 # How an argument that is not UTF-8 reaches Python: decoded with surrogate escapes.
 COMMAND_VALUES = {**STRINGS, "non-utf8": os.fsdecode(b"\xff\xfe")}

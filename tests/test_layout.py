@@ -83,6 +83,7 @@ PAGES = {
     "identity:role-mapping": None,
     "identity:token-add": None,
     "identity:token-revoke": "provisioning_id",
+    "notifications:settings": None,
 }
 
 

@@ -1,0 +1,143 @@
+"""Which e-mails are due now: the events of CONTRACT §13, each once per recipient and period.
+
+Expiry mails go to a token's owner while it is a member of the tenant; the weekly digest to
+those who may see every token of their tenant (tenants.permissions). Revoked tokens get no
+expiry mail, but a token revoked after it expired (by the daily sweep, say) still gets its
+expiry notice: the expiry is what happened to it.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+
+from tenants.models import Tenant, User
+from tenants.permissions import receives_hygiene_digest
+from tokens.models import Token
+
+from .models import Kind, SentNotification
+
+WEEK_AHEAD = timedelta(days=7)
+DAY_AHEAD = timedelta(days=1)
+# An expiry older than this gets no notice: the first run on a database with old expired
+# tokens must not mail about each of them.
+EXPIRED_NOTICE_WINDOW = timedelta(days=7)
+UNUSED_DAYS = 90
+
+
+@dataclass
+class Due:
+    kind: str
+    tenant: Tenant
+    recipient: User
+    period_key: str
+    token: Token | None = None
+    counts: dict = field(default_factory=dict)
+
+
+def expiry_key(token):
+    """The period of an expiry mail: the expiry itself, so a rotation starts a new round."""
+    return token.expires_at.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def week_key(now):
+    year, week, _ = now.astimezone(UTC).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _owned_api_tokens(tenants):
+    return (
+        Token.objects.api()
+        .filter(
+            tenant__in=tenants,
+            expires_at__isnull=False,
+            owner__is_active=True,
+            owner__tenant=F("tenant"),
+        )
+        .annotate(issued=Coalesce(F("rotated_at"), F("created_at")))
+        .select_related("tenant", "owner")
+        .order_by("tenant__slug", "expires_at", "pk")
+    )
+
+
+def _warning(tokens, now, ahead, later):
+    """Live tokens expiring within `ahead` but not within `later` (the next warning's window),
+    issued before the warning was due: a token made to live five days is not warned of its
+    seven-day mark."""
+    return tokens.filter(
+        revoked_at__isnull=True,
+        expires_at__gt=now + later,
+        expires_at__lte=now + ahead,
+        issued__lte=F("expires_at") - ahead,
+    )
+
+
+def token_events(now, tenants):
+    tokens = _owned_api_tokens(tenants)
+    by_kind = {
+        Kind.EXPIRES_IN_7_DAYS: _warning(tokens, now, WEEK_AHEAD, DAY_AHEAD)
+        # Only this warning may be turned off (notifications.models.NotificationSettings).
+        .exclude(owner__notification_settings__expiry_week_ahead=False),
+        Kind.EXPIRES_IN_1_DAY: _warning(tokens, now, DAY_AHEAD, timedelta(0)),
+        Kind.EXPIRED: tokens.filter(
+            Q(revoked_at__isnull=True) | Q(revoked_at__gte=F("expires_at")),
+            expires_at__lte=now,
+            expires_at__gt=now - EXPIRED_NOTICE_WINDOW,
+        ),
+    }
+    for kind, candidates in by_kind.items():
+        candidates = list(candidates)
+        sent = set(
+            SentNotification.objects.filter(
+                kind=kind, token__in=[token.pk for token in candidates]
+            ).values_list("token_id", "recipient_id", "period_key")
+        )
+        for token in candidates:
+            key = expiry_key(token)
+            if (token.pk, token.owner_id, key) not in sent:
+                yield Due(kind, token.tenant, token.owner, key, token=token)
+
+
+def hygiene_counts(tenant, now):
+    """What the weekly digest reports for one tenant's live API tokens."""
+    tokens = Token.objects.api().live().filter(tenant=tenant)
+    return {
+        "deprovisioned": tokens.with_deprovisioned_owner().count(),
+        "unused": tokens.unused_for(UNUSED_DAYS, now).count(),
+        "expiring": tokens.filter(expires_at__gt=now, expires_at__lte=now + WEEK_AHEAD).count(),
+    }
+
+
+def digest_events(now, tenants):
+    """One digest a week to each recipient of each tenant with something to report (a digest
+    of zeros would teach people to ignore it)."""
+    key = week_key(now)
+    for tenant in tenants:
+        sent = set(
+            SentNotification.objects.filter(
+                kind=Kind.WEEKLY_DIGEST, tenant=tenant, token=None, period_key=key
+            ).values_list("recipient_id", flat=True)
+        )
+        recipients = [
+            user
+            for user in User.objects.filter(tenant=tenant, is_active=True)
+            .exclude(notification_settings__weekly_digest=False)
+            .exclude(pk__in=sent)
+            .order_by("email")
+            if receives_hygiene_digest(user)
+        ]
+        if not recipients:
+            continue
+        counts = hygiene_counts(tenant, now)
+        if not any(counts.values()):
+            continue
+        for user in recipients:
+            yield Due(Kind.WEEKLY_DIGEST, tenant, user, key, counts=counts)
+
+
+def due_notifications(now, tenants=None):
+    """Every e-mail due now, for the given tenants (a query set; default: all of them)."""
+    tenants = Tenant.objects.all() if tenants is None else tenants
+    yield from token_events(now, tenants)
+    yield from digest_events(now, tenants)

@@ -1,0 +1,86 @@
+"""The e-mails themselves: plain text and HTML from templates, with links on the tenant's
+custom URL (the host its users sign in on)."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from .models import Kind
+
+TOKEN_TEMPLATE = "notifications/email/token_expiry"
+DIGEST_TEMPLATE = "notifications/email/weekly_digest"
+
+
+def tenant_link(tenant, path):
+    return tenant.custom_url.rstrip("/") + path
+
+
+def tokens_table(tenant, query):
+    return tenant_link(tenant, f"{reverse('tokens:list')}?{query}")
+
+
+def _subject(due):
+    prefix = f"[{due.tenant.name}]"
+    if due.kind == Kind.WEEKLY_DIGEST:
+        return f"{prefix} Weekly API token hygiene"
+    name = due.token.name
+    return {
+        Kind.EXPIRES_IN_7_DAYS: f"{prefix} Your API token “{name}” expires in less than a week",
+        Kind.EXPIRES_IN_1_DAY: f"{prefix} Your API token “{name}” expires within a day",
+        Kind.EXPIRED: f"{prefix} Your API token “{name}” has expired",
+    }[due.kind]
+
+
+def _context(due):
+    context = {
+        "kind": due.kind,
+        "kinds": Kind,
+        "tenant": due.tenant,
+        "recipient": due.recipient,
+        "portal_url": due.tenant.custom_url,
+        "settings_url": tenant_link(due.tenant, reverse("notifications:settings")),
+    }
+    if due.token is not None:
+        context["token"] = due.token
+        context["token_url"] = tenant_link(
+            due.tenant, reverse("tokens:detail", args=[due.token.pk])
+        )
+    else:
+        counts = due.counts
+        # The tokens table has a filter for deprovisioned owners; for the other two the
+        # nearest view is given (Inactive: not used for 7 days; All: expiring rows flagged).
+        context["lines"] = [
+            (
+                counts["deprovisioned"],
+                "of deprovisioned owners (every call with them is refused)",
+                tokens_table(due.tenant, "status=all&owner=deprovisioned"),
+            ),
+            (
+                counts["unused"],
+                "unused for 90 days or more (listed among the Inactive and Generated ones)",
+                tokens_table(due.tenant, "status=inactive"),
+            ),
+            (
+                counts["expiring"],
+                "expiring within the week (flagged in the table)",
+                tokens_table(due.tenant, "status=all"),
+            ),
+        ]
+    return context
+
+
+def compose(due, connection=None):
+    template = DIGEST_TEMPLATE if due.kind == Kind.WEEKLY_DIGEST else TOKEN_TEMPLATE
+    context = _context(due)
+    message = EmailMultiAlternatives(
+        subject=_subject(due),
+        body=render_to_string(f"{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[due.recipient.email],
+        connection=connection,
+        # RFC 3834: out-of-office replies and the like are not sent back to a robot.
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    return message

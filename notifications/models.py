@@ -1,0 +1,83 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from tenants.models import Tenant
+from tokens.models import Token
+
+
+class Kind(models.TextChoices):
+    EXPIRES_IN_7_DAYS = "expires_7d", "Token expires within a week"
+    EXPIRES_IN_1_DAY = "expires_1d", "Token expires within a day"
+    EXPIRED = "expired", "Token expired"
+    WEEKLY_DIGEST = "weekly_digest", "Weekly token hygiene digest"
+
+
+class SentNotification(models.Model):
+    """One e-mail sent for one event, so that no event is ever mailed twice.
+
+    The event is the kind, its subject (a token, or the tenant for the weekly digest), the
+    recipient and a period key: the token's expiry for expiry mails (a rotation moves the
+    expiry, and so starts a new round of warnings), the ISO week for the digest. The row is
+    written in the transaction that sends the mail (notifications.delivery)."""
+
+    kind = models.CharField(max_length=20, choices=Kind)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    token = models.ForeignKey(
+        Token, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    period_key = models.CharField(max_length=40)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # Two, because a NULL token never equals another in a unique index.
+            models.UniqueConstraint(
+                fields=["kind", "token", "recipient", "period_key"],
+                condition=Q(token__isnull=False),
+                name="sent_notification_token_once",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "tenant", "recipient", "period_key"],
+                condition=Q(token__isnull=True),
+                name="sent_notification_tenant_once",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.recipient_id} ({self.period_key})"
+
+
+class NotificationSettings(models.Model):
+    """A user's choice of the e-mails that can be turned off. Without a row, all are on.
+
+    The last warning (a day before expiry) and the expiry notice cannot be turned off: they
+    are what stands between a token's owner and a script that stops working unannounced."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="notification_settings",
+    )
+    expiry_week_ahead = models.BooleanField(
+        "E-mail me a week before one of my tokens expires", default=True
+    )
+    weekly_digest = models.BooleanField(
+        "E-mail me the weekly token hygiene digest (full admins)", default=True
+    )
+
+    def __str__(self):
+        return f"Notification settings of {self.user_id}"
+
+    @classmethod
+    def of(cls, user):
+        """The user's settings, unsaved defaults when it never changed them."""
+        try:
+            return user.notification_settings
+        except cls.DoesNotExist:
+            return cls(user=user)

@@ -1,0 +1,387 @@
+"""Expiry warnings, the weekly digest and the notification settings page (CONTRACT §13), with
+Django's in-memory mail outbox. tests/test_notifications_smtp.py sends through a real SMTP
+server."""
+
+import io
+import os
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+
+from notifications.delivery import deliver
+from notifications.events import due_notifications, week_key
+from notifications.mail import compose
+from notifications.models import Kind, NotificationSettings, SentNotification
+from portal.settings import email_from_url
+from tenants.models import Role
+from tests.factories import TokenFactory, UserFactory
+from tokens.models import TokenKind
+from tokens.services import token_revoke
+
+DAY = timedelta(days=1)
+ISSUED_LONG_AGO = timedelta(days=60)
+
+
+def send(*args):
+    out = io.StringIO()
+    call_command("sendnotifications", *args, stdout=out)
+    return out.getvalue()
+
+
+def expiring(owner, name, expires_in, **fields):
+    now = timezone.now()
+    fields.setdefault("created_at", now - ISSUED_LONG_AGO)
+    return TokenFactory(owner=owner, name=name, expires_at=now + expires_in, **fields)
+
+
+def subjects(outbox=None):
+    return sorted(message.subject for message in (outbox or mail.outbox))
+
+
+def test_owners_are_warned_a_week_and_a_day_ahead_and_told_when_expired(operator):
+    expiring(operator, "week", 5 * DAY)
+    expiring(operator, "day", 3 * timedelta(hours=4))
+    expiring(operator, "gone", -2 * DAY)
+    expiring(operator, "later", 30 * DAY)
+    expiring(operator, "long gone", -30 * DAY)
+    out = send()
+    assert subjects() == [
+        "[Contoso] Your API token “day” expires within a day",
+        "[Contoso] Your API token “gone” has expired",
+        "[Contoso] Your API token “week” expires in less than a week",
+    ]
+    assert all(message.to == ["operator@contoso.test"] for message in mail.outbox)
+    assert out == (
+        "Sent 3 e-mails (1 expiring within a week, 1 expiring within a day, 1 expired, "
+        "0 weekly digests).\n"
+    )
+
+
+def test_running_twice_sends_nothing_new(operator):
+    expiring(operator, "week", 5 * DAY)
+    send()
+    assert send().startswith("Sent 0 e-mails")
+    assert len(mail.outbox) == 1
+    assert SentNotification.objects.count() == 1
+
+
+def test_each_warning_is_sent_once_as_the_token_moves_through_them(operator):
+    token = expiring(operator, "moving", 5 * DAY)
+    send()
+    token.expires_at = timezone.now() + timedelta(hours=12)  # a day later, as time passes
+    token.save()
+    send()
+    send()
+    assert [m.subject for m in mail.outbox] == [
+        "[Contoso] Your API token “moving” expires in less than a week",
+        "[Contoso] Your API token “moving” expires within a day",
+    ]
+
+
+def test_a_run_that_lost_the_race_to_another_sends_nothing(operator):
+    expiring(operator, "raced", 5 * DAY)
+    [due] = due_notifications(timezone.now())
+    # Another run records and sends the same event between this run's query and its send.
+    SentNotification.objects.create(
+        kind=due.kind,
+        tenant=due.tenant,
+        token=due.token,
+        recipient=due.recipient,
+        period_key=due.period_key,
+    )
+    assert deliver(due, compose(due)) is False
+    assert mail.outbox == []
+    assert SentNotification.objects.count() == 1
+
+
+def test_a_rotated_token_gets_a_new_round_of_warnings(operator):
+    token = expiring(operator, "rotated", 5 * DAY)
+    send()
+    token.rotated_at = timezone.now() - 40 * DAY
+    token.expires_at = timezone.now() + 6 * DAY
+    token.save()
+    send()
+    assert len(mail.outbox) == 2
+    assert SentNotification.objects.filter(token=token).count() == 2
+
+
+def test_a_token_issued_inside_the_warning_window_gets_no_early_warning(operator):
+    TokenFactory(owner=operator, name="short", expires_at=timezone.now() + 5 * DAY)
+    assert send().startswith("Sent 0 e-mails")
+
+
+def test_none_for_revoked_tokens_but_an_expiry_notice_after_the_sweep(operator):
+    revoked = expiring(operator, "revoked", 5 * DAY)
+    token_revoke(token=revoked)
+    swept = expiring(operator, "swept", -DAY)
+    call_command("sweeptokens", stdout=io.StringIO())
+    revoked_before_expiry = expiring(operator, "revoked early", -DAY)
+    revoked_before_expiry.revoked_at = timezone.now() - 2 * DAY
+    revoked_before_expiry.save()
+    send()
+    assert swept.__class__.objects.get(pk=swept.pk).revoked_at is not None
+    assert subjects() == ["[Contoso] Your API token “swept” has expired"]
+
+
+def test_none_to_deprovisioned_owners(operator):
+    expiring(operator, "orphan", 5 * DAY)
+    operator.deprovision()
+    assert send().startswith("Sent 0 e-mails")
+    assert mail.outbox == []
+
+
+def test_only_api_tokens_are_mailed_about(operator):
+    expiring(operator, "siem", 5 * DAY, kind=TokenKind.SIEM)
+    assert send().startswith("Sent 0 e-mails")
+
+
+def test_the_week_ahead_warning_can_be_turned_off_but_not_the_last_ones(operator):
+    NotificationSettings.objects.create(user=operator, expiry_week_ahead=False)
+    expiring(operator, "week", 5 * DAY)
+    expiring(operator, "day", 12 * timedelta(hours=1))
+    expiring(operator, "gone", -DAY)
+    send()
+    assert subjects() == [
+        "[Contoso] Your API token “day” expires within a day",
+        "[Contoso] Your API token “gone” has expired",
+    ]
+
+
+def test_the_expiry_mail_links_the_token_on_the_tenants_custom_url(operator, settings):
+    settings.PORTAL_PORT = "8443"
+    token = expiring(operator, "Nightly <export>", 5 * DAY)
+    send()
+    message = mail.outbox[0]
+    link = f"http://contoso.us.portal.localhost:8443/settings/security-extensions/api-tokens/{token.pk}/"
+    html = message.alternatives[0].content
+    assert link in message.body and f'href="{link}"' in html
+    assert 'Your API token "Nightly <export>"' in message.body
+    assert "Nightly &lt;export&gt;" in html and "<export>" not in html
+    assert "atp_test…" in message.body
+    assert "http://contoso.us.portal.localhost:8443/account/notifications/" in message.body
+    assert message.extra_headers["Auto-Submitted"] == "auto-generated"
+    assert message.from_email == "API Token Portal <no-reply@portal.localhost>"
+
+
+def test_the_mails_never_carry_a_token_secret(operator, issue):
+    token, secret = issue(operator, "Real token", expires_at=timezone.now() + 5 * DAY)
+    type(token).objects.filter(pk=token.pk).update(created_at=timezone.now() - ISSUED_LONG_AGO)
+    send()
+    [message] = mail.outbox
+    assert token.hint in message.body
+    for part in (message.subject, message.body, message.alternatives[0].content):
+        assert secret not in part and secret[len(token.hint) :] not in part
+
+
+def test_full_admins_get_a_weekly_digest_with_counts_and_links(full_admin, operator, reader):
+    now = timezone.now()
+    UserFactory(tenant=full_admin.tenant, role=Role.FULL_ADMIN, email="second@contoso.test")
+    gone_admin = UserFactory(tenant=full_admin.tenant, role=Role.FULL_ADMIN, email="x@contoso.test")
+    TokenFactory(owner=gone_admin)
+    gone_admin.deprovision()
+    TokenFactory(owner=reader, created_at=now - 100 * DAY)
+    TokenFactory(owner=operator, last_used_at=now - 91 * DAY)
+    TokenFactory(owner=operator, expires_at=now + 3 * DAY)
+    send()
+    digests = [m for m in mail.outbox if "hygiene" in m.subject]
+    assert sorted(m.to[0] for m in digests) == ["admin@contoso.test", "second@contoso.test"]
+    body = digests[0].body
+    assert "- 1 token of deprovisioned owners" in body
+    assert "- 2 tokens unused for 90 days or more" in body
+    assert "- 1 token expiring within the week" in body
+    table = "http://contoso.us.portal.localhost/settings/security-extensions/api-tokens/"
+    assert f"{table}?status=all&owner=deprovisioned" in body
+    assert f"{table}?status=inactive" in body
+    assert (
+        f'href="{table}?status=all&amp;owner=deprovisioned"' in digests[0].alternatives[0].content
+    )
+    assert (
+        SentNotification.objects.filter(kind=Kind.WEEKLY_DIGEST, period_key=week_key(now)).count()
+        == 2
+    )
+    mail.outbox.clear()
+    send()
+    assert mail.outbox == []
+
+
+def test_no_digest_when_there_is_nothing_to_report(full_admin):
+    TokenFactory(owner=full_admin, last_used_at=timezone.now())
+    assert send().startswith("Sent 0 e-mails")
+
+
+def test_the_digest_can_be_turned_off(full_admin):
+    TokenFactory(owner=full_admin, expires_at=timezone.now() + 3 * DAY)
+    NotificationSettings.objects.create(user=full_admin, weekly_digest=False)
+    send()
+    assert mail.outbox == []
+
+
+def test_tenants_are_kept_apart(full_admin, other_tenant_admin):
+    TokenFactory(owner=full_admin, expires_at=timezone.now() + 3 * DAY)
+    send("--tenant", "fabrikam")
+    assert mail.outbox == []
+    assert send() == (
+        "Sent 1 e-mail (0 expiring within a week, 0 expiring within a day, 0 expired, "
+        "1 weekly digest).\n"
+    )
+    assert [m.to for m in mail.outbox] == [["admin@contoso.test"]]
+    assert "fabrikam" not in mail.outbox[0].body.lower()
+
+
+def test_dry_run_lists_and_sends_nothing(operator):
+    expiring(operator, "week", 5 * DAY)
+    out = send("--dry-run")
+    assert out.splitlines() == [
+        "contoso: Token expires within a week to operator@contoso.test (token “week”)",
+        "Would send 1 e-mail (1 expiring within a week, 0 expiring within a day, 0 expired, "
+        "0 weekly digests).",
+    ]
+    assert mail.outbox == [] and not SentNotification.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tenant", "nope"], "No tenant with slug 'nope'."),
+        (["--tenant", "x" * 500], "No tenant with slug 'xxxx"),
+    ],
+)
+def test_bad_arguments_are_one_line(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        send(*args)
+
+
+def test_an_unknown_option_is_refused(db):
+    with pytest.raises(CommandError, match="unrecognized arguments: --now"):
+        send("--now", "tomorrow")
+
+
+def test_a_mail_server_that_fails_records_nothing(operator, monkeypatch):
+    expiring(operator, "week", 5 * DAY)
+
+    def refuse(self, messages):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
+    with pytest.raises(CommandError) as failure:
+        send()
+    assert str(failure.value) == (
+        "The mail server refused or could not be reached ([Errno 111] Connection refused); "
+        "0 sent before that, the rest are sent on the next run."
+    )
+    assert not SentNotification.objects.exists()
+    monkeypatch.undo()
+    send()
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("bogus://mail", "use smtp://, smtp+tls://, smtp+ssl:// or consolemail://"),
+        ("smtp://user:secret@mail:99999", "Port out of range"),
+    ],
+)
+def test_a_bad_email_url_is_refused_without_echoing_it(url, message):
+    with pytest.raises(ImproperlyConfigured) as refusal:
+        email_from_url(url)
+    assert str(refusal.value).startswith("EMAIL_URL is not a usable e-mail URL")
+    assert message in str(refusal.value) and "secret" not in str(refusal.value)
+
+
+def test_email_url_chooses_the_backend():
+    assert email_from_url("consolemail://") == {
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"
+    }
+    smtp = email_from_url("smtp+tls://user:pw@mail.example:587")
+    assert smtp["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (smtp["EMAIL_HOST"], smtp["EMAIL_PORT"], smtp["EMAIL_USE_TLS"]) == (
+        "mail.example",
+        587,
+        True,
+    )
+
+
+URL = "/account/notifications/"
+
+
+def test_the_settings_page_saves_the_choice_with_a_message(signed_in, full_admin):
+    client = signed_in(full_admin)
+    page = client.get(URL)
+    html = page.content.decode()
+    assert page.status_code == 200
+    for name, label in [
+        ("expiry_week_ahead", "Warn me a week before one of my tokens expires"),
+        ("weekly_digest", "Send me the weekly API token hygiene digest"),
+    ]:
+        assert re.search(
+            rf'<label for="id_{name}"><input type="checkbox"[^>]*>{label}</label>', html
+        )
+        assert f'aria-describedby="id_{name}_helptext"' in html
+        assert f'<p class="help" id="id_{name}_helptext">' in html
+    response = client.post(URL, {"expiry_week_ahead": "on"}, follow=True)
+    assert "Your notification settings are saved." in response.content.decode()
+    choice = NotificationSettings.objects.get(user=full_admin)
+    assert choice.expiry_week_ahead and not choice.weekly_digest
+
+
+def test_unticking_everything_turns_both_off(signed_in, full_admin):
+    signed_in(full_admin).post(URL, {"csrfmiddlewaretoken": "ignored-here"})
+    choice = NotificationSettings.objects.get(user=full_admin)
+    assert not choice.expiry_week_ahead and not choice.weekly_digest
+
+
+def test_a_json_body_changes_nothing(signed_in, full_admin):
+    response = signed_in(full_admin).post(URL, {}, content_type="application/json")
+    assert response.status_code == 200
+    assert not NotificationSettings.objects.exists()
+
+
+def test_the_digest_choice_is_only_for_full_admins(signed_in, operator):
+    client = signed_in(operator)
+    assert "weekly_digest" not in client.get(URL).content.decode()
+    client.post(URL, {"weekly_digest": "on"})
+    choice = NotificationSettings.objects.get(user=operator)
+    assert not choice.expiry_week_ahead and choice.weekly_digest  # the default, untouched
+
+
+def test_the_settings_page_needs_csrf_and_sign_in(full_admin):
+    client = Client(HTTP_HOST=full_admin.tenant.host, enforce_csrf_checks=True)
+    assert client.get(URL).status_code == 302
+    client.force_login(full_admin)
+    assert client.post(URL, {}).status_code == 403
+    assert not NotificationSettings.objects.exists()
+
+
+def test_the_settings_page_is_in_the_account_menu(signed_in, reader):
+    html = signed_in(reader).get("/about/").content.decode()
+    assert f'<a href="{URL}">Notifications</a>' in html
+
+
+def test_a_bad_email_url_stops_the_start_with_one_line(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "SECRET_KEY": "x" * 50,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'never-opened.sqlite3'}",
+        "EMAIL_URL": "smtp://user:hunter2@mail.example:0x19",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Configuration error: EMAIL_URL is not a usable e-mail URL")
+    assert result.stderr.count("\n") == 1 and "hunter2" not in result.stderr
