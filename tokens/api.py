@@ -24,6 +24,7 @@ def token_json(token):
         "created_at": iso(token.created_at),
         "last_used_at": iso(token.last_used_at),
         "owner": token.owner.email,
+        "access": token.access,
     }
 
 
@@ -34,7 +35,7 @@ def me(request):
         {
             "tenant": {"slug": tenant.slug, "name": tenant.name, "url": tenant.custom_url},
             "user": {"email": user.email, "role": user.role},
-            "token": {"id": str(token.pk), "name": token.name},
+            "token": {"id": str(token.pk), "name": token.name, "access": token.access},
         }
     )
 

@@ -44,6 +44,16 @@ class ReadOnlyOwner(PermissionDenied):
         )
 
 
+class ReadOnlyToken(PermissionDenied):
+    """A write with a token issued read only: distinct from its owner's role (ReadOnlyOwner),
+    so that the script's author knows which to change."""
+
+    counted = False
+
+    def __init__(self):
+        super().__init__("Permission denied: the token is read only.")
+
+
 def parse_authorization(header):
     """Return the token value of an ``Authorization: Token <value>`` header.
 

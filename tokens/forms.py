@@ -6,7 +6,7 @@ from django.utils.text import Truncator, get_text_list
 
 from tenants.models import Tenant
 
-from .models import NAME_MAX_LENGTH, STATUS_FILTER_VALUES, validate_token_name
+from .models import NAME_MAX_LENGTH, STATUS_FILTER_VALUES, TokenAccess, validate_token_name
 
 
 class TokenNameForm(forms.Form):
@@ -38,7 +38,11 @@ MAX_LIFETIME = timedelta(days=3650)
 
 
 class TokenGenerateForm(TokenNameForm):
-    """Name and expiry of a new token, within the tenant's token policy."""
+    """Name, expiry and access of a new token, within the tenant's token policy.
+
+    writable: whether the owner may issue writable tokens; if not, Read only is checked and
+    cannot be unchecked (tenants.permissions.may_issue_writable_tokens).
+    """
 
     # Not required: a client that sends only a name gets no expiry, where the policy allows.
     expiry = forms.ChoiceField(label="Expiry", choices=EXPIRY_CHOICES, initial="90", required=False)
@@ -49,9 +53,19 @@ class TokenGenerateForm(TokenNameForm):
         error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
     )
 
-    def __init__(self, *args, tenant, now=None, **kwargs):
+    read_only = forms.BooleanField(
+        label="Read only",
+        required=False,
+        help_text="The token can read but never write, whatever your role.",
+    )
+
+    def __init__(self, *args, tenant, writable=True, now=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.tenant, self.now = tenant, now or timezone.now()
+        if not writable:
+            read_only = self.fields["read_only"]
+            read_only.initial, read_only.disabled = True, True
+            read_only.help_text = "Your role reads only, so your tokens are read only."
         limit = tenant.token_max_lifetime_days
         choices = [
             (value, label)
@@ -77,6 +91,9 @@ class TokenGenerateForm(TokenNameForm):
 
     def clean(self):
         cleaned = super().clean()
+        cleaned["access"] = (
+            TokenAccess.READ_ONLY if cleaned.get("read_only") else TokenAccess.READ_WRITE
+        )
         expiry = cleaned.get("expiry")
         if expiry is None:
             return cleaned

@@ -36,6 +36,13 @@ class TokenKind(models.TextChoices):
     PROVISIONING = "provisioning", "Provisioning token"
 
 
+class TokenAccess(models.TextChoices):
+    """What a token may do, within what its owner may do at each call (CONTRACT §12)."""
+
+    READ_WRITE = "read_write", "Read and write"
+    READ_ONLY = "read_only", "Read only"
+
+
 # The tokens that act as their owner: the SQL twin of Token.is_personal.
 PERSONAL_TOKENS = Q(kind=TokenKind.API)
 
@@ -142,6 +149,15 @@ class Token(models.Model):
     )
     kind = models.CharField(max_length=20, choices=TokenKind, default=TokenKind.API)
     name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_token_name])
+    # Narrower than the owner: a read-only token never writes, whatever its owner may do.
+    # db_default too: code of the previous release, still running during a deploy, inserts
+    # tokens without the column.
+    access = models.CharField(
+        max_length=10,
+        choices=TokenAccess,
+        default=TokenAccess.READ_WRITE,
+        db_default=TokenAccess.READ_WRITE,
+    )
     digest = models.CharField(max_length=64, unique=True, editable=False)
     hint = models.CharField(max_length=16, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -200,6 +216,10 @@ class Token(models.Model):
         """Whether the token acts as its owner (API tokens), rather than for its tenant
         (SIEM agents, log collectors, provisioning: they outlive the admin who made them)."""
         return self.kind == TokenKind.API
+
+    @property
+    def is_read_only(self):
+        return self.access == TokenAccess.READ_ONLY
 
     @property
     def is_revoked(self):

@@ -19,23 +19,30 @@ from web.openapi import (
     string_enum,
 )
 
-from .models import NAME_MAX_LENGTH, STATUS_FILTER_VALUES, TokenStatus
+from .models import NAME_MAX_LENGTH, STATUS_FILTER_VALUES, TokenAccess, TokenStatus
 
 # What tokens.middleware answers a personal token it authenticated but may not let through.
-FORBIDDEN = error("The token's owner is deprovisioned, or may not write.")
+FORBIDDEN = error(
+    "The token's owner is deprovisioned, or may not write, or the token is read only."
+)
 NOT_FOUND = error("No such object visible to the token's owner.")
 TOKEN_ID = {"name": "id", "in": "path", "required": True, "schema": UUID}
-ID_AND_NAME = {
+ACCESS = {
+    **string_enum(TokenAccess.values),
+    "description": "`read_only`: the token never writes. `read_write`: it writes while its "
+    "owner may.",
+}
+CALLING_TOKEN = {
     "type": "object",
-    "required": ["id", "name"],
+    "required": ["id", "name", "access"],
     "additionalProperties": False,
-    "properties": {"id": UUID, "name": {"type": "string"}},
+    "properties": {"id": UUID, "name": {"type": "string"}, "access": ACCESS},
 }
 
 SCHEMAS = {
     "Token": {
         "type": "object",
-        "required": ["id", "name", "status", "created_at", "last_used_at", "owner"],
+        "required": ["id", "name", "status", "created_at", "last_used_at", "owner", "access"],
         "additionalProperties": False,
         "properties": {
             "id": UUID,
@@ -44,6 +51,7 @@ SCHEMAS = {
             "created_at": TIMESTAMP,
             "last_used_at": {"oneOf": [TIMESTAMP, {"type": "null"}]},
             "owner": {"type": "string", "format": "email", "description": "Owner's e-mail."},
+            "access": ACCESS,
         },
     },
     "TokenPage": page_of("Token"),
@@ -76,7 +84,7 @@ SCHEMAS = {
                     "role": string_enum(Role.values),
                 },
             },
-            "token": ID_AND_NAME,
+            "token": CALLING_TOKEN,
         },
     },
 }

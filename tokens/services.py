@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from audit.models import Action, Via
 from audit.services import audit_token_event
+from tenants.permissions import may_issue_writable_tokens
 from web import invalidation
 
 from . import crypto
-from .models import Token, TokenKind
+from .models import Token, TokenAccess, TokenKind
 from .usage import resolution
 
 
@@ -31,7 +32,20 @@ def _new_secret():
     return secret, crypto.digest(secret), crypto.hint(secret)
 
 
-def token_issue(*, owner, name, kind=TokenKind.API, expires_at=None, via=Via.PAGE, client_ip=None):
+def token_issue(
+    *,
+    owner,
+    name,
+    kind=TokenKind.API,
+    expires_at=None,
+    access=TokenAccess.READ_WRITE,
+    via=Via.PAGE,
+    client_ip=None,
+):
+    """A new token. A personal token of an owner who may not write is read only whatever was
+    asked: it stays read only should its owner be promoted."""
+    if kind == TokenKind.API and not may_issue_writable_tokens(owner):
+        access = TokenAccess.READ_ONLY
     for _ in range(3):  # a digest collision at 214 bits is theoretical; retry rather than fail
         secret, digest, hint = _new_secret()
         token = Token(
@@ -42,6 +56,7 @@ def token_issue(*, owner, name, kind=TokenKind.API, expires_at=None, via=Via.PAG
             digest=digest,
             hint=hint,
             expires_at=expires_at,
+            access=access,
             issued_role=owner.role,
         )
         try:
@@ -53,7 +68,7 @@ def token_issue(*, owner, name, kind=TokenKind.API, expires_at=None, via=Via.PAG
                     via=via,
                     actor=owner,
                     client_ip=client_ip,
-                    detail=_expiry_detail(expires_at),
+                    detail=_issue_detail(token),
                 )
                 # A new token is counted; no cached token changes.
                 invalidation.announce(owner.tenant_id, invalidation.COUNTS)
@@ -61,6 +76,11 @@ def token_issue(*, owner, name, kind=TokenKind.API, expires_at=None, via=Via.PAG
             continue
         return IssuedToken(token=token, secret=secret)
     raise RuntimeError("Could not issue a unique token.")
+
+
+def _issue_detail(token):
+    detail = _expiry_detail(token.expires_at)
+    return f"{detail} Read only." if token.is_read_only else detail
 
 
 def _expiry_detail(expires_at):

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from audit.models import Action, AuditEvent, Via
 from tenants.permissions import (
+    may_issue_writable_tokens,
     may_revoke_others_tokens,
     may_rotate_token,
     may_see_others_tokens,
@@ -112,7 +113,7 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         "statuses": _status_choices(request.user),
         "status_label": dict(STATUS_FILTER_CHOICES)[status_filter],
         "shows_owner": may_see_others_tokens(request.user),
-        "generate_form": generate_form or TokenGenerateForm(tenant=request.tenant),
+        "generate_form": generate_form or _generate_form(request),
         "form_id": uuid.uuid4().hex,
         "issued": issued,
         "dialog": dialog,
@@ -163,18 +164,25 @@ def token_generate(request):
             "cannot be shown again. Generate a new token if you did not copy it.",
         )
         return redirect("tokens:list")
-    form = TokenGenerateForm(request.POST, tenant=request.tenant)
+    form = _generate_form(request, request.POST)
     if not form.is_valid():
         return _render_page(request, generate_form=form, status=400, dialog="generate")
     issued = services.token_issue(
         owner=request.user,
         name=form.cleaned_data["name"],
         expires_at=form.cleaned_data["expires_at"],
+        access=form.cleaned_data["access"],
         client_ip=client_ip(request),
     )
     # never_cache sets no-store: the one response that carries the plaintext is never kept by
     # a browser or proxy cache, so Back and reload cannot show it again.
     return _render_page(request, issued=issued, status=200, dialog="reveal")
+
+
+def _generate_form(request, data=None):
+    return TokenGenerateForm(
+        data, tenant=request.tenant, writable=may_issue_writable_tokens(request.user)
+    )
 
 
 def _first_submission(request, form_id):
