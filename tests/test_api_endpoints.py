@@ -27,7 +27,12 @@ def test_me_describes_tenant_user_and_token(issue, reader, settings):
             "url": "http://contoso.us.portal.localhost:8000/",
         },
         "user": {"email": "reader@contoso.test", "role": "security_reader"},
-        "token": {"id": str(token.pk), "name": "dashboards", "access": "read_only"},
+        "token": {
+            "id": str(token.pk),
+            "name": "dashboards",
+            "access": "read_only",
+            "allowed_networks": [],
+        },
     }
 
 
@@ -45,6 +50,7 @@ def test_a_token_is_listed_with_every_contract_field(issue, operator):
         "last_used_at": token.last_used_at.isoformat().replace("+00:00", "Z"),
         "owner": "operator@contoso.test",
         "access": "read_write",
+        "allowed_networks": [],
     }
 
 

@@ -25,6 +25,7 @@ def token_json(token):
         "last_used_at": iso(token.last_used_at),
         "owner": token.owner.email,
         "access": token.access,
+        "allowed_networks": token.allowed_networks,
     }
 
 
@@ -35,7 +36,12 @@ def me(request):
         {
             "tenant": {"slug": tenant.slug, "name": tenant.name, "url": tenant.custom_url},
             "user": {"email": user.email, "role": user.role},
-            "token": {"id": str(token.pk), "name": token.name, "access": token.access},
+            "token": {
+                "id": str(token.pk),
+                "name": token.name,
+                "access": token.access,
+                "allowed_networks": token.allowed_networks,
+            },
         }
     )
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.text import Truncator, get_text_list
 
 from tenants.models import Tenant
+from web import networks
 
 from .models import NAME_MAX_LENGTH, STATUS_FILTER_VALUES, TokenAccess, validate_token_name
 
@@ -23,6 +24,41 @@ class TokenNameForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text="Say what will use it, e.g. “SIEM export” or “Nightly backup script”.",
     )
+
+
+class NetworksField(forms.CharField):
+    """A list of allowed networks typed one per line (or separated by commas or spaces),
+    cleaned to its normalised ranges (web.networks); empty, anywhere."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget",
+            forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"}),
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+    def clean(self, value):
+        text = super().clean(value)
+        try:
+            return networks.normalised(networks.split(text))
+        except networks.BadNetworks as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+NETWORKS_HELP = (
+    "IPv4 or IPv6 addresses or CIDR ranges, one per line (at most "
+    f"{networks.MAX_NETWORKS}); calls from anywhere else are refused. Empty: any address."
+)
+
+
+class TokenNetworksForm(forms.Form):
+    """The allowed networks of an existing token, on its page."""
+
+    allowed_networks = NetworksField(label="Allowed networks", help_text=NETWORKS_HELP)
 
 
 EXPIRY_CHOICES = [
@@ -58,6 +94,7 @@ class TokenGenerateForm(TokenNameForm):
         required=False,
         help_text="The token can read but never write, whatever your role.",
     )
+    allowed_networks = NetworksField(label="Allowed networks", help_text=NETWORKS_HELP)
 
     def __init__(self, *args, tenant, writable=True, now=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from tenants.models import Role, Tenant, User
 from tenants.permissions import may_see_revoked_tokens, tokens_visible_to
+from web import networks
 
 ACTIVE_WINDOW = timedelta(days=7)
 EXPIRY_WARNING = timedelta(days=7)  # tokens expiring this soon are flagged on the page
@@ -158,6 +159,9 @@ class Token(models.Model):
         default=TokenAccess.READ_WRITE,
         db_default=TokenAccess.READ_WRITE,
     )
+    # The addresses it may be used from: normalised ranges separated by spaces (web.networks),
+    # "" for anywhere. Read on every call from the cached token, so no query of its own.
+    networks = models.TextField(blank=True, default="", db_default="", editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     hint = models.CharField(max_length=16, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -220,6 +224,14 @@ class Token(models.Model):
     @property
     def is_read_only(self):
         return self.access == TokenAccess.READ_ONLY
+
+    @property
+    def allowed_networks(self):
+        return networks.listed(self.networks)
+
+    def allowed_from(self, address):
+        """Whether a call from address (None: unknown) may use the token."""
+        return networks.allows(self.networks, address)
 
     @property
     def is_revoked(self):

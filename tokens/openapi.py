@@ -6,6 +6,7 @@ Every answer under /api/ that a test receives is checked against these schemas
 """
 
 from tenants.models import Role
+from web.networks import MAX_NETWORKS
 from web.openapi import (
     ERROR,
     PAGE_PARAMETERS,
@@ -32,17 +33,37 @@ ACCESS = {
     "description": "`read_only`: the token never writes. `read_write`: it writes while its "
     "owner may.",
 }
+ALLOWED_NETWORKS = {
+    "type": "array",
+    "maxItems": MAX_NETWORKS,
+    "items": {"type": "string", "description": "An IPv4 or IPv6 CIDR range, normalised."},
+    "description": "The networks the token may be used from; empty: anywhere.",
+}
 CALLING_TOKEN = {
     "type": "object",
-    "required": ["id", "name", "access"],
+    "required": ["id", "name", "access", "allowed_networks"],
     "additionalProperties": False,
-    "properties": {"id": UUID, "name": {"type": "string"}, "access": ACCESS},
+    "properties": {
+        "id": UUID,
+        "name": {"type": "string"},
+        "access": ACCESS,
+        "allowed_networks": ALLOWED_NETWORKS,
+    },
 }
 
 SCHEMAS = {
     "Token": {
         "type": "object",
-        "required": ["id", "name", "status", "created_at", "last_used_at", "owner", "access"],
+        "required": [
+            "id",
+            "name",
+            "status",
+            "created_at",
+            "last_used_at",
+            "owner",
+            "access",
+            "allowed_networks",
+        ],
         "additionalProperties": False,
         "properties": {
             "id": UUID,
@@ -52,6 +73,7 @@ SCHEMAS = {
             "last_used_at": {"oneOf": [TIMESTAMP, {"type": "null"}]},
             "owner": {"type": "string", "format": "email", "description": "Owner's e-mail."},
             "access": ACCESS,
+            "allowed_networks": ALLOWED_NETWORKS,
         },
     },
     "TokenPage": page_of("Token"),

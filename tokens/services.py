@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.models import Action, Via
 from audit.services import audit_token_event
 from tenants.permissions import may_issue_writable_tokens
-from web import invalidation
+from web import invalidation, networks
 
 from . import crypto
 from .models import Token, TokenAccess, TokenKind
@@ -39,11 +39,13 @@ def token_issue(
     kind=TokenKind.API,
     expires_at=None,
     access=TokenAccess.READ_WRITE,
+    allowed_networks=(),
     via=Via.PAGE,
     client_ip=None,
 ):
     """A new token. A personal token of an owner who may not write is read only whatever was
-    asked: it stays read only should its owner be promoted."""
+    asked: it stays read only should its owner be promoted. allowed_networks: normalised
+    ranges (web.networks.normalised); none, anywhere."""
     if kind == TokenKind.API and not may_issue_writable_tokens(owner):
         access = TokenAccess.READ_ONLY
     for _ in range(3):  # a digest collision at 214 bits is theoretical; retry rather than fail
@@ -57,6 +59,7 @@ def token_issue(
             hint=hint,
             expires_at=expires_at,
             access=access,
+            networks=networks.stored(allowed_networks),
             issued_role=owner.role,
         )
         try:
@@ -80,7 +83,36 @@ def token_issue(
 
 def _issue_detail(token):
     detail = _expiry_detail(token.expires_at)
-    return f"{detail} Read only." if token.is_read_only else detail
+    if token.is_read_only:
+        detail += " Read only."
+    if token.networks:
+        detail += f" Allowed from {_networks_text(token.networks)}."
+    return detail
+
+
+def _networks_text(stored):
+    return ", ".join(networks.listed(stored)) or "anywhere"
+
+
+def token_set_networks(*, token, allowed_networks, by, via=Via.PAGE, client_ip=None):
+    """Set the networks a token may be used from (normalised ranges; none, anywhere); audited,
+    and at once on every process. False when nothing changed."""
+    stored, previous = networks.stored(allowed_networks), token.networks
+    if stored == previous:
+        return False
+    with transaction.atomic():
+        Token.objects.filter(pk=token.pk).update(networks=stored)
+        token.networks = stored
+        audit_token_event(
+            token,
+            Action.TOKEN_NETWORKS_CHANGED,
+            via=via,
+            actor=by,
+            client_ip=client_ip,
+            detail=f"Allowed from {_networks_text(stored)} (was {_networks_text(previous)}).",
+        )
+        invalidation.announce(token.tenant_id)
+    return True
 
 
 def _expiry_detail(expires_at):
@@ -159,6 +191,34 @@ def token_record_denial(token, client_ip, now):
             via=Via.API,
             client_ip=client_ip,
             detail="Call refused: the owner is deprovisioned.",
+        )
+
+
+def token_record_network_refusal(token, client_ip, now):
+    """Keep and audit a call refused from outside the token's networks, at most once per
+    resolution per token and address, as for a deprovisioned owner's token (the refused call
+    is the token's last refused call on its page)."""
+    recent = token.last_denied_at is not None and token.last_denied_at > now - resolution()
+    if recent and token.last_denied_ip == client_ip:
+        return
+    updated = (
+        Token.objects.filter(pk=token.pk)
+        .filter(
+            Q(last_denied_at__isnull=True)
+            | Q(last_denied_at__lte=now - resolution())
+            | ~Q(last_denied_ip=client_ip)
+        )
+        .update(last_denied_at=now, last_denied_ip=client_ip)
+    )
+    token.last_denied_at, token.last_denied_ip = now, client_ip
+    if updated:
+        audit_token_event(
+            token,
+            Action.TOKEN_DENIED_NETWORK,
+            via=Via.API,
+            client_ip=client_ip,
+            detail=f"Call refused from {client_ip or 'an unknown address'}: not in the token's "
+            "allowed networks.",
         )
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from audit.models import Action, AuditEvent, Via
 from tenants.permissions import (
     may_issue_writable_tokens,
+    may_narrow_token,
     may_revoke_others_tokens,
     may_rotate_token,
     may_see_others_tokens,
@@ -23,7 +24,7 @@ from web.access import allowed
 from web.http import client_ip
 
 from . import counts, services, usage
-from .forms import StatusFilterForm, TokenGenerateForm, TokenPolicyForm
+from .forms import StatusFilterForm, TokenGenerateForm, TokenNetworksForm, TokenPolicyForm
 from .models import STATUS_FILTER_CHOICES, Token, api_token_listing
 
 PAGE_SIZE = 50
@@ -172,6 +173,7 @@ def token_generate(request):
         name=form.cleaned_data["name"],
         expires_at=form.cleaned_data["expires_at"],
         access=form.cleaned_data["access"],
+        allowed_networks=form.cleaned_data["allowed_networks"],
         client_ip=client_ip(request),
     )
     # never_cache sets no-store: the one response that carries the plaintext is never kept by
@@ -203,14 +205,40 @@ def token_detail(request, token_id):
     if token is None:
         # A revoked token's page, read-only, for full admins' investigations; a 404 to others.
         token = _label_revoker(get_object_or_404(_revoked_tokens(request.user), pk=token_id))
+    return _render_detail(request, token)
+
+
+def _render_detail(request, token, networks_form=None, status=200):
+    if networks_form is None and not token.is_revoked and may_narrow_token(request.user, token):
+        networks_form = TokenNetworksForm(initial={"allowed_networks": token.allowed_networks})
     context = {
         "token": token,
+        "networks_form": networks_form,
         "requests_30_days": usage.requests_last_30_days(token),
         "counts_catching_up": usage.counts_catching_up(token),
         "addresses": usage.recent_addresses(token),
         "events": AuditEvent.objects.filter(token=token, tenant=request.tenant)[:20],
     }
-    return render(request, "tokens/token_detail.html", context)
+    return render(request, "tokens/token_detail.html", context, status=status)
+
+
+@require_http_methods(["POST"])
+def token_networks(request, token_id):
+    token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
+    if not may_narrow_token(request.user, token):
+        raise Http404
+    form = TokenNetworksForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, token, networks_form=form, status=400)
+    changed = services.token_set_networks(
+        token=token,
+        allowed_networks=form.cleaned_data["allowed_networks"],
+        by=request.user,
+        client_ip=client_ip(request),
+    )
+    if changed:
+        messages.success(request, "Allowed networks saved. Calls from elsewhere now fail.")
+    return redirect("tokens:detail", token_id=token.pk)
 
 
 @require_http_methods(["GET", "POST"])

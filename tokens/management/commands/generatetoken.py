@@ -25,8 +25,17 @@ class Command(PortalCommand):
             action="store_true",
             help="the token never writes (always so for a security reader's tokens)",
         )
+        parser.add_argument(
+            "--allow",
+            action="extend",
+            nargs="+",
+            default=[],
+            metavar="CIDR",
+            help="an IPv4/IPv6 address or CIDR range the token may be used from (repeatable; "
+            "default: anywhere)",
+        )
 
-    def handle(self, *args, email, tenant, name, expires_in_days, read_only, **options):
+    def handle(self, *args, email, tenant, name, expires_in_days, read_only, allow, **options):
         user = find_user(email, tenant)
         if user.tenant_id is None:
             raise CommandError(f"{user.email} belongs to no tenant and cannot hold API tokens.")
@@ -34,21 +43,35 @@ class Command(PortalCommand):
             raise CommandError(f"{user.email} is deprovisioned; its tokens would be refused.")
         expiry = "none" if expires_in_days is None else str(expires_in_days)
         form = TokenGenerateForm(
-            {"name": name, "expiry": expiry, "read_only": read_only},
+            {
+                "name": name,
+                "expiry": expiry,
+                "read_only": read_only,
+                "allowed_networks": "\n".join(allow),
+            },
             tenant=user.tenant,
             writable=may_issue_writable_tokens(user),
         )
         if not form.is_valid():
             field, errors = next(iter(form.errors.items()))
-            raise CommandError(" ".join(errors) if field != "expiry" else _expiry_error(errors))
+            raise CommandError(_error(field, errors))
         issued = token_issue(
             owner=user,
             name=form.cleaned_data["name"],
             expires_at=form.cleaned_data["expires_at"],
             access=form.cleaned_data["access"],
+            allowed_networks=form.cleaned_data["allowed_networks"],
             via=Via.COMMAND,
         )
         self.stdout.write(issued.secret)
+
+
+def _error(field, errors):
+    if field == "expiry":
+        return _expiry_error(errors)
+    if field == "allowed_networks":
+        return f"--allow: {' '.join(errors)}"
+    return " ".join(errors)
 
 
 def _expiry_error(errors):

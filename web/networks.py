@@ -1,0 +1,83 @@
+"""Allowed networks: lists of IPv4/IPv6 addresses and CIDR ranges that a token (or every token
+of a tenant) may be used from (CONTRACT §12).
+
+A list is stored as one string of normalised ranges separated by spaces, "" for anywhere, so
+that it travels inside the cached token at no cost and reads the same on SQLite and
+PostgreSQL. It is parsed once per process and string (allows), not once per request.
+"""
+
+import functools
+from ipaddress import ip_address, ip_network
+
+MAX_NETWORKS = 50
+
+
+class BadNetworks(ValueError):
+    """A list that cannot be allowed networks; str() is a sentence for the person who sent it."""
+
+
+def normalised(values):
+    """The ranges of values (strings), each as its network ("10.0.0.5/24" is 10.0.0.0/24, an
+    address is its /32 or /128), without duplicates, in the order given. Raises BadNetworks."""
+    networks = []
+    for value in values:
+        value = value.strip()
+        if not value:
+            continue
+        try:
+            network = str(ip_network(value, strict=False)) if "%" not in value else None
+        except ValueError:
+            network = None
+        if network is None:
+            shown = value if len(value) <= 45 else value[:44] + "…"
+            raise BadNetworks(f"“{shown}” is not an IPv4 or IPv6 address or CIDR range.")
+        if network not in networks:
+            networks.append(network)
+    if len(networks) > MAX_NETWORKS:
+        raise BadNetworks(f"Allow at most {MAX_NETWORKS} networks (this list has {len(networks)}).")
+    return networks
+
+
+def split(text):
+    """The entries of a list typed in a form: one per line, or separated by commas or spaces."""
+    return text.replace(",", " ").split()
+
+
+def stored(networks):
+    return " ".join(networks)
+
+
+def listed(text):
+    return text.split()
+
+
+def allows(text, address):
+    """Whether the stored list text lets address (a string, or None when unknown) through.
+    An IPv4 client seen as IPv4-mapped IPv6 (::ffff:10.0.0.1) matches IPv4 ranges."""
+    if not text:
+        return True
+    if address is None:
+        return False
+    try:
+        client = ip_address(address)
+    except ValueError:
+        return False
+    mapped = getattr(client, "ipv4_mapped", None)
+    return any(client in net or (mapped is not None and mapped in net) for net in _parsed(text))
+
+
+def within(inner, outer):
+    """Whether every address the stored list inner allows, outer allows too."""
+    if not outer:
+        return True
+    if not inner:
+        return False
+    return all(
+        any(net.version == wide.version and net.subnet_of(wide) for wide in _parsed(outer))
+        for net in _parsed(inner)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text):
+    return tuple(ip_network(network) for network in text.split())
