@@ -6,6 +6,7 @@ import io
 import uuid
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from audit.models import Action, AuditEvent
 from integrations.models import SiemAgent
 from tests.api import api_client
+from tests.factories import UserFactory
 from tests.pages import revealed_value
 from tokens import crypto
 from tokens.models import Token, TokenKind
@@ -260,8 +262,6 @@ def test_a_full_admin_edits_another_users_networks(signed_in, full_admin, restri
 
 
 def test_a_colleague_cannot_edit_the_networks(signed_in, tenant, restricted):
-    from tests.factories import UserFactory
-
     colleague = UserFactory(tenant=tenant)
     token, _ = restricted
     response = signed_in(colleague).post(
@@ -301,3 +301,131 @@ def test_generatetoken_refuses_a_bad_network_in_one_line(operator):
     with pytest.raises(CommandError, match="^--allow: “10.0.0.0/33” is not an IPv4"):
         run("generatetoken", operator.email, "--name", "x", "--allow", "10.0.0.0/33")
     assert not Token.objects.exists()
+
+
+# -- the tenant's policy --------------------------------------------------------------------
+
+POLICY = f"{TOKENS_PAGE}policy/"
+
+
+def set_policy(client, **fields):
+    return client.post(POLICY, fields)
+
+
+def test_full_admins_set_the_network_policy(signed_in, full_admin, tenant):
+    response = set_policy(
+        signed_in(full_admin), token_networks_required="on", token_networks="10.1.0.0/16\n::1"
+    )
+    assert response.status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.token_networks_required
+    assert tenant.token_allowed_networks == ["10.1.0.0/16", "::1/128"]
+    event = tenant.audit_events.get(action=Action.POLICY_CHANGED)
+    assert event.detail == (
+        "Expiry optional, new tokens name allowed networks, "
+        "tokens used only from 10.1.0.0/16, ::1/128."
+    )
+    page = signed_in(full_admin).get(POLICY).content.decode()
+    assert "10.1.0.0/16\n::1/128</textarea>" in page
+
+
+def test_a_bad_network_in_the_policy_is_an_inline_error(signed_in, full_admin, tenant):
+    response = set_policy(signed_in(full_admin), token_networks="10.0.0.0/8, 300.1.1.1")
+    assert response.status_code == 400
+    assert "“300.1.1.1” is not an IPv4 or IPv6 address or CIDR range." in (
+        response.content.decode()
+    )
+    tenant.refresh_from_db()
+    assert tenant.token_networks == ""
+
+
+@pytest.fixture
+def tenant_networks(full_admin, tenant, signed_in):
+    assert set_policy(signed_in(full_admin), token_networks="10.1.0.0/16").status_code == 302
+    tenant.refresh_from_db()
+    return tenant
+
+
+@pytest.mark.parametrize(
+    ("own", "address", "status"),
+    [
+        ([], "10.1.2.3", 200),
+        ([], "10.2.0.1", 403),  # outside the tenant's list, though the token has none
+        (["10.0.0.0/8"], "10.1.2.3", 200),
+        (["10.0.0.0/8"], "10.2.0.1", 403),  # the token allows it, the tenant does not
+        (["10.1.2.0/24"], "10.1.3.1", 403),  # the tenant allows it, the token does not
+    ],
+)
+def test_every_token_satisfies_both_its_own_and_the_tenants_networks(
+    tenant_networks, operator, issue, own, address, status
+):
+    _, secret = issue(operator, allowed_networks=own)
+    assert api_client(secret).get(ME, REMOTE_ADDR=address).status_code == status
+
+
+def test_the_tenants_networks_hold_for_tokens_of_every_kind(tenant_networks, full_admin, issue):
+    _, secret = issue(full_admin, kind=TokenKind.PROVISIONING)
+    client = api_client(secret, scheme="Bearer")
+    assert client.get("/scim/v2/Users", REMOTE_ADDR="10.1.0.1").status_code == 200
+    assert client.get("/scim/v2/Users", REMOTE_ADDR="192.0.2.1").status_code == 403
+
+
+def test_a_refusal_by_the_tenants_networks_says_so_in_the_audit(tenant_networks, operator, issue):
+    token, secret = issue(operator)
+    api_client(secret).get(ME, REMOTE_ADDR="192.0.2.1")
+    event = AuditEvent.objects.get(token=token, action=Action.TOKEN_DENIED_NETWORK)
+    assert event.detail == "Call refused from 192.0.2.1: not in the tenant's allowed networks."
+
+
+def test_a_policy_change_reaches_cached_tokens_at_once(
+    full_admin, operator, issue, signed_in, caching
+):
+    _, secret = issue(operator)
+    client = api_client(secret)
+    for _ in range(2):
+        assert client.get(ME, REMOTE_ADDR="192.0.2.1").status_code == 200
+    set_policy(signed_in(full_admin), token_networks="10.1.0.0/16")
+    assert client.get(ME, REMOTE_ADDR="192.0.2.1").status_code == 403
+
+
+@pytest.fixture
+def networks_required(full_admin, tenant, signed_in):
+    assert set_policy(signed_in(full_admin), token_networks_required="on").status_code == 302
+
+
+def test_required_networks_in_the_dialog(networks_required, signed_in, operator):
+    client = signed_in(operator)
+    response = generate(client)
+    assert response.status_code == 400
+    assert "Your organisation requires tokens to name the networks" in response.content.decode()
+    assert not Token.objects.exists()
+    assert generate(client, allowed_networks="10.0.0.0/8").status_code == 200
+
+
+def test_required_networks_in_the_command(networks_required, operator):
+    with pytest.raises(CommandError, match="^--allow: Your organisation requires"):
+        run("generatetoken", operator.email, "--name", "x")
+
+
+def test_required_networks_cannot_be_emptied_on_the_tokens_page(
+    networks_required, signed_in, operator, issue
+):
+    token, _ = issue(operator, allowed_networks=["10.0.0.0/8"])
+    response = signed_in(operator).post(
+        f"{TOKENS_PAGE}{token.pk}/networks/", {"allowed_networks": ""}
+    )
+    assert response.status_code == 400
+    token.refresh_from_db()
+    assert token.allowed_networks == ["10.0.0.0/8"]
+
+
+def test_a_stored_list_that_is_not_normalised_is_refused_by_model_validation(tenant):
+    tenant.token_networks = "10.0.0.1/8"
+    with pytest.raises(ValidationError, match="normalised"):
+        tenant.full_clean()
+    tenant.token_networks = "10.0.0.0/8 ::1/128"
+    tenant.full_clean()
+
+
+def test_a_damaged_stored_list_refuses_rather_than_fails():
+    assert not networks.allows("not-a-range", "10.0.0.1")

@@ -55,10 +55,23 @@ NETWORKS_HELP = (
 )
 
 
+NETWORKS_REQUIRED = "Your organisation requires tokens to name the networks they are used from."
+
+
 class TokenNetworksForm(forms.Form):
-    """The allowed networks of an existing token, on its page."""
+    """The allowed networks of an existing token, on its page, within the tenant's policy."""
 
     allowed_networks = NetworksField(label="Allowed networks", help_text=NETWORKS_HELP)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+
+    def clean_allowed_networks(self):
+        value = self.cleaned_data["allowed_networks"]
+        if not value and self.tenant.token_networks_required:
+            raise forms.ValidationError(NETWORKS_REQUIRED)
+        return value
 
 
 EXPIRY_CHOICES = [
@@ -119,12 +132,20 @@ class TokenGenerateForm(TokenNameForm):
         if limit:
             help_parts.append(f"Tokens may live at most {limit} days.")
         self.fields["expiry"].help_text = " ".join(help_parts)
+        if tenant.token_networks_required:
+            self.fields["allowed_networks"].help_text = f"{NETWORKS_REQUIRED} {NETWORKS_HELP}"
 
     def clean_expiry(self):
         expiry = self.cleaned_data["expiry"] or "none"
         if expiry == "none" and "none" not in dict(self.fields["expiry"].choices):
             raise forms.ValidationError("Your organisation requires tokens to expire.")
         return expiry
+
+    def clean_allowed_networks(self):
+        value = self.cleaned_data["allowed_networks"]
+        if not value and self.tenant.token_networks_required:
+            raise forms.ValidationError(NETWORKS_REQUIRED)
+        return value
 
     def clean(self):
         cleaned = super().clean()
@@ -183,8 +204,15 @@ class TokenPolicyForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ["token_expiry_required", "token_max_lifetime_days", "token_inactive_revoke_days"]
+        fields = [
+            "token_expiry_required",
+            "token_max_lifetime_days",
+            "token_inactive_revoke_days",
+            "token_networks_required",
+            "token_networks",
+        ]
         labels = {
+            "token_networks_required": "New tokens must name allowed networks",
             "token_expiry_required": "Require an expiry on new tokens",
             "token_max_lifetime_days": "Maximum lifetime (days)",
             "token_inactive_revoke_days": "Revoke tokens unused for (days)",
@@ -194,4 +222,21 @@ class TokenPolicyForm(forms.ModelForm):
             "existing ones when they are rotated.",
             "token_inactive_revoke_days": "Tokens unused for this many days are revoked "
             "automatically once a day, tokens of every kind. Leave empty to keep unused tokens.",
+            "token_networks_required": "API tokens generated from now on must list the "
+            "addresses they may be used from.",
         }
+
+    # Every token of the tenant, of every kind, is used only from these as well as its own.
+    token_networks = NetworksField(
+        label="Networks every token is used from",
+        help_text="IPv4 or IPv6 addresses or CIDR ranges, one per line (at most "
+        f"{networks.MAX_NETWORKS}). Every token of any kind is refused from anywhere else, "
+        "on top of its own networks; pages are not affected. Empty: any address.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["token_networks"] = self.instance.token_allowed_networks
+
+    def clean_token_networks(self):
+        return networks.stored(self.cleaned_data["token_networks"])

@@ -161,7 +161,9 @@ class Token(models.Model):
     )
     # The addresses it may be used from: normalised ranges separated by spaces (web.networks),
     # "" for anywhere. Read on every call from the cached token, so no query of its own.
-    networks = models.TextField(blank=True, default="", db_default="", editable=False)
+    networks = models.TextField(
+        blank=True, default="", db_default="", editable=False, validators=[networks.validate_stored]
+    )
     digest = models.CharField(max_length=64, unique=True, editable=False)
     hint = models.CharField(max_length=16, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -230,8 +232,11 @@ class Token(models.Model):
         return networks.listed(self.networks)
 
     def allowed_from(self, address):
-        """Whether a call from address (None: unknown) may use the token."""
-        return networks.allows(self.networks, address)
+        """Whether a call from address (None: unknown) may use the token: within its own
+        networks and its tenant's."""
+        return networks.allows(self.networks, address) and networks.allows(
+            self.tenant.token_networks, address
+        )
 
     @property
     def is_revoked(self):

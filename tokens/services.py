@@ -212,13 +212,14 @@ def token_record_network_refusal(token, client_ip, now):
     )
     token.last_denied_at, token.last_denied_ip = now, client_ip
     if updated:
+        whose = "token's" if not networks.allows(token.networks, client_ip) else "tenant's"
         audit_token_event(
             token,
             Action.TOKEN_DENIED_NETWORK,
             via=Via.API,
             client_ip=client_ip,
-            detail=f"Call refused from {client_ip or 'an unknown address'}: not in the token's "
-            "allowed networks.",
+            detail=f"Call refused from {client_ip or 'an unknown address'}: not in the "
+            f"{whose} allowed networks.",
         )
 
 

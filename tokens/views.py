@@ -210,7 +210,9 @@ def token_detail(request, token_id):
 
 def _render_detail(request, token, networks_form=None, status=200):
     if networks_form is None and not token.is_revoked and may_narrow_token(request.user, token):
-        networks_form = TokenNetworksForm(initial={"allowed_networks": token.allowed_networks})
+        networks_form = TokenNetworksForm(
+            initial={"allowed_networks": token.allowed_networks}, tenant=request.tenant
+        )
     context = {
         "token": token,
         "networks_form": networks_form,
@@ -227,7 +229,7 @@ def token_networks(request, token_id):
     token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
     if not may_narrow_token(request.user, token):
         raise Http404
-    form = TokenNetworksForm(request.POST)
+    form = TokenNetworksForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
         return _render_detail(request, token, networks_form=form, status=400)
     changed = services.token_set_networks(

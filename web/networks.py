@@ -9,6 +9,8 @@ PostgreSQL. It is parsed once per process and string (allows), not once per requ
 import functools
 from ipaddress import ip_address, ip_network
 
+from django.core.exceptions import ValidationError
+
 MAX_NETWORKS = 50
 
 
@@ -78,6 +80,28 @@ def within(inner, outer):
     )
 
 
+def validate_stored(text):
+    """A model field's validator (Django admin edits the stored form directly): a list as
+    normalised() would store it."""
+    try:
+        if stored(normalised(split(text))) == text:
+            return
+        problem = "Write the ranges normalised, separated by single spaces: " + stored(
+            normalised(split(text))
+        )
+    except BadNetworks as error:
+        problem = str(error)
+    raise ValidationError(problem)
+
+
 @functools.lru_cache(maxsize=4096)
 def _parsed(text):
-    return tuple(ip_network(network) for network in text.split())
+    # An entry that is no range (written around validation) allows nothing, never a 500: a
+    # list with only such entries refuses every address.
+    ranges = []
+    for network in text.split():
+        try:
+            ranges.append(ip_network(network, strict=False))
+        except ValueError:
+            continue
+    return tuple(ranges)
