@@ -210,7 +210,7 @@ def test_writes_with_a_readers_token_are_403_on_every_path(issue, reader, method
     [
         ("post", "/api/v1/me/", "GET, HEAD"),
         ("put", "/api/v1/tokens/", "GET, HEAD"),
-        ("patch", "/api/v1/tokens/00000000-0000-0000-0000-000000000000/", "GET, DELETE, HEAD"),
+        ("put", "/api/v1/tokens/00000000-0000-0000-0000-000000000000/", "GET, PATCH, DELETE, HEAD"),
     ],
 )
 def test_wrong_methods_are_405_with_allow(issue, operator, method, path, allow):

@@ -35,12 +35,14 @@ def refused_from(address):
 
 def test_entries_are_normalised_deduplicated_and_kept_in_order():
     assert networks.normalised(
-        [" 10.1.2.3/8", "192.0.2.7", "2001:DB8::1/32", "10.0.0.0/8", "", "::1"]
-    ) == ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32", "::1/128"]
+        ["10.1.2.3/8", "192.0.2.7", "2001:DB8::1/32", "10.0.0.0/8", "::1", "::ffff:10.0.0.1"]
+    ) == ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32", "::1/128", "::ffff:a00:1/128"]
+    assert networks.split(" 10.0.0.1,\n\n::1 ") == ["10.0.0.1", "::1"]
 
 
 @pytest.mark.parametrize(
-    "value", ["10.0.0.300", "10.0.0.0/33", "example.com", "fe80::1%eth0", "1.2.3.4/-1", "::/129"]
+    "value",
+    ["10.0.0.300", "10.0.0.0/33", "example.com", "fe80::1%eth0", "1.2.3.4/-1", "::/129", "", "0"],
 )
 def test_a_bad_entry_is_named_in_the_message(value):
     with pytest.raises(networks.BadNetworks, match="is not an IPv4 or IPv6 address or CIDR range"):

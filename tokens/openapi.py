@@ -6,7 +6,7 @@ Every answer under /api/ that a test receives is checked against these schemas
 """
 
 from tenants.models import Role
-from web.networks import MAX_NETWORKS
+from web.networks import MAX_NETWORKS, PATTERN
 from web.openapi import (
     ERROR,
     PAGE_PARAMETERS,
@@ -77,6 +77,29 @@ SCHEMAS = {
         },
     },
     "TokenPage": page_of("Token"),
+    "TokenNarrowing": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "properties": {
+            "access": {
+                **string_enum([TokenAccess.READ_ONLY]),
+                "description": "Makes the token read only, for good: no call makes a token "
+                "writable.",
+            },
+            "allowed_networks": {
+                **ALLOWED_NETWORKS,
+                "items": {
+                    "type": "string",
+                    "pattern": PATTERN,
+                    "description": "An IPv4 or IPv6 address, or a CIDR range (host bits are "
+                    "cleared: 10.1.2.3/8 is 10.0.0.0/8).",
+                },
+                "description": "Every range must lie within the token's current networks "
+                "(any, when it has none); they are normalised.",
+            },
+        },
+    },
     "LeakReport": {
         "type": "object",
         "required": ["token"],
@@ -152,6 +175,23 @@ PATHS = {
             "summary": "One API token",
             "responses": {
                 "200": ok(ref("Token")),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": NOT_FOUND,
+            },
+        },
+        "patch": {
+            "operationId": "narrowToken",
+            "summary": "Narrow an API token: make it read only, or restrict its networks",
+            "description": "The token's owner or a full admin. The API never widens a token: "
+            "networks only shrink (400 otherwise; the token's page may widen them).",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ref("TokenNarrowing")}},
+            },
+            "responses": {
+                "200": ok(ref("Token")),
+                "400": error("The body is not a narrowing of the token."),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": NOT_FOUND,

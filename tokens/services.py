@@ -94,6 +94,26 @@ def _networks_text(stored):
     return ", ".join(networks.listed(stored)) or "anywhere"
 
 
+def token_make_read_only(*, token, by, via=Via.PAGE, client_ip=None):
+    """Narrow a token to read only, for good; audited, and at once on every process. False
+    when it already was."""
+    with transaction.atomic():
+        updated = Token.objects.filter(pk=token.pk).exclude(access=TokenAccess.READ_ONLY)
+        if not updated.update(access=TokenAccess.READ_ONLY):
+            return False
+        token.access = TokenAccess.READ_ONLY
+        audit_token_event(
+            token,
+            Action.TOKEN_ACCESS_CHANGED,
+            via=via,
+            actor=by,
+            client_ip=client_ip,
+            detail="Made read only.",
+        )
+        invalidation.announce(token.tenant_id)
+    return True
+
+
 def token_set_networks(*, token, allowed_networks, by, via=Via.PAGE, client_ip=None):
     """Set the networks a token may be used from (normalised ranges; none, anywhere); audited,
     and at once on every process. False when nothing changed."""

@@ -7,11 +7,35 @@ PostgreSQL. It is parsed once per process and string (allows), not once per requ
 """
 
 import functools
+import re
 from ipaddress import ip_address, ip_network
 
 from django.core.exceptions import ValidationError
 
 MAX_NETWORKS = 50
+
+# What an entry may look like: an IPv4 or IPv6 address, with or without a prefix length; no
+# IPv6 zone ("%eth0": a zone names an interface of the server, not a network). The API
+# document states it too, so the API accepts exactly the strings it documents.
+_HEX = "[0-9a-fA-F]{1,4}"
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"({_OCTET}\.){{3}}{_OCTET}"
+_IPV6 = "|".join(
+    [
+        rf"({_HEX}:){{7}}{_HEX}",
+        rf"({_HEX}:){{1,7}}:",
+        rf"({_HEX}:){{1,6}}:{_HEX}",
+        rf"({_HEX}:){{1,5}}(:{_HEX}){{1,2}}",
+        rf"({_HEX}:){{1,4}}(:{_HEX}){{1,3}}",
+        rf"({_HEX}:){{1,3}}(:{_HEX}){{1,4}}",
+        rf"({_HEX}:){{1,2}}(:{_HEX}){{1,5}}",
+        rf"{_HEX}:(:{_HEX}){{1,6}}",
+        rf":((:{_HEX}){{1,7}}|:)",
+        rf"::([fF]{{4}}:)?{_IPV4}",  # IPv4-mapped
+    ]
+)
+PATTERN = rf"^({_IPV4}(/(3[0-2]|[12]?[0-9]))?|({_IPV6})(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$"
+_ENTRY = re.compile(PATTERN)
 
 
 class BadNetworks(ValueError):
@@ -19,17 +43,17 @@ class BadNetworks(ValueError):
 
 
 def normalised(values):
-    """The ranges of values (strings), each as its network ("10.0.0.5/24" is 10.0.0.0/24, an
-    address is its /32 or /128), without duplicates, in the order given. Raises BadNetworks."""
+    """The ranges of values (strings, each matching PATTERN), each as its network
+    ("10.0.0.5/24" is 10.0.0.0/24, an address is its /32 or /128), without duplicates, in the
+    order given. Raises BadNetworks."""
     networks = []
     for value in values:
-        value = value.strip()
-        if not value:
-            continue
-        try:
-            network = str(ip_network(value, strict=False)) if "%" not in value else None
-        except ValueError:
-            network = None
+        network = None
+        if _ENTRY.fullmatch(value) and not value.endswith("\n"):
+            try:
+                network = str(ip_network(value, strict=False))
+            except ValueError:  # an IPv4-mapped address with a prefix length, say
+                network = None
         if network is None:
             shown = value if len(value) <= 45 else value[:44] + "…"
             raise BadNetworks(f"“{shown}” is not an IPv4 or IPv6 address or CIDR range.")
