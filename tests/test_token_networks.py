@@ -431,3 +431,12 @@ def test_a_stored_list_that_is_not_normalised_is_refused_by_model_validation(ten
 
 def test_a_damaged_stored_list_refuses_rather_than_fails():
     assert not networks.allows("not-a-range", "10.0.0.1")
+
+
+def test_a_network_change_reaches_cached_tokens_at_once(signed_in, operator, restricted, caching):
+    token, secret = restricted
+    client = api_client(secret)
+    for _ in range(2):
+        assert client.get(ME, REMOTE_ADDR="10.0.0.1").status_code == 200
+    signed_in(operator).post(f"{TOKENS_PAGE}{token.pk}/networks/", {"allowed_networks": "::1"})
+    assert client.get(ME, REMOTE_ADDR="10.0.0.1").status_code == 403
