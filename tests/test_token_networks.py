@@ -224,6 +224,7 @@ def test_the_dialog_generates_a_token_with_networks(signed_in, operator):
     response = generate(signed_in(operator), allowed_networks="10.1.2.3/8\n2001:db8::/32")
     token = Token.objects.get(digest=crypto.digest(revealed_value(response)))
     assert token.allowed_networks == RANGES
+    assert "It works only from 10.0.0.0/8, 2001:db8::/32." in response.content.decode()
     event = AuditEvent.objects.get(token=token, action=Action.TOKEN_GENERATED)
     assert "Allowed from 10.0.0.0/8, 2001:db8::/32." in event.detail
 

@@ -49,7 +49,7 @@ def normalised(values):
     networks = []
     for value in values:
         network = None
-        if _ENTRY.fullmatch(value) and not value.endswith("\n"):
+        if _ENTRY.fullmatch(value):
             try:
                 network = str(ip_network(value, strict=False))
             except ValueError:  # an IPv4-mapped address with a prefix length, say
