@@ -29,6 +29,10 @@ class Action(models.TextChoices):
     TOKEN_EXPIRED = "token.expired", "Token expired"
     TOKEN_DENIED_DEPROVISIONED = "token.denied_deprovisioned", "Token used by deprovisioned owner"
     TOKEN_USED_AFTER_ROLE_CHANGE = "token.used_after_role_change", "Token used after role change"
+    # Narrower tokens (CONTRACT §12).
+    TOKEN_ACCESS_CHANGED = "token.access_changed", "Token made read only"
+    TOKEN_NETWORKS_CHANGED = "token.networks_changed", "Token allowed networks changed"
+    TOKEN_DENIED_NETWORK = "token.denied_network", "Token used from a network not allowed"
     USER_SIGNED_IN = "user.signed_in", "Signed in"
     USER_SIGN_IN_FAILED = "user.sign_in_failed", "Sign-in failed"
     USER_DEPROVISIONED = "user.deprovisioned", "User deprovisioned"

@@ -7,6 +7,8 @@ from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from web import networks
+
 SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 slug_validator = RegexValidator(
     SLUG_PATTERN,
@@ -31,6 +33,13 @@ class Tenant(models.Model):
     token_inactive_revoke_days = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)]
     )
+    # Networks: new API tokens must name theirs; and every token of the tenant, of any kind,
+    # is used only from the tenant's (web.networks: ranges separated by spaces, "" anywhere).
+    # Read on every call from the tenant cached with the token, so no query of its own.
+    token_networks_required = models.BooleanField(default=False, db_default=False)
+    token_networks = models.TextField(
+        blank=True, default="", db_default="", validators=[networks.validate_stored]
+    )
 
     class Meta:
         ordering = ["slug"]
@@ -40,6 +49,10 @@ class Tenant(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def token_allowed_networks(self):
+        return networks.listed(self.token_networks)
 
     @property
     def host(self):

@@ -17,6 +17,10 @@ The rules, and why:
 - Full admins and operators write; readers, and so their tokens, read only. The API refuses
   every write of a reader's token, revocation included, though the reader may revoke its own
   tokens on the page: a read-only token stays read only.
+- A token may be narrower than its owner (CONTRACT §12): a read-only token never writes,
+  whatever its owner may do, so a write needs both. A reader's tokens are issued read only.
+  Its owner and full admins may narrow a token further (revoking only ever takes privileges
+  away, and so does narrowing).
 - Platform operators (staff without a tenant) use Django admin, where they see and revoke any
   token. They have no tenant pages (tenants.middleware sends them to admin).
 """
@@ -52,6 +56,18 @@ def may_call_api(user):
 def may_write(user):
     """Alter data, on the API with any of the user's tokens, with the role it has now."""
     return _member(user) and user.role in WRITING_ROLES
+
+
+def may_write_with_token(user, token):
+    """A write with one of the user's personal tokens: issued writable, and the user may write
+    now (the live-privilege rule)."""
+    return not token.is_read_only and may_write(user)
+
+
+def may_issue_writable_tokens(user):
+    """Readers' tokens are read only from the start, so that a promotion does not make them
+    writable."""
+    return may_write(user)
 
 
 def may_see_others_tokens(user):
@@ -98,6 +114,12 @@ def may_see_token(user, token):
 def may_revoke_token(user, token):
     """Whoever may see a token may revoke it: revoking only ever takes privileges away."""
     return may_see_token(user, token)
+
+
+def may_narrow_token(user, token):
+    """Change a token's access and allowed networks: its owner, and full admins of its
+    tenant (who may already revoke it)."""
+    return _member(user) and may_see_token(user, token)
 
 
 def may_rotate_token(user, token):

@@ -11,7 +11,13 @@ from web import invalidation
 
 from .models import Role
 
-POLICY_FIELDS = ("token_expiry_required", "token_max_lifetime_days", "token_inactive_revoke_days")
+POLICY_FIELDS = (
+    "token_expiry_required",
+    "token_max_lifetime_days",
+    "token_inactive_revoke_days",
+    "token_networks_required",
+    "token_networks",
+)
 
 
 def tenant_save(*, tenant, changed=(), by=None, via=Via.PAGE, client_ip=None):
@@ -40,6 +46,10 @@ def _policy_summary(tenant):
         parts.append(f"max lifetime {tenant.token_max_lifetime_days} days")
     if tenant.token_inactive_revoke_days:
         parts.append(f"revoke after {tenant.token_inactive_revoke_days} days unused")
+    if tenant.token_networks_required:
+        parts.append("new tokens name allowed networks")
+    if tenant.token_networks:
+        parts.append(f"tokens used only from {', '.join(tenant.token_allowed_networks)}")
     return ", ".join(parts).capitalize() + "."
 
 

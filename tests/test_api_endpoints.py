@@ -27,7 +27,12 @@ def test_me_describes_tenant_user_and_token(issue, reader, settings):
             "url": "http://contoso.us.portal.localhost:8000/",
         },
         "user": {"email": "reader@contoso.test", "role": "security_reader"},
-        "token": {"id": str(token.pk), "name": "dashboards"},
+        "token": {
+            "id": str(token.pk),
+            "name": "dashboards",
+            "access": "read_only",
+            "allowed_networks": [],
+        },
     }
 
 
@@ -44,6 +49,8 @@ def test_a_token_is_listed_with_every_contract_field(issue, operator):
         "created_at": token.created_at.isoformat().replace("+00:00", "Z"),
         "last_used_at": token.last_used_at.isoformat().replace("+00:00", "Z"),
         "owner": "operator@contoso.test",
+        "access": "read_write",
+        "allowed_networks": [],
     }
 
 
@@ -203,7 +210,7 @@ def test_writes_with_a_readers_token_are_403_on_every_path(issue, reader, method
     [
         ("post", "/api/v1/me/", "GET, HEAD"),
         ("put", "/api/v1/tokens/", "GET, HEAD"),
-        ("patch", "/api/v1/tokens/00000000-0000-0000-0000-000000000000/", "GET, DELETE, HEAD"),
+        ("put", "/api/v1/tokens/00000000-0000-0000-0000-000000000000/", "GET, PATCH, DELETE, HEAD"),
     ],
 )
 def test_wrong_methods_are_405_with_allow(issue, operator, method, path, allow):

@@ -19,6 +19,7 @@ from schemathesis import GenerationMode
 
 from portal.openapi import PATHS
 from tests.factories import TokenFactory
+from tokens.models import Token
 from web import ratelimit
 from web.models import RateLimitCount
 
@@ -121,6 +122,9 @@ def test_every_generated_request_gets_a_documented_answer(
         cache.clear()
         ratelimit.forget()
         RateLimitCount.objects.all().delete()
+        # A PATCH narrows a token's networks for good, and the API never widens them again
+        # (a 400 no schema can state): each example starts from tokens usable anywhere.
+        Token.objects.exclude(networks="").update(networks="")
         case.call_and_validate(headers=authorization)
 
     answers_as_documented()

@@ -67,6 +67,7 @@ PAGES = {
     "tokens:detail": "token_id",
     "tokens:revoke": "token_id",
     "tokens:rotate": "token_id",
+    "tokens:networks": "token_id",
     "integrations:siem-list": None,
     "integrations:siem-add": None,
     "integrations:siem-regenerate": "siem",

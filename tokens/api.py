@@ -5,15 +5,16 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
 from audit.models import Via
-from web import ratelimit
+from tenants.permissions import may_narrow_token
+from web import networks, ratelimit
 from web.api import api_error, api_view, iso, paginated
 from web.http import BadJson, client_ip, json_body
 
 from . import counts, crypto
 from .auth import find_token
 from .forms import StatusFilterForm
-from .models import Token, api_token_listing
-from .services import token_revoke
+from .models import Token, TokenAccess, api_token_listing
+from .services import token_make_read_only, token_revoke, token_set_networks
 
 
 def token_json(token):
@@ -24,6 +25,8 @@ def token_json(token):
         "created_at": iso(token.created_at),
         "last_used_at": iso(token.last_used_at),
         "owner": token.owner.email,
+        "access": token.access,
+        "allowed_networks": token.allowed_networks,
     }
 
 
@@ -34,7 +37,12 @@ def me(request):
         {
             "tenant": {"slug": tenant.slug, "name": tenant.name, "url": tenant.custom_url},
             "user": {"email": user.email, "role": user.role},
-            "token": {"id": str(token.pk), "name": token.name},
+            "token": {
+                "id": str(token.pk),
+                "name": token.name,
+                "access": token.access,
+                "allowed_networks": token.allowed_networks,
+            },
         }
     )
 
@@ -53,17 +61,80 @@ def token_list(request):
     return paginated(request, api_token_listing(request.user, status), token_json, counted)
 
 
-@api_view("GET", "DELETE")
+@api_view("GET", "PATCH", "DELETE")
 def token_detail(request, token_id):
     token = (
-        Token.objects.api().visible_to(request.user).select_related("owner").filter(pk=token_id)
+        Token.objects.api()
+        .visible_to(request.user)
+        .select_related("owner", "tenant")
+        .filter(pk=token_id)
     ).first()
-    if token is None:
+    if token is None or (request.method == "PATCH" and not may_narrow_token(request.user, token)):
         return api_error(404, "No such token.")
     if request.method == "DELETE":
         token_revoke(token=token, by=request.user, via=Via.API, client_ip=client_ip(request))
         return HttpResponse(status=204)
+    if request.method == "PATCH":
+        try:
+            read_only, allowed = narrowing(token, request)
+        except NotNarrower as error:
+            return api_error(400, str(error))
+        address = client_ip(request)
+        if read_only:
+            token_make_read_only(token=token, by=request.user, via=Via.API, client_ip=address)
+        if allowed is not None:
+            token_set_networks(
+                token=token, allowed_networks=allowed, by=request.user, via=Via.API,
+                client_ip=address,
+            )  # fmt: skip
     return JsonResponse(token_json(token))
+
+
+NARROWING_SHAPE = (
+    'Send JSON like {"access": "read_only"} or {"allowed_networks": ["10.0.0.0/8"]}, or both.'
+)
+
+
+class NotNarrower(ValueError):
+    """A PATCH body that does not narrow the token; str() is the 400's detail."""
+
+
+def narrowing(token, request):
+    """(make read only, allowed networks or None) from a PATCH body that narrows token: the
+    API never widens a token, so that a leaked writable token cannot lift its own limits.
+    Networks may be widened by the token's owner or a full admin on the token's page."""
+    try:
+        body = json_body(request)
+    except BadJson as error:
+        raise NotNarrower(f"{error} {NARROWING_SHAPE}") from None
+    if not isinstance(body, dict) or not body:
+        raise NotNarrower(NARROWING_SHAPE)
+    unknown = sorted(set(body) - {"access", "allowed_networks"})
+    if unknown:
+        raise NotNarrower(f"Unknown field “{str(unknown[0])[:40]}”. {NARROWING_SHAPE}")
+    read_only, allowed = False, None
+    if "access" in body:
+        if body["access"] != TokenAccess.READ_ONLY:
+            raise NotNarrower(
+                'access: send "read_only"; no call makes a token writable (generate a new '
+                "token instead)."
+            )
+        read_only = True
+    if "allowed_networks" in body:
+        values = body["allowed_networks"]
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise NotNarrower("allowed_networks: send a list of addresses or CIDR ranges.")
+        try:
+            allowed = networks.normalised(values)
+        except networks.BadNetworks as error:
+            raise NotNarrower(f"allowed_networks: {error}") from None
+        if not networks.within(networks.stored(allowed), token.networks):
+            raise NotNarrower(
+                "allowed_networks: the API only narrows a token, and this list allows "
+                f"addresses outside its networks ({', '.join(token.allowed_networks)}). "
+                "Its owner or a full admin may widen them on the token's page."
+            )
+    return read_only, allowed
 
 
 LEAK_REPORT_SHAPE = 'Send JSON like {"token": "<value>"}.'

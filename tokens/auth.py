@@ -44,6 +44,30 @@ class ReadOnlyOwner(PermissionDenied):
         )
 
 
+class ReadOnlyToken(PermissionDenied):
+    """A write with a token issued read only: distinct from its owner's role (ReadOnlyOwner),
+    so that the script's author knows which to change."""
+
+    counted = False
+
+    def __init__(self):
+        super().__init__("Permission denied: the token is read only.")
+
+
+class NotAllowedFrom(PermissionDenied):
+    """A call from an address outside the token's allowed networks: refused, and the refusal
+    kept (tokens.services.token_record_network_refusal). The token is good, so this is no
+    failed authentication to count against the address."""
+
+    counted = False
+
+    def __init__(self, token, address):
+        super().__init__(
+            f"Permission denied: this token is not allowed from {address or 'an unknown address'}."
+        )
+        self.token, self.address = token, address
+
+
 def parse_authorization(header):
     """Return the token value of an ``Authorization: Token <value>`` header.
 

@@ -5,8 +5,9 @@ from django.utils import timezone
 from django.utils.text import Truncator, get_text_list
 
 from tenants.models import Tenant
+from web import networks
 
-from .models import NAME_MAX_LENGTH, STATUS_FILTER_VALUES, validate_token_name
+from .models import NAME_MAX_LENGTH, STATUS_FILTER_VALUES, TokenAccess, validate_token_name
 
 
 class TokenNameForm(forms.Form):
@@ -25,6 +26,54 @@ class TokenNameForm(forms.Form):
     )
 
 
+class NetworksField(forms.CharField):
+    """A list of allowed networks typed one per line (or separated by commas or spaces),
+    cleaned to its normalised ranges (web.networks); empty, anywhere."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget",
+            forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"}),
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+    def clean(self, value):
+        text = super().clean(value)
+        try:
+            return networks.normalised(networks.split(text))
+        except networks.BadNetworks as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+NETWORKS_HELP = (
+    "IPv4 or IPv6 addresses or CIDR ranges, one per line (at most "
+    f"{networks.MAX_NETWORKS}); calls from anywhere else are refused. Empty: any address."
+)
+
+
+NETWORKS_REQUIRED = "Your organisation requires tokens to name the networks they are used from."
+
+
+class TokenNetworksForm(forms.Form):
+    """The allowed networks of an existing token, on its page, within the tenant's policy."""
+
+    allowed_networks = NetworksField(label="Allowed networks", help_text=NETWORKS_HELP)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+
+    def clean_allowed_networks(self):
+        value = self.cleaned_data["allowed_networks"]
+        if not value and self.tenant.token_networks_required:
+            raise forms.ValidationError(NETWORKS_REQUIRED)
+        return value
+
+
 EXPIRY_CHOICES = [
     ("none", "No expiry"),
     ("30", "30 days"),
@@ -38,7 +87,11 @@ MAX_LIFETIME = timedelta(days=3650)
 
 
 class TokenGenerateForm(TokenNameForm):
-    """Name and expiry of a new token, within the tenant's token policy."""
+    """Name, expiry and access of a new token, within the tenant's token policy.
+
+    writable: whether the owner may issue writable tokens; if not, Read only is checked and
+    cannot be unchecked (tenants.permissions.may_issue_writable_tokens).
+    """
 
     # Not required: a client that sends only a name gets no expiry, where the policy allows.
     expiry = forms.ChoiceField(label="Expiry", choices=EXPIRY_CHOICES, initial="90", required=False)
@@ -49,9 +102,20 @@ class TokenGenerateForm(TokenNameForm):
         error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
     )
 
-    def __init__(self, *args, tenant, now=None, **kwargs):
+    read_only = forms.BooleanField(
+        label="Read only",
+        required=False,
+        help_text="The token can read but never write, whatever your role.",
+    )
+    allowed_networks = NetworksField(label="Allowed networks", help_text=NETWORKS_HELP)
+
+    def __init__(self, *args, tenant, writable=True, now=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.tenant, self.now = tenant, now or timezone.now()
+        if not writable:
+            read_only = self.fields["read_only"]
+            read_only.initial, read_only.disabled = True, True
+            read_only.help_text = "Your role reads only, so your tokens are read only."
         limit = tenant.token_max_lifetime_days
         choices = [
             (value, label)
@@ -68,6 +132,8 @@ class TokenGenerateForm(TokenNameForm):
         if limit:
             help_parts.append(f"Tokens may live at most {limit} days.")
         self.fields["expiry"].help_text = " ".join(help_parts)
+        if tenant.token_networks_required:
+            self.fields["allowed_networks"].help_text = f"{NETWORKS_REQUIRED} {NETWORKS_HELP}"
 
     def clean_expiry(self):
         expiry = self.cleaned_data["expiry"] or "none"
@@ -75,8 +141,17 @@ class TokenGenerateForm(TokenNameForm):
             raise forms.ValidationError("Your organisation requires tokens to expire.")
         return expiry
 
+    def clean_allowed_networks(self):
+        value = self.cleaned_data["allowed_networks"]
+        if not value and self.tenant.token_networks_required:
+            raise forms.ValidationError(NETWORKS_REQUIRED)
+        return value
+
     def clean(self):
         cleaned = super().clean()
+        cleaned["access"] = (
+            TokenAccess.READ_ONLY if cleaned.get("read_only") else TokenAccess.READ_WRITE
+        )
         expiry = cleaned.get("expiry")
         if expiry is None:
             return cleaned
@@ -129,8 +204,15 @@ class TokenPolicyForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ["token_expiry_required", "token_max_lifetime_days", "token_inactive_revoke_days"]
+        fields = [
+            "token_expiry_required",
+            "token_max_lifetime_days",
+            "token_inactive_revoke_days",
+            "token_networks_required",
+            "token_networks",
+        ]
         labels = {
+            "token_networks_required": "New tokens must name allowed networks",
             "token_expiry_required": "Require an expiry on new tokens",
             "token_max_lifetime_days": "Maximum lifetime (days)",
             "token_inactive_revoke_days": "Revoke tokens unused for (days)",
@@ -140,4 +222,21 @@ class TokenPolicyForm(forms.ModelForm):
             "existing ones when they are rotated.",
             "token_inactive_revoke_days": "Tokens unused for this many days are revoked "
             "automatically once a day, tokens of every kind. Leave empty to keep unused tokens.",
+            "token_networks_required": "API tokens generated from now on must list the "
+            "addresses they may be used from.",
         }
+
+    # Every token of the tenant, of every kind, is used only from these as well as its own.
+    token_networks = NetworksField(
+        label="Networks every token is used from",
+        help_text="IPv4 or IPv6 addresses or CIDR ranges, one per line (at most "
+        f"{networks.MAX_NETWORKS}). Every token of any kind is refused from anywhere else, "
+        "on top of its own networks; pages are not affected. Empty: any address.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["token_networks"] = self.instance.token_allowed_networks
+
+    def clean_token_networks(self):
+        return networks.stored(self.cleaned_data["token_networks"])

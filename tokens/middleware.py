@@ -1,13 +1,13 @@
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from tenants.permissions import may_write
+from tenants.permissions import may_write, may_write_with_token
 from web.api import TOKEN_PREFIXES
 from web.auth import AuthenticationFailed
 from web.http import client_ip
 
-from .auth import DeprovisionedOwner, ReadOnlyOwner, identify
-from .services import token_audit_role_drift, token_record_denial
+from .auth import DeprovisionedOwner, NotAllowedFrom, ReadOnlyOwner, ReadOnlyToken, identify
+from .services import token_audit_role_drift, token_record_denial, token_record_network_refusal
 from .usage import record_use
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -49,22 +49,30 @@ class ApiTokenMiddleware:
         """The endpoint takes tokens of request.auth's kind: None once the token's own last
         condition holds and its use is recorded, else the refusal.
 
-        A personal token acts with its owner's rights at each call, so it writes (whatever the
-        endpoint) only while its owner may. The first call after the owner's role changed is
-        audited, written or refused.
+        A token is refused from outside its allowed networks (every kind). A personal token
+        acts with its owner's rights at each call, so it writes (whatever the endpoint) only
+        while its owner may, and only if it was issued writable. The first call after the
+        owner's role changed is audited, written or refused.
         """
         token, address = request.auth, client_ip(request)
+        # Whatever the kind: a token from outside its networks is not even a use.
+        if not token.allowed_from(address):
+            return NotAllowedFrom(token, address)
         if token.is_personal:
             owner = request.user  # the token's owner, as it acts
             if token.role_drifted and token.drift_audited_role != owner.role:
                 token_audit_role_drift(token, address)
-            if request.method in WRITE_METHODS and not may_write(owner):
-                return ReadOnlyOwner(owner)
+            if request.method in WRITE_METHODS and not may_write_with_token(owner, token):
+                # The owner's role first: a reader's token is read only for both reasons.
+                return ReadOnlyOwner(owner) if not may_write(owner) else ReadOnlyToken()
         record_use(token, address)
         return None
 
     @staticmethod
     def refused(request, refusal):
-        """A refusal is being answered: a deprovisioned owner's token leaves a trace."""
+        """A refusal is being answered: a deprovisioned owner's token, or a token used from
+        outside its networks, leaves a trace."""
         if isinstance(refusal, DeprovisionedOwner):
             token_record_denial(refusal.token, client_ip(request), timezone.now())
+        elif isinstance(refusal, NotAllowedFrom):
+            token_record_network_refusal(refusal.token, refusal.address, timezone.now())

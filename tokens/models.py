@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from tenants.models import Role, Tenant, User
 from tenants.permissions import may_see_revoked_tokens, tokens_visible_to
+from web import networks
 
 ACTIVE_WINDOW = timedelta(days=7)
 EXPIRY_WARNING = timedelta(days=7)  # tokens expiring this soon are flagged on the page
@@ -34,6 +35,13 @@ class TokenKind(models.TextChoices):
     LOG_COLLECTOR = "log_collector", "Log collector token"
     # SCIM clients of identity providers; accepted only under /scim/ (identity app).
     PROVISIONING = "provisioning", "Provisioning token"
+
+
+class TokenAccess(models.TextChoices):
+    """What a token may do, within what its owner may do at each call (CONTRACT §12)."""
+
+    READ_WRITE = "read_write", "Read and write"
+    READ_ONLY = "read_only", "Read only"
 
 
 # The tokens that act as their owner: the SQL twin of Token.is_personal.
@@ -142,6 +150,20 @@ class Token(models.Model):
     )
     kind = models.CharField(max_length=20, choices=TokenKind, default=TokenKind.API)
     name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_token_name])
+    # Narrower than the owner: a read-only token never writes, whatever its owner may do.
+    # db_default too: code of the previous release, still running during a deploy, inserts
+    # tokens without the column.
+    access = models.CharField(
+        max_length=10,
+        choices=TokenAccess,
+        default=TokenAccess.READ_WRITE,
+        db_default=TokenAccess.READ_WRITE,
+    )
+    # The addresses it may be used from: normalised ranges separated by spaces (web.networks),
+    # "" for anywhere. Read on every call from the cached token, so no query of its own.
+    networks = models.TextField(
+        blank=True, default="", db_default="", editable=False, validators=[networks.validate_stored]
+    )
     digest = models.CharField(max_length=64, unique=True, editable=False)
     hint = models.CharField(max_length=16, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -200,6 +222,21 @@ class Token(models.Model):
         """Whether the token acts as its owner (API tokens), rather than for its tenant
         (SIEM agents, log collectors, provisioning: they outlive the admin who made them)."""
         return self.kind == TokenKind.API
+
+    @property
+    def is_read_only(self):
+        return self.access == TokenAccess.READ_ONLY
+
+    @property
+    def allowed_networks(self):
+        return networks.listed(self.networks)
+
+    def allowed_from(self, address):
+        """Whether a call from address (None: unknown) may use the token: within its own
+        networks and its tenant's."""
+        return networks.allows(self.networks, address) and networks.allows(
+            self.tenant.token_networks, address
+        )
 
     @property
     def is_revoked(self):

@@ -6,6 +6,7 @@ Every answer under /api/ that a test receives is checked against these schemas
 """
 
 from tenants.models import Role
+from web.networks import MAX_NETWORKS, PATTERN
 from web.openapi import (
     ERROR,
     PAGE_PARAMETERS,
@@ -19,23 +20,50 @@ from web.openapi import (
     string_enum,
 )
 
-from .models import NAME_MAX_LENGTH, STATUS_FILTER_VALUES, TokenStatus
+from .models import NAME_MAX_LENGTH, STATUS_FILTER_VALUES, TokenAccess, TokenStatus
 
 # What tokens.middleware answers a personal token it authenticated but may not let through.
-FORBIDDEN = error("The token's owner is deprovisioned, or may not write.")
+FORBIDDEN = error(
+    "The token's owner is deprovisioned, or may not write, or the token is read only."
+)
 NOT_FOUND = error("No such object visible to the token's owner.")
 TOKEN_ID = {"name": "id", "in": "path", "required": True, "schema": UUID}
-ID_AND_NAME = {
+ACCESS = {
+    **string_enum(TokenAccess.values),
+    "description": "`read_only`: the token never writes. `read_write`: it writes while its "
+    "owner may.",
+}
+ALLOWED_NETWORKS = {
+    "type": "array",
+    "maxItems": MAX_NETWORKS,
+    "items": {"type": "string", "description": "An IPv4 or IPv6 CIDR range, normalised."},
+    "description": "The networks the token may be used from; empty: anywhere.",
+}
+CALLING_TOKEN = {
     "type": "object",
-    "required": ["id", "name"],
+    "required": ["id", "name", "access", "allowed_networks"],
     "additionalProperties": False,
-    "properties": {"id": UUID, "name": {"type": "string"}},
+    "properties": {
+        "id": UUID,
+        "name": {"type": "string"},
+        "access": ACCESS,
+        "allowed_networks": ALLOWED_NETWORKS,
+    },
 }
 
 SCHEMAS = {
     "Token": {
         "type": "object",
-        "required": ["id", "name", "status", "created_at", "last_used_at", "owner"],
+        "required": [
+            "id",
+            "name",
+            "status",
+            "created_at",
+            "last_used_at",
+            "owner",
+            "access",
+            "allowed_networks",
+        ],
         "additionalProperties": False,
         "properties": {
             "id": UUID,
@@ -44,9 +72,34 @@ SCHEMAS = {
             "created_at": TIMESTAMP,
             "last_used_at": {"oneOf": [TIMESTAMP, {"type": "null"}]},
             "owner": {"type": "string", "format": "email", "description": "Owner's e-mail."},
+            "access": ACCESS,
+            "allowed_networks": ALLOWED_NETWORKS,
         },
     },
     "TokenPage": page_of("Token"),
+    "TokenNarrowing": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "properties": {
+            "access": {
+                **string_enum([TokenAccess.READ_ONLY]),
+                "description": "Makes the token read only, for good: no call makes a token "
+                "writable.",
+            },
+            "allowed_networks": {
+                **ALLOWED_NETWORKS,
+                "items": {
+                    "type": "string",
+                    "pattern": PATTERN,
+                    "description": "An IPv4 or IPv6 address, or a CIDR range (host bits are "
+                    "cleared: 10.1.2.3/8 is 10.0.0.0/8).",
+                },
+                "description": "Every range must lie within the token's current networks "
+                "(any, when it has none); they are normalised.",
+            },
+        },
+    },
     "LeakReport": {
         "type": "object",
         "required": ["token"],
@@ -76,7 +129,7 @@ SCHEMAS = {
                     "role": string_enum(Role.values),
                 },
             },
-            "token": ID_AND_NAME,
+            "token": CALLING_TOKEN,
         },
     },
 }
@@ -122,6 +175,23 @@ PATHS = {
             "summary": "One API token",
             "responses": {
                 "200": ok(ref("Token")),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": NOT_FOUND,
+            },
+        },
+        "patch": {
+            "operationId": "narrowToken",
+            "summary": "Narrow an API token: make it read only, or restrict its networks",
+            "description": "The token's owner or a full admin. The API never widens a token: "
+            "networks only shrink (400 otherwise; the token's page may widen them).",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ref("TokenNarrowing")}},
+            },
+            "responses": {
+                "200": ok(ref("Token")),
+                "400": error("The body is not a narrowing of the token."),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": NOT_FOUND,

@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from audit.models import Action, Via
 from audit.services import audit_token_event
-from web import invalidation
+from tenants.permissions import may_issue_writable_tokens
+from web import invalidation, networks
 
 from . import crypto
-from .models import Token, TokenKind
+from .models import Token, TokenAccess, TokenKind
 from .usage import resolution
 
 
@@ -31,7 +32,22 @@ def _new_secret():
     return secret, crypto.digest(secret), crypto.hint(secret)
 
 
-def token_issue(*, owner, name, kind=TokenKind.API, expires_at=None, via=Via.PAGE, client_ip=None):
+def token_issue(
+    *,
+    owner,
+    name,
+    kind=TokenKind.API,
+    expires_at=None,
+    access=TokenAccess.READ_WRITE,
+    allowed_networks=(),
+    via=Via.PAGE,
+    client_ip=None,
+):
+    """A new token. A personal token of an owner who may not write is read only whatever was
+    asked: it stays read only should its owner be promoted. allowed_networks: normalised
+    ranges (web.networks.normalised); none, anywhere."""
+    if kind == TokenKind.API and not may_issue_writable_tokens(owner):
+        access = TokenAccess.READ_ONLY
     for _ in range(3):  # a digest collision at 214 bits is theoretical; retry rather than fail
         secret, digest, hint = _new_secret()
         token = Token(
@@ -42,6 +58,8 @@ def token_issue(*, owner, name, kind=TokenKind.API, expires_at=None, via=Via.PAG
             digest=digest,
             hint=hint,
             expires_at=expires_at,
+            access=access,
+            networks=networks.stored(allowed_networks),
             issued_role=owner.role,
         )
         try:
@@ -53,7 +71,7 @@ def token_issue(*, owner, name, kind=TokenKind.API, expires_at=None, via=Via.PAG
                     via=via,
                     actor=owner,
                     client_ip=client_ip,
-                    detail=_expiry_detail(expires_at),
+                    detail=_issue_detail(token),
                 )
                 # A new token is counted; no cached token changes.
                 invalidation.announce(owner.tenant_id, invalidation.COUNTS)
@@ -61,6 +79,60 @@ def token_issue(*, owner, name, kind=TokenKind.API, expires_at=None, via=Via.PAG
             continue
         return IssuedToken(token=token, secret=secret)
     raise RuntimeError("Could not issue a unique token.")
+
+
+def _issue_detail(token):
+    detail = _expiry_detail(token.expires_at)
+    if token.is_read_only:
+        detail += " Read only."
+    if token.networks:
+        detail += f" Allowed from {_networks_text(token.networks)}."
+    return detail
+
+
+def _networks_text(stored):
+    return ", ".join(networks.listed(stored)) or "anywhere"
+
+
+def token_make_read_only(*, token, by, via=Via.PAGE, client_ip=None):
+    """Narrow a token to read only, for good; audited, and at once on every process. False
+    when it already was."""
+    with transaction.atomic():
+        updated = Token.objects.filter(pk=token.pk).exclude(access=TokenAccess.READ_ONLY)
+        if not updated.update(access=TokenAccess.READ_ONLY):
+            return False
+        token.access = TokenAccess.READ_ONLY
+        audit_token_event(
+            token,
+            Action.TOKEN_ACCESS_CHANGED,
+            via=via,
+            actor=by,
+            client_ip=client_ip,
+            detail="Made read only.",
+        )
+        invalidation.announce(token.tenant_id)
+    return True
+
+
+def token_set_networks(*, token, allowed_networks, by, via=Via.PAGE, client_ip=None):
+    """Set the networks a token may be used from (normalised ranges; none, anywhere); audited,
+    and at once on every process. False when nothing changed."""
+    stored, previous = networks.stored(allowed_networks), token.networks
+    if stored == previous:
+        return False
+    with transaction.atomic():
+        Token.objects.filter(pk=token.pk).update(networks=stored)
+        token.networks = stored
+        audit_token_event(
+            token,
+            Action.TOKEN_NETWORKS_CHANGED,
+            via=via,
+            actor=by,
+            client_ip=client_ip,
+            detail=f"Allowed from {_networks_text(stored)} (was {_networks_text(previous)}).",
+        )
+        invalidation.announce(token.tenant_id)
+    return True
 
 
 def _expiry_detail(expires_at):
@@ -139,6 +211,35 @@ def token_record_denial(token, client_ip, now):
             via=Via.API,
             client_ip=client_ip,
             detail="Call refused: the owner is deprovisioned.",
+        )
+
+
+def token_record_network_refusal(token, client_ip, now):
+    """Keep and audit a call refused from outside the token's networks, at most once per
+    resolution per token and address, as for a deprovisioned owner's token (the refused call
+    is the token's last refused call on its page)."""
+    recent = token.last_denied_at is not None and token.last_denied_at > now - resolution()
+    if recent and token.last_denied_ip == client_ip:
+        return
+    updated = (
+        Token.objects.filter(pk=token.pk)
+        .filter(
+            Q(last_denied_at__isnull=True)
+            | Q(last_denied_at__lte=now - resolution())
+            | ~Q(last_denied_ip=client_ip)
+        )
+        .update(last_denied_at=now, last_denied_ip=client_ip)
+    )
+    token.last_denied_at, token.last_denied_ip = now, client_ip
+    if updated:
+        whose = "token's" if not networks.allows(token.networks, client_ip) else "tenant's"
+        audit_token_event(
+            token,
+            Action.TOKEN_DENIED_NETWORK,
+            via=Via.API,
+            client_ip=client_ip,
+            detail=f"Call refused from {client_ip or 'an unknown address'}: not in the "
+            f"{whose} allowed networks.",
         )
 
 

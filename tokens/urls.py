@@ -12,4 +12,5 @@ urlpatterns = [
     path("<uuid:token_id>/", views.token_detail, name="detail"),
     path("<uuid:token_id>/revoke/", views.revoke, name="revoke"),
     path("<uuid:token_id>/rotate/", views.rotate, name="rotate"),
+    path("<uuid:token_id>/networks/", views.token_networks, name="networks"),
 ]

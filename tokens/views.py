@@ -11,6 +11,8 @@ from django.views.decorators.http import require_http_methods
 
 from audit.models import Action, AuditEvent, Via
 from tenants.permissions import (
+    may_issue_writable_tokens,
+    may_narrow_token,
     may_revoke_others_tokens,
     may_rotate_token,
     may_see_others_tokens,
@@ -22,7 +24,7 @@ from web.access import allowed
 from web.http import client_ip
 
 from . import counts, services, usage
-from .forms import StatusFilterForm, TokenGenerateForm, TokenPolicyForm
+from .forms import StatusFilterForm, TokenGenerateForm, TokenNetworksForm, TokenPolicyForm
 from .models import STATUS_FILTER_CHOICES, Token, api_token_listing
 
 PAGE_SIZE = 50
@@ -112,7 +114,7 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         "statuses": _status_choices(request.user),
         "status_label": dict(STATUS_FILTER_CHOICES)[status_filter],
         "shows_owner": may_see_others_tokens(request.user),
-        "generate_form": generate_form or TokenGenerateForm(tenant=request.tenant),
+        "generate_form": generate_form or _generate_form(request),
         "form_id": uuid.uuid4().hex,
         "issued": issued,
         "dialog": dialog,
@@ -163,18 +165,26 @@ def token_generate(request):
             "cannot be shown again. Generate a new token if you did not copy it.",
         )
         return redirect("tokens:list")
-    form = TokenGenerateForm(request.POST, tenant=request.tenant)
+    form = _generate_form(request, request.POST)
     if not form.is_valid():
         return _render_page(request, generate_form=form, status=400, dialog="generate")
     issued = services.token_issue(
         owner=request.user,
         name=form.cleaned_data["name"],
         expires_at=form.cleaned_data["expires_at"],
+        access=form.cleaned_data["access"],
+        allowed_networks=form.cleaned_data["allowed_networks"],
         client_ip=client_ip(request),
     )
     # never_cache sets no-store: the one response that carries the plaintext is never kept by
     # a browser or proxy cache, so Back and reload cannot show it again.
     return _render_page(request, issued=issued, status=200, dialog="reveal")
+
+
+def _generate_form(request, data=None):
+    return TokenGenerateForm(
+        data, tenant=request.tenant, writable=may_issue_writable_tokens(request.user)
+    )
 
 
 def _first_submission(request, form_id):
@@ -195,14 +205,42 @@ def token_detail(request, token_id):
     if token is None:
         # A revoked token's page, read-only, for full admins' investigations; a 404 to others.
         token = _label_revoker(get_object_or_404(_revoked_tokens(request.user), pk=token_id))
+    return _render_detail(request, token)
+
+
+def _render_detail(request, token, networks_form=None, status=200):
+    if networks_form is None and not token.is_revoked and may_narrow_token(request.user, token):
+        networks_form = TokenNetworksForm(
+            initial={"allowed_networks": token.allowed_networks}, tenant=request.tenant
+        )
     context = {
         "token": token,
+        "networks_form": networks_form,
         "requests_30_days": usage.requests_last_30_days(token),
         "counts_catching_up": usage.counts_catching_up(token),
         "addresses": usage.recent_addresses(token),
         "events": AuditEvent.objects.filter(token=token, tenant=request.tenant)[:20],
     }
-    return render(request, "tokens/token_detail.html", context)
+    return render(request, "tokens/token_detail.html", context, status=status)
+
+
+@require_http_methods(["POST"])
+def token_networks(request, token_id):
+    token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
+    if not may_narrow_token(request.user, token):
+        raise Http404
+    form = TokenNetworksForm(request.POST, tenant=request.tenant)
+    if not form.is_valid():
+        return _render_detail(request, token, networks_form=form, status=400)
+    changed = services.token_set_networks(
+        token=token,
+        allowed_networks=form.cleaned_data["allowed_networks"],
+        by=request.user,
+        client_ip=client_ip(request),
+    )
+    if changed:
+        messages.success(request, "Allowed networks saved. Calls from elsewhere now fail.")
+    return redirect("tokens:detail", token_id=token.pk)
 
 
 @require_http_methods(["GET", "POST"])

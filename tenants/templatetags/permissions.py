@@ -9,6 +9,8 @@ register = template.Library()
 
 for question in (
     permissions.may_write,
+    permissions.may_issue_writable_tokens,
+    permissions.may_narrow_token,
     permissions.may_see_audit_log,
     permissions.may_set_token_policy,
     permissions.may_manage_identity,

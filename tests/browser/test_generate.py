@@ -1,3 +1,5 @@
+import http.client
+import json
 import re
 
 import pytest
@@ -103,3 +105,52 @@ def test_going_back_and_forward_does_not_show_the_value_again(page_as, operator,
     expect(page.get_by_role("dialog")).to_have_count(0)
     assert secret not in page.content()
     assert Token.objects.count() == 1
+
+
+def test_a_read_only_token_for_one_address_is_generated_and_used_from_it(
+    page_as, full_admin, live_server, tenant, api_get
+):
+    page = page_as(full_admin)
+    page.get_by_role("button", name="Generate new token").click()
+    dialog = page.get_by_role("dialog", name="Generate new token")
+    dialog.get_by_label("Token name").fill("Dashboard")
+    dialog.get_by_label("Read only").check()
+    networks = dialog.get_by_label("Allowed networks")
+    expect(networks).to_have_accessible_description(re.compile("calls from anywhere else"))
+    networks.fill("127.0.0.1/32")
+    dialog.get_by_role("button", name="Next").click()
+    reveal = page.get_by_role("dialog", name="Copy your new token")
+    expect(reveal).to_contain_text("read only: this token never writes")
+    secret = reveal.get_by_label("Token", exact=True).input_value()
+
+    status, body = api_get("/api/v1/me/", secret)  # the live server's client is 127.0.0.1
+    assert status == 200
+    assert body["token"]["access"] == "read_only"
+    assert body["token"]["allowed_networks"] == ["127.0.0.1/32"]
+    connection = http.client.HTTPConnection("127.0.0.1", live_server.thread.port, timeout=10)
+    try:
+        connection.request(
+            "DELETE",
+            f"/api/v1/tokens/{body['token']['id']}/",
+            headers={
+                "Host": f"{tenant.host}:{live_server.thread.port}",
+                "Authorization": f"Token {secret}",
+            },
+        )
+        response = connection.getresponse()
+        assert response.status == 403
+        assert json.loads(response.read())["detail"] == "Permission denied: the token is read only."
+    finally:
+        connection.close()
+
+    page.get_by_role("link", name="Done").click()
+    row = page.get_by_role("row", name=re.compile("^Dashboard"))
+    expect(row.get_by_role("cell", name=re.compile("Read only"))).to_be_visible()
+
+
+def test_a_readers_dialog_has_read_only_checked_and_disabled(page_as, reader):
+    page = page_as(reader)
+    page.get_by_role("button", name="Generate new token").click()
+    box = page.get_by_role("dialog", name="Generate new token").get_by_label("Read only")
+    expect(box).to_be_checked()
+    expect(box).to_be_disabled()

@@ -2,6 +2,7 @@ from django.core.management.base import CommandError
 
 from audit.models import Via
 from tenants.management.commands._base import add_user_arguments, find_user
+from tenants.permissions import may_issue_writable_tokens
 from tokens.forms import TokenGenerateForm
 from tokens.services import token_issue
 from web.commands import PortalCommand
@@ -19,25 +20,58 @@ class Command(PortalCommand):
             metavar="DAYS",
             help="30, 90 or 365 as on the page (default: no expiry, where the policy allows)",
         )
+        parser.add_argument(
+            "--read-only",
+            action="store_true",
+            help="the token never writes (always so for a security reader's tokens)",
+        )
+        parser.add_argument(
+            "--allow",
+            action="extend",
+            nargs="+",
+            default=[],
+            metavar="CIDR",
+            help="an IPv4/IPv6 address or CIDR range the token may be used from (repeatable; "
+            "default: anywhere)",
+        )
 
-    def handle(self, *args, email, tenant, name, expires_in_days, **options):
+    def handle(self, *args, email, tenant, name, expires_in_days, read_only, allow, **options):
         user = find_user(email, tenant)
         if user.tenant_id is None:
             raise CommandError(f"{user.email} belongs to no tenant and cannot hold API tokens.")
         if user.is_deprovisioned:
             raise CommandError(f"{user.email} is deprovisioned; its tokens would be refused.")
         expiry = "none" if expires_in_days is None else str(expires_in_days)
-        form = TokenGenerateForm({"name": name, "expiry": expiry}, tenant=user.tenant)
+        form = TokenGenerateForm(
+            {
+                "name": name,
+                "expiry": expiry,
+                "read_only": read_only,
+                "allowed_networks": "\n".join(allow),
+            },
+            tenant=user.tenant,
+            writable=may_issue_writable_tokens(user),
+        )
         if not form.is_valid():
             field, errors = next(iter(form.errors.items()))
-            raise CommandError(" ".join(errors) if field != "expiry" else _expiry_error(errors))
+            raise CommandError(_error(field, errors))
         issued = token_issue(
             owner=user,
             name=form.cleaned_data["name"],
             expires_at=form.cleaned_data["expires_at"],
+            access=form.cleaned_data["access"],
+            allowed_networks=form.cleaned_data["allowed_networks"],
             via=Via.COMMAND,
         )
         self.stdout.write(issued.secret)
+
+
+def _error(field, errors):
+    if field == "expiry":
+        return _expiry_error(errors)
+    if field == "allowed_networks":
+        return f"--allow: {' '.join(errors)}"
+    return " ".join(errors)
 
 
 def _expiry_error(errors):

@@ -1,0 +1,443 @@
+"""Allowed networks per token (issue 17, CONTRACT §12): a call from outside them is refused on
+every path that accepts tokens, audited once per resolution per token and address, and costs
+no query when the token is cached."""
+
+import io
+import uuid
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from audit.models import Action, AuditEvent
+from integrations.models import SiemAgent
+from tests.api import api_client
+from tests.factories import UserFactory
+from tests.pages import revealed_value
+from tokens import crypto
+from tokens.models import Token, TokenKind
+from tokens.services import token_rotate
+from web import networks
+
+ME = "/api/v1/me/"
+TOKENS_PAGE = "/settings/security-extensions/api-tokens/"
+RANGES = ["10.0.0.0/8", "2001:db8::/32"]
+
+
+def refused_from(address):
+    return f"Permission denied: this token is not allowed from {address}."
+
+
+# -- web.networks ---------------------------------------------------------------------------
+
+
+def test_entries_are_normalised_deduplicated_and_kept_in_order():
+    assert networks.normalised(
+        ["10.1.2.3/8", "192.0.2.7", "2001:DB8::1/32", "10.0.0.0/8", "::1", "::ffff:10.0.0.1"]
+    ) == ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32", "::1/128", "::ffff:a00:1/128"]
+    assert networks.split(" 10.0.0.1,\n\n::1 ") == ["10.0.0.1", "::1"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["10.0.0.300", "10.0.0.0/33", "example.com", "fe80::1%eth0", "1.2.3.4/-1", "::/129", "", "0"],
+)
+def test_a_bad_entry_is_named_in_the_message(value):
+    with pytest.raises(networks.BadNetworks, match="is not an IPv4 or IPv6 address or CIDR range"):
+        networks.normalised(["10.0.0.0/8", value])
+
+
+def test_at_most_50_networks():
+    fifty = [f"10.0.{n}.0/24" for n in range(50)]
+    assert len(networks.normalised(fifty)) == 50
+    with pytest.raises(networks.BadNetworks, match=r"at most 50 networks \(this list has 51\)"):
+        networks.normalised([*fifty, "192.0.2.0/24"])
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [
+        ("10.20.30.40", True),
+        ("11.0.0.1", False),
+        ("2001:db8:1::5", True),
+        ("2001:db9::1", False),
+        ("::ffff:10.0.0.1", True),  # an IPv4 client seen by a dual-stack socket
+        ("::ffff:192.0.2.1", False),
+        (None, False),
+        ("not an address", False),
+    ],
+)
+def test_addresses_in_and_out_of_ipv4_and_ipv6_ranges(address, allowed):
+    assert networks.allows(networks.stored(RANGES), address) is allowed
+
+
+def test_an_empty_list_allows_anywhere():
+    assert networks.allows("", "192.0.2.1") and networks.allows("", None)
+
+
+# -- the API, the proxies, the audit --------------------------------------------------------
+
+
+@pytest.fixture
+def restricted(operator, issue):
+    return issue(operator, allowed_networks=RANGES)
+
+
+@pytest.mark.parametrize(
+    ("address", "status"),
+    [("10.9.8.7", 200), ("192.0.2.1", 403), ("2001:db8::7", 200), ("::ffff:10.0.0.1", 200)],
+)
+def test_api_calls_from_in_and_out_of_the_networks(restricted, address, status):
+    _, secret = restricted
+    response = api_client(secret).get(ME, REMOTE_ADDR=address)
+    assert response.status_code == status
+    if status == 403:
+        assert response.json()["detail"] == refused_from(address)
+
+
+@pytest.mark.parametrize(
+    ("hops", "forwarded", "peer", "seen"),
+    [
+        # No trusted proxy: X-Forwarded-For is anyone's to forge, and is ignored.
+        (0, "10.0.0.1", "192.0.2.1", "192.0.2.1"),
+        (0, "192.0.2.1", "10.0.0.1", None),
+        # One proxy: the address it saw, the last entry.
+        (1, "10.0.0.1", "198.51.100.1", None),
+        (1, "10.0.0.1, 192.0.2.1", "198.51.100.1", "192.0.2.1"),
+        # Two: the address the outer one saw; what the client itself sent in front is ignored.
+        (2, "192.0.2.9, 10.0.0.1, 198.51.100.2", "198.51.100.1", None),
+        (2, "10.0.0.1, 192.0.2.1, 198.51.100.2", "198.51.100.1", "192.0.2.1"),
+    ],
+)
+def test_the_address_is_the_one_behind_the_trusted_proxies(
+    restricted, settings, hops, forwarded, peer, seen
+):
+    settings.TRUSTED_PROXIES = hops
+    _, secret = restricted
+    response = api_client(secret).get(ME, REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
+    if seen is None:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 403
+        assert response.json()["detail"] == refused_from(seen)
+
+
+def test_a_refusal_is_audited_once_per_resolution_per_token_and_address(restricted):
+    token, secret = restricted
+    client = api_client(secret)
+    for address in ["192.0.2.1", "192.0.2.1", "192.0.2.2", "192.0.2.2", "192.0.2.1"]:
+        assert client.get(ME, REMOTE_ADDR=address).status_code == 403
+    events = AuditEvent.objects.filter(token=token, action=Action.TOKEN_DENIED_NETWORK)
+    assert [event.client_ip for event in events.order_by("id")] == [
+        "192.0.2.1",
+        "192.0.2.2",
+        "192.0.2.1",
+    ]
+    token.refresh_from_db()
+    assert token.last_denied_ip == "192.0.2.1" and token.last_denied_at is not None
+    assert token.last_used_at is None  # a refused call is not a use
+
+
+def test_a_refusal_is_not_a_failed_authentication(restricted, settings):
+    settings.API_AUTH_FAILURE_LIMIT = 2
+    _, secret = restricted
+    client = api_client(secret)
+    for _ in range(4):
+        assert client.get(ME, REMOTE_ADDR="192.0.2.1").status_code == 403
+
+
+def test_a_cached_restricted_token_costs_no_query_in_or_out(restricted, caching):
+    _, secret = restricted
+    client = api_client(secret)
+    for address in ["10.0.0.1", "10.0.0.1", "192.0.2.1"]:  # first use; cached; first refusal
+        client.get(ME, REMOTE_ADDR=address)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME, REMOTE_ADDR="10.0.0.2").status_code == 200
+        assert client.get(ME, REMOTE_ADDR="192.0.2.1").status_code == 403
+    assert len(queries) == 0
+
+
+def test_the_api_shows_the_networks(restricted):
+    token, secret = restricted
+    client = api_client(secret)
+    me = client.get(ME, REMOTE_ADDR="10.0.0.1").json()
+    assert me["token"]["allowed_networks"] == RANGES
+    detail = client.get(f"/api/v1/tokens/{token.pk}/", REMOTE_ADDR="10.0.0.1").json()
+    assert detail["allowed_networks"] == RANGES
+
+
+def test_rotation_keeps_the_networks(restricted, operator):
+    token, _ = restricted
+    rotated = token_rotate(token=token, by=operator)
+    assert api_client(rotated.secret).get(ME, REMOTE_ADDR="192.0.2.1").status_code == 403
+
+
+# -- every path that accepts tokens ---------------------------------------------------------
+
+
+def test_scim_refuses_a_provisioning_token_from_elsewhere_in_scims_format(full_admin, issue):
+    _, secret = issue(full_admin, kind=TokenKind.PROVISIONING, allowed_networks=["10.0.0.0/8"])
+    client = api_client(secret, scheme="Bearer")
+    assert client.get("/scim/v2/Users", REMOTE_ADDR="10.0.0.1").status_code == 200
+    response = client.get("/scim/v2/Users", REMOTE_ADDR="192.0.2.1")
+    assert response.status_code == 403
+    body = response.json()
+    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert body["detail"] == refused_from("192.0.2.1")
+
+
+@pytest.fixture
+def siem_agent_token(full_admin, issue):
+    token, secret = issue(full_admin, kind=TokenKind.SIEM, allowed_networks=["10.0.0.0/8"])
+    SiemAgent.objects.create(
+        tenant=full_admin.tenant, name="agent", token=token, port=514, created_by=full_admin,
+        format="cef", host="siem.example",
+    )  # fmt: skip
+    return api_client(secret)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("post", "/api/v1/siem/heartbeat/"), ("get", "/api/v1/siem/events/")]
+)
+def test_siem_heartbeats_and_the_feed_refuse_an_agent_token_from_elsewhere(
+    siem_agent_token, method, path
+):
+    call = getattr(siem_agent_token, method)
+    assert call(path, REMOTE_ADDR="10.0.0.1").status_code == 200
+    response = call(path, REMOTE_ADDR="192.0.2.1")
+    assert response.status_code == 403
+    assert response.json()["detail"] == refused_from("192.0.2.1")
+
+
+# -- the dialog, the token's page, the command ----------------------------------------------
+
+
+def generate(client, **fields):
+    return client.post(
+        f"{TOKENS_PAGE}new/", {"name": "SIEM script", "form_id": uuid.uuid4().hex, **fields}
+    )
+
+
+def test_the_dialog_generates_a_token_with_networks(signed_in, operator):
+    response = generate(signed_in(operator), allowed_networks="10.1.2.3/8\n2001:db8::/32")
+    token = Token.objects.get(digest=crypto.digest(revealed_value(response)))
+    assert token.allowed_networks == RANGES
+    assert "It works only from 10.0.0.0/8, 2001:db8::/32." in response.content.decode()
+    event = AuditEvent.objects.get(token=token, action=Action.TOKEN_GENERATED)
+    assert "Allowed from 10.0.0.0/8, 2001:db8::/32." in event.detail
+
+
+def test_a_bad_network_in_the_dialog_is_an_inline_error(signed_in, operator):
+    response = generate(signed_in(operator), allowed_networks="10.0.0.0/8\n10.0.0.300")
+    assert response.status_code == 400
+    assert "“10.0.0.300” is not an IPv4 or IPv6 address or CIDR range." in (
+        response.content.decode()
+    )
+    assert not Token.objects.exists()
+
+
+def test_the_owner_edits_the_networks_on_the_tokens_page(signed_in, operator, restricted):
+    token, secret = restricted
+    client = signed_in(operator)
+    page = client.get(f"{TOKENS_PAGE}{token.pk}/").content.decode()
+    assert "<code>10.0.0.0/8</code>, <code>2001:db8::/32</code>" in page
+    response = client.post(
+        f"{TOKENS_PAGE}{token.pk}/networks/", {"allowed_networks": "192.0.2.0/24"}
+    )
+    assert response.status_code == 302
+    assert api_client(secret).get(ME, REMOTE_ADDR="10.0.0.1").status_code == 403
+    assert api_client(secret).get(ME, REMOTE_ADDR="192.0.2.9").status_code == 200
+    event = AuditEvent.objects.get(token=token, action=Action.TOKEN_NETWORKS_CHANGED)
+    assert event.detail == "Allowed from 192.0.2.0/24 (was 10.0.0.0/8, 2001:db8::/32)."
+    assert event.actor == operator
+
+
+def test_a_full_admin_edits_another_users_networks(signed_in, full_admin, restricted):
+    token, _ = restricted
+    response = signed_in(full_admin).post(
+        f"{TOKENS_PAGE}{token.pk}/networks/", {"allowed_networks": ""}
+    )
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.allowed_networks == []
+
+
+def test_a_colleague_cannot_edit_the_networks(signed_in, tenant, restricted):
+    colleague = UserFactory(tenant=tenant)
+    token, _ = restricted
+    response = signed_in(colleague).post(
+        f"{TOKENS_PAGE}{token.pk}/networks/", {"allowed_networks": ""}
+    )
+    assert response.status_code == 404
+    token.refresh_from_db()
+    assert token.allowed_networks == RANGES
+
+
+def test_a_bad_network_on_the_tokens_page_is_an_inline_error(signed_in, operator, restricted):
+    token, _ = restricted
+    response = signed_in(operator).post(
+        f"{TOKENS_PAGE}{token.pk}/networks/", {"allowed_networks": "10.0.0.0/40"}
+    )
+    assert response.status_code == 400
+    assert "“10.0.0.0/40” is not an IPv4 or IPv6 address or CIDR range." in (
+        response.content.decode()
+    )
+
+
+def run(*args):
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue().strip()
+
+
+def test_generatetoken_allow(operator):
+    value = run(
+        "generatetoken", operator.email, "--name", "x", "--allow", "10.0.0.0/8", "--allow",
+        "2001:db8::/32",
+    )  # fmt: skip
+    assert Token.objects.get(digest=crypto.digest(value)).allowed_networks == RANGES
+
+
+def test_generatetoken_refuses_a_bad_network_in_one_line(operator):
+    with pytest.raises(CommandError, match="^--allow: “10.0.0.0/33” is not an IPv4"):
+        run("generatetoken", operator.email, "--name", "x", "--allow", "10.0.0.0/33")
+    assert not Token.objects.exists()
+
+
+# -- the tenant's policy --------------------------------------------------------------------
+
+POLICY = f"{TOKENS_PAGE}policy/"
+
+
+def set_policy(client, **fields):
+    return client.post(POLICY, fields)
+
+
+def test_full_admins_set_the_network_policy(signed_in, full_admin, tenant):
+    response = set_policy(
+        signed_in(full_admin), token_networks_required="on", token_networks="10.1.0.0/16\n::1"
+    )
+    assert response.status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.token_networks_required
+    assert tenant.token_allowed_networks == ["10.1.0.0/16", "::1/128"]
+    event = tenant.audit_events.get(action=Action.POLICY_CHANGED)
+    assert event.detail == (
+        "Expiry optional, new tokens name allowed networks, "
+        "tokens used only from 10.1.0.0/16, ::1/128."
+    )
+    page = signed_in(full_admin).get(POLICY).content.decode()
+    assert "10.1.0.0/16\n::1/128</textarea>" in page
+
+
+def test_a_bad_network_in_the_policy_is_an_inline_error(signed_in, full_admin, tenant):
+    response = set_policy(signed_in(full_admin), token_networks="10.0.0.0/8, 300.1.1.1")
+    assert response.status_code == 400
+    assert "“300.1.1.1” is not an IPv4 or IPv6 address or CIDR range." in (
+        response.content.decode()
+    )
+    tenant.refresh_from_db()
+    assert tenant.token_networks == ""
+
+
+@pytest.fixture
+def tenant_networks(full_admin, tenant, signed_in):
+    assert set_policy(signed_in(full_admin), token_networks="10.1.0.0/16").status_code == 302
+    tenant.refresh_from_db()
+    return tenant
+
+
+@pytest.mark.parametrize(
+    ("own", "address", "status"),
+    [
+        ([], "10.1.2.3", 200),
+        ([], "10.2.0.1", 403),  # outside the tenant's list, though the token has none
+        (["10.0.0.0/8"], "10.1.2.3", 200),
+        (["10.0.0.0/8"], "10.2.0.1", 403),  # the token allows it, the tenant does not
+        (["10.1.2.0/24"], "10.1.3.1", 403),  # the tenant allows it, the token does not
+    ],
+)
+def test_every_token_satisfies_both_its_own_and_the_tenants_networks(
+    tenant_networks, operator, issue, own, address, status
+):
+    _, secret = issue(operator, allowed_networks=own)
+    assert api_client(secret).get(ME, REMOTE_ADDR=address).status_code == status
+
+
+def test_the_tenants_networks_hold_for_tokens_of_every_kind(tenant_networks, full_admin, issue):
+    _, secret = issue(full_admin, kind=TokenKind.PROVISIONING)
+    client = api_client(secret, scheme="Bearer")
+    assert client.get("/scim/v2/Users", REMOTE_ADDR="10.1.0.1").status_code == 200
+    assert client.get("/scim/v2/Users", REMOTE_ADDR="192.0.2.1").status_code == 403
+
+
+def test_a_refusal_by_the_tenants_networks_says_so_in_the_audit(tenant_networks, operator, issue):
+    token, secret = issue(operator)
+    api_client(secret).get(ME, REMOTE_ADDR="192.0.2.1")
+    event = AuditEvent.objects.get(token=token, action=Action.TOKEN_DENIED_NETWORK)
+    assert event.detail == "Call refused from 192.0.2.1: not in the tenant's allowed networks."
+
+
+def test_a_policy_change_reaches_cached_tokens_at_once(
+    full_admin, operator, issue, signed_in, caching
+):
+    _, secret = issue(operator)
+    client = api_client(secret)
+    for _ in range(2):
+        assert client.get(ME, REMOTE_ADDR="192.0.2.1").status_code == 200
+    set_policy(signed_in(full_admin), token_networks="10.1.0.0/16")
+    assert client.get(ME, REMOTE_ADDR="192.0.2.1").status_code == 403
+
+
+@pytest.fixture
+def networks_required(full_admin, tenant, signed_in):
+    assert set_policy(signed_in(full_admin), token_networks_required="on").status_code == 302
+
+
+def test_required_networks_in_the_dialog(networks_required, signed_in, operator):
+    client = signed_in(operator)
+    response = generate(client)
+    assert response.status_code == 400
+    assert "Your organisation requires tokens to name the networks" in response.content.decode()
+    assert not Token.objects.exists()
+    assert generate(client, allowed_networks="10.0.0.0/8").status_code == 200
+
+
+def test_required_networks_in_the_command(networks_required, operator):
+    with pytest.raises(CommandError, match="^--allow: Your organisation requires"):
+        run("generatetoken", operator.email, "--name", "x")
+
+
+def test_required_networks_cannot_be_emptied_on_the_tokens_page(
+    networks_required, signed_in, operator, issue
+):
+    token, _ = issue(operator, allowed_networks=["10.0.0.0/8"])
+    response = signed_in(operator).post(
+        f"{TOKENS_PAGE}{token.pk}/networks/", {"allowed_networks": ""}
+    )
+    assert response.status_code == 400
+    token.refresh_from_db()
+    assert token.allowed_networks == ["10.0.0.0/8"]
+
+
+def test_a_stored_list_that_is_not_normalised_is_refused_by_model_validation(tenant):
+    tenant.token_networks = "10.0.0.1/8"
+    with pytest.raises(ValidationError, match="normalised"):
+        tenant.full_clean()
+    tenant.token_networks = "10.0.0.0/8 ::1/128"
+    tenant.full_clean()
+
+
+def test_a_damaged_stored_list_refuses_rather_than_fails():
+    assert not networks.allows("not-a-range", "10.0.0.1")
+
+
+def test_a_network_change_reaches_cached_tokens_at_once(signed_in, operator, restricted, caching):
+    token, secret = restricted
+    client = api_client(secret)
+    for _ in range(2):
+        assert client.get(ME, REMOTE_ADDR="10.0.0.1").status_code == 200
+    signed_in(operator).post(f"{TOKENS_PAGE}{token.pk}/networks/", {"allowed_networks": "::1"})
+    assert client.get(ME, REMOTE_ADDR="10.0.0.1").status_code == 403
