@@ -324,7 +324,7 @@ def test_the_settings_page_saves_the_choice_with_a_message(signed_in, full_admin
         ("weekly_digest", "Send me the weekly API token hygiene digest"),
     ]:
         assert re.search(
-            rf'<label for="id_{name}"><input type="checkbox"[^>]*>{label}</label>', html
+            rf'<label for="id_{name}" class="check"><input type="checkbox"[^>]*>{label}</label>', html
         )
         assert f'aria-describedby="id_{name}_helptext"' in html
         assert f'<p class="help" id="id_{name}_helptext">' in html
