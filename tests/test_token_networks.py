@@ -204,9 +204,11 @@ def siem_agent_token(full_admin, issue):
 def test_siem_heartbeats_and_the_feed_refuse_an_agent_token_from_elsewhere(
     siem_agent_token, method, path
 ):
+    # The heartbeat reads a JSON body; the test client would send an empty form.
+    body = {"data": "{}", "content_type": "application/json"} if method == "post" else {}
     call = getattr(siem_agent_token, method)
-    assert call(path, REMOTE_ADDR="10.0.0.1").status_code == 200
-    response = call(path, REMOTE_ADDR="192.0.2.1")
+    assert call(path, REMOTE_ADDR="10.0.0.1", **body).status_code == 200
+    response = call(path, REMOTE_ADDR="192.0.2.1", **body)
     assert response.status_code == 403
     assert response.json()["detail"] == refused_from("192.0.2.1")
 
