@@ -1,10 +1,12 @@
-"""Bounded-write bookkeeping of token use: last use, daily request counts, client addresses.
+"""Bounded-write bookkeeping of token use: last use, daily counts of requests and refused
+calls, client addresses; and the per-day charts read from them (tokens.charts).
 
 Nothing here writes per request. Last use is written when the stored one is older than
 TOKEN_LAST_USED_RESOLUTION (so a new token turns Active on its first call); each process
-counts requests and addresses in memory and writes them once its window of that length is
-over. Counts still in memory when a worker is killed are lost; the 30-day figure is a usage
-indicator, not billing.
+counts requests, refused calls and addresses in memory and writes them once its window of that
+length is over, as one upsert per token and day (TokenUsage) plus one per address. Counts
+still in memory when a worker is killed are lost; the 30-day figure is a usage indicator, not
+billing.
 """
 
 import atexit

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser.conftest import DESKTOP, PHONE
 from tokens.models import TokenClientAddress, TokenUsage
 
 pytestmark = pytest.mark.browser
@@ -104,6 +105,16 @@ def test_the_api_usage_overview_for_a_full_admin(page_as, full_admin, tokens_of_
     by_day = page.get_by_role("table", name="Requests per day, last 30 days, by token")
     expect(by_day.get_by_role("row")).to_have_count(31)
     axe_check(page, "api-usage-overview-table-1280")
+
+    # On a phone in dark mode the chart scales to the width and the legend wraps.
+    page.set_viewport_size(PHONE)
+    page.emulate_media(color_scheme="dark")
+    page.get_by_text("Show as table").click()
+    expect(chart).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    axe_check(page, "api-usage-overview-375-dark")
+    snap(page, "api-usage-overview-375-dark")
+    page.set_viewport_size(DESKTOP)
 
     busiest = page.get_by_role("table", name="Busiest API tokens, last 30 days")
     busiest.get_by_role("link", name="SIEM export").click()
