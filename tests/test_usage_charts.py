@@ -118,6 +118,19 @@ def test_refused_calls_of_a_recognised_token_are_counted_without_a_write_each(is
     assert today.cells == [("Requests", 1), ("Refused", 6)]
 
 
+def test_a_token_refused_by_the_endpoint_and_a_deprovisioned_owners_are_counted(
+    issue, full_admin, operator
+):
+    agent, agent_secret = issue(full_admin, kind=TokenKind.SIEM)
+    assert api_client(agent_secret).get("/api/v1/me/").status_code == 403  # not its endpoint
+    leaver, leaver_secret = issue(operator)
+    operator.deprovision()
+    assert api_client(leaver_secret).get("/api/v1/me/").status_code == 403
+    usage.flush_all()
+    assert usage.token_chart(agent).columns[-1].cells == [("Requests", 0), ("Refused", 1)]
+    assert usage.token_chart(leaver).columns[-1].cells == [("Requests", 0), ("Refused", 1)]
+
+
 def test_the_token_page_shows_the_chart_and_its_table(signed_in, issue, operator):
     token, secret = issue(operator, name="Nightly export")
     api_client(secret).get("/api/v1/me/", REMOTE_ADDR="192.0.2.55")
