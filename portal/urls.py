@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from identity.signin import PortalLoginView, PortalLogoutView
+from tokens import overview
 
 from . import views
 
@@ -19,6 +20,7 @@ urlpatterns = [
         name="security-extensions",
     ),
     path("settings/security-extensions/api-tokens/", include("tokens.urls")),
+    path("settings/security-extensions/api-usage/", overview.api_usage, name="usage-overview"),
     path("settings/", include("integrations.urls")),
     path("settings/audit-log/", include("audit.urls")),
     path("account/notifications/", include("notifications.urls")),

@@ -98,6 +98,11 @@ def may_manage_identity(user):
     return _administers(user)
 
 
+def may_see_api_usage(user):
+    """The API usage overview: every API token's calls, so those who may see them all."""
+    return _administers(user)
+
+
 def may_manage_integrations(user):
     """SIEM agents and log collectors, and their tokens."""
     return _administers(user)

@@ -60,6 +60,7 @@ PAGES = {
     "help-api": None,
     "settings": None,
     "security-extensions": None,
+    "usage-overview": None,
     "tokens:list": None,
     "tokens:generate": None,
     "tokens:policy": None,

@@ -8,7 +8,7 @@ from web.http import client_ip
 
 from .auth import DeprovisionedOwner, NotAllowedFrom, ReadOnlyOwner, ReadOnlyToken, identify
 from .services import token_audit_role_drift, token_record_denial, token_record_network_refusal
-from .usage import record_use
+from .usage import record_refusal, record_use
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -71,7 +71,11 @@ class ApiTokenMiddleware:
     @staticmethod
     def refused(request, refusal):
         """A refusal is being answered: a deprovisioned owner's token, or a token used from
-        outside its networks, leaves a trace."""
+        outside its networks, leaves a trace; every refusal of a recognised token is counted
+        on its usage chart."""
+        token = getattr(refusal, "token", None) or request.auth
+        if token is not None:
+            record_refusal(token)
         if isinstance(refusal, DeprovisionedOwner):
             token_record_denial(refusal.token, client_ip(request), timezone.now())
         elif isinstance(refusal, NotAllowedFrom):

@@ -349,11 +349,15 @@ def api_token_listing(user, status="all", now=None):
 
 
 class TokenUsage(models.Model):
-    """Requests made with a token on one day (UTC), written in batches by tokens.usage."""
+    """Calls made with a token on one day (UTC), written in batches by tokens.usage: those
+    answered (requests) and those refused although the token was recognised (refused)."""
 
     token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="usage_days")
     day = models.DateField()
     requests = models.PositiveIntegerField(default=0)
+    # db_default: code of the previous release, still running during a deploy, inserts rows
+    # without the column.
+    refused = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [

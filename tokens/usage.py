@@ -1,15 +1,18 @@
-"""Bounded-write bookkeeping of token use: last use, daily request counts, client addresses.
+"""Bounded-write bookkeeping of token use: last use, daily counts of requests and refused
+calls, client addresses; and the per-day charts read from them (tokens.charts).
 
 Nothing here writes per request. Last use is written when the stored one is older than
 TOKEN_LAST_USED_RESOLUTION (so a new token turns Active on its first call); each process
-counts requests and addresses in memory and writes them once its window of that length is
-over. Counts still in memory when a worker is killed are lost; the 30-day figure is a usage
-indicator, not billing.
+counts requests, refused calls and addresses in memory and writes them once its window of that
+length is over, as one upsert per token and day (TokenUsage) plus one per address. Counts
+still in memory when a worker is killed are lost; the 30-day figure is a usage indicator, not
+billing.
 """
 
 import atexit
 import contextlib
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,7 +22,8 @@ from django.utils import timezone
 
 from web import invalidation
 
-from .models import Token, TokenClientAddress, TokenUsage
+from . import charts
+from .models import Token, TokenClientAddress, TokenKind, TokenUsage
 
 _lock = threading.Lock()
 _pending = {}  # token pk -> [request count, {address: last seen}]
@@ -35,16 +39,28 @@ def record_use(token, client_ip=None, now=None):
     than the resolution (so the first call turns a token Active at once), and this process's
     request counts and addresses once per resolution; otherwise writes nothing."""
     now = now or timezone.now()
-    window = resolution()
-    if token.last_used_at is None or token.last_used_at <= now - window:
+    if token.last_used_at is None or token.last_used_at <= now - resolution():
         _write_last_use(token, now)
+    _count(token.pk, now, requests=1, client_ip=client_ip)
+
+
+def record_refusal(token, now=None):
+    """Note one call refused although token was recognised (outside its networks, a
+    deprovisioned owner, a write with a read-only token, an endpoint of another kind): counted
+    like requests, in memory, written once per resolution."""
+    _count(token.pk, now or timezone.now(), refused=1)
+
+
+def _count(token_pk, now, requests=0, refused=0, client_ip=None):
+    window = resolution()
     due = []
     with _lock:
-        pending = _pending.setdefault(token.pk, [0, {}])
-        pending[0] += 1
+        pending = _pending.setdefault(token_pk, [0, 0, {}])
+        pending[0] += requests
+        pending[1] += refused
         if client_ip:
-            pending[1][client_ip] = now
-        started = _flushed_at.setdefault(token.pk, now)
+            pending[2][client_ip] = now
+        started = _flushed_at.setdefault(token_pk, now)
         if now - started >= window:
             # Flush every token of this process whose window is over, not only this one, so
             # counts of a script that went quiet are written by the next call of any token.
@@ -73,15 +89,16 @@ def _write_last_use(token, now):
 
 
 def _write_counts(token_pk, counts, now):
-    requests, addresses = counts
+    requests, refused, addresses = counts
     usage, address_table = TokenUsage._meta.db_table, TokenClientAddress._meta.db_table
     with connection.cursor() as cursor:
         # One upsert each, the same SQL on SQLite and PostgreSQL.
         cursor.execute(
-            f"INSERT INTO {usage} (token_id, day, requests) VALUES (%s, %s, %s) "  # noqa: S608
-            f"ON CONFLICT (token_id, day) DO UPDATE SET requests = {usage}.requests + "
-            "excluded.requests",
-            [_db_id(token_pk), now.date(), requests],
+            f"INSERT INTO {usage} (token_id, day, requests, refused) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (token_id, day) DO UPDATE SET "
+            f"requests = {usage}.requests + excluded.requests, "
+            f"refused = {usage}.refused + excluded.refused",
+            [_db_id(token_pk), now.date(), requests, refused],
         )
         for address, seen in addresses.items():
             cursor.execute(
@@ -145,3 +162,83 @@ def counts_catching_up(token, now=None):
 
 def recent_addresses(token, limit=5):
     return list(token.client_addresses.order_by("-last_seen_at")[:limit])
+
+
+def counted_days(now=None):
+    """The last 30 days (UTC), oldest first: the days a usage chart has a bar for."""
+    first = _first_counted_day(now)
+    return [first + timedelta(days=i) for i in range(COUNTED_DAYS)]
+
+
+def token_chart(token, now=None):
+    """The token page's chart: its requests and refused calls on each of the last 30 days,
+    zero on days without a call. One query."""
+    days = counted_days(now)
+    rows = token.usage_days.filter(day__gte=days[0]).values_list("day", "requests", "refused")
+    by_day = {day: (requests, refused) for day, requests, refused in rows}
+    requests = [by_day.get(day, (0, 0))[0] for day in days]
+    refused = [by_day.get(day, (0, 0))[1] for day in days]
+    extra = f"; {sum(refused):,} refused" if sum(refused) else ""
+    series = [
+        charts.Series("Requests", "tone-requests", requests),
+        charts.Series("Refused", "tone-refused", refused),
+    ]
+    return charts.stacked_bars(days, series, subject="Calls", extra=extra)
+
+
+TOP_TOKENS = 5
+LISTED_TOKENS = 10
+
+
+@dataclass(frozen=True)
+class TenantUsage:
+    chart: charts.Chart
+    requests: int  # answered calls in all, last 30 days
+    busiest: list  # tokens annotated with requests_30 and refused_30, busiest first
+    refusing: list  # the same, most refused calls first
+
+
+def tenant_usage(tenant, now=None):
+    """The API usage overview of a tenant's API tokens over the last 30 days: the requests
+    chart (the busiest TOP_TOKENS tokens stacked, the rest as Other), the busiest tokens and
+    those with refused calls. Four queries at most, however many tokens and days."""
+    days = counted_days(now)
+    # Filtering on the relation before annotating sums only the rows of those days.
+    per_token = (
+        Token.objects.api()
+        .filter(tenant=tenant, usage_days__day__gte=days[0])
+        .annotate(requests_30=Sum("usage_days__requests"), refused_30=Sum("usage_days__refused"))
+        .select_related("owner")
+    )
+    busiest = list(
+        per_token.filter(requests_30__gt=0).order_by("-requests_30", "name", "pk")[:LISTED_TOKENS]
+    )
+    refusing = list(
+        per_token.filter(refused_30__gt=0).order_by("-refused_30", "name", "pk")[:LISTED_TOKENS]
+    )
+    rows = TokenUsage.objects.filter(
+        token__tenant=tenant, token__kind=TokenKind.API, day__gte=days[0]
+    )
+    totals = dict(rows.values("day").annotate(total=Sum("requests")).values_list("day", "total"))
+    top = busiest[:TOP_TOKENS]
+    by_token_day = {}
+    if top:
+        for token_id, day, requests in rows.filter(token__in=top).values_list(
+            "token_id", "day", "requests"
+        ):
+            by_token_day[token_id, day] = requests
+    series = [
+        charts.Series(
+            token.name, f"tone-{rank}", [by_token_day.get((token.pk, d), 0) for d in days]
+        )
+        for rank, token in enumerate(top, start=1)
+    ]
+    other = [totals.get(d, 0) - sum(each.values[i] for each in series) for i, d in enumerate(days)]
+    if any(other) or not series:
+        series.append(charts.Series("Other" if series else "Requests", "tone-other", other))
+    return TenantUsage(
+        chart=charts.stacked_bars(days, series, subject="Requests"),
+        requests=sum(totals.values()),
+        busiest=busiest,
+        refusing=refusing,
+    )

@@ -218,6 +218,7 @@ def _render_detail(request, token, networks_form=None, status=200):
         "networks_form": networks_form,
         "requests_30_days": usage.requests_last_30_days(token),
         "counts_catching_up": usage.counts_catching_up(token),
+        "usage_chart": usage.token_chart(token),
         "addresses": usage.recent_addresses(token),
         "events": AuditEvent.objects.filter(token=token, tenant=request.tenant)[:20],
     }

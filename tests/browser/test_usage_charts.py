@@ -1,0 +1,121 @@
+"""A full admin sees how tokens are used (issue 19): the token page's per-day chart and the API
+usage overview, each with an accessible name and its figures as a table, axe clean. The
+screenshots docs/screenshots/token-usage-chart-1280.png and api-usage-overview-1280.png are
+these pages."""
+
+import math
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DESKTOP, PHONE
+from tokens.models import TokenClientAddress, TokenUsage
+
+pytestmark = pytest.mark.browser
+
+OVERVIEW = "/settings/security-extensions/api-usage/"
+# Calls per weekday (Monday first) of each seeded token, and refused calls per day.
+PROFILES = {
+    "siem": (820, 0),
+    "soar": (260, 30),
+    "grafana": (140, 0),
+    "terraform": (45, 0),
+    "ci": (30, 3),
+    "legacy": (0, 18),
+}
+
+
+def seed_thirty_days(tokens):
+    """Realistic usage: busy weekdays, quiet weekends, a little day-to-day variation."""
+    today = timezone.now().date()
+    rows = []
+    for key, (busy, refused) in PROFILES.items():
+        for days_ago in range(30):
+            day = today - timedelta(days=days_ago)
+            weekend = day.weekday() >= 5
+            wave = 1 + 0.25 * math.sin(days_ago * 1.3 + len(key))
+            requests = round(busy * wave * (0.2 if weekend else 1))
+            rows.append(
+                TokenUsage(
+                    token=tokens[key][0], day=day, requests=requests,
+                    refused=round(refused * wave) if days_ago < 12 else 0,
+                )
+            )  # fmt: skip
+    TokenUsage.objects.bulk_create(rows)
+    now = timezone.now()
+    for minutes, address in ((3, "198.51.100.24"), (95, "198.51.100.31"), (2900, "203.0.113.7")):
+        TokenClientAddress.objects.create(
+            token=tokens["soar"][0], address=address, last_seen_at=now - timedelta(minutes=minutes)
+        )
+
+
+def test_a_token_page_charts_its_calls_per_day(page_as, full_admin, tokens_of_every_kind,
+                                                axe_check, snap):  # fmt: skip
+    seed_thirty_days(tokens_of_every_kind)
+    page = page_as(full_admin)
+    page.goto(f"/settings/security-extensions/api-tokens/{tokens_of_every_kind['soar'][0].pk}/")
+
+    chart = page.get_by_role("img", name="Calls per day, last 30 days:")
+    expect(chart).to_be_visible()
+    expect(chart).to_have_accessible_name(
+        # the busiest day and the refused calls are read out with the total
+        re.compile(r"^Calls per day, last 30 days: [\d,]+ in all, busiest \d+ \w{3} with [\d,]+; "
+                   r"[\d,]+ refused$")
+    )  # fmt: skip
+    expect(page.get_by_role("listitem").filter(has_text="Refused")).to_be_visible()
+    table = page.get_by_role("table", name="Calls per day with this token, last 30 days")
+    expect(table).to_be_hidden()
+    axe_check(page, "token-usage-chart-1280")
+    snap(page, "token-usage-chart-1280")
+
+    page.get_by_text("Show as table").click()
+    expect(table).to_be_visible()
+    expect(table.get_by_role("row")).to_have_count(31)  # a header and 30 days, empty ones too
+    expect(table.get_by_role("columnheader")).to_have_text(["Day", "Requests", "Refused", "In all"])
+    axe_check(page, "token-usage-table-1280")
+
+
+def test_the_api_usage_overview_for_a_full_admin(page_as, full_admin, tokens_of_every_kind,
+                                                 axe_check, snap):  # fmt: skip
+    seed_thirty_days(tokens_of_every_kind)
+    page = page_as(full_admin)
+    menus = page.get_by_role("navigation", name="Main")
+    menus.get_by_text("Settings").click()
+    menus.get_by_role("link", name="API usage").click()
+    expect(page.get_by_role("heading", name="API usage", level=1)).to_be_visible()
+
+    chart = page.get_by_role("img", name="Requests per day, last 30 days:")
+    expect(chart).to_be_visible()
+    legend = page.get_by_role("list", name="Legend")
+    expect(legend.get_by_role("listitem")).to_have_text(
+        ["SIEM export", "SOAR playbooks", "Grafana dashboard", "Terraform provider",
+         "CI pipeline"]
+    )  # fmt: skip
+    refused = page.get_by_role("table", name="API tokens with refused calls, last 30 days")
+    expect(refused.get_by_role("link")).to_have_text(
+        ["SOAR playbooks", "Legacy sync job", "CI pipeline"]
+    )
+    axe_check(page, "api-usage-overview-1280")
+    snap(page, "api-usage-overview-1280")
+
+    page.get_by_text("Show as table").click()
+    by_day = page.get_by_role("table", name="Requests per day, last 30 days, by token")
+    expect(by_day.get_by_role("row")).to_have_count(31)
+    axe_check(page, "api-usage-overview-table-1280")
+
+    # On a phone in dark mode the chart scales to the width and the legend wraps.
+    page.set_viewport_size(PHONE)
+    page.emulate_media(color_scheme="dark")
+    page.get_by_text("Show as table").click()
+    expect(chart).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    axe_check(page, "api-usage-overview-375-dark")
+    snap(page, "api-usage-overview-375-dark")
+    page.set_viewport_size(DESKTOP)
+
+    busiest = page.get_by_role("table", name="Busiest API tokens, last 30 days")
+    busiest.get_by_role("link", name="SIEM export").click()
+    expect(page.get_by_role("heading", name="SIEM export", level=1)).to_be_visible()
