@@ -144,6 +144,14 @@ def test_sortable_headers_toggle_and_say_which_is_sorted(signed_in, full_admin, 
     assert 'href="?status=all&amp;q=a">Generated' in html  # back to the default order
 
 
+def test_sorting_tokens_of_deprovisioned_owners_keeps_that_filter(signed_in, full_admin, operator):
+    TokenFactory(owner=operator, name="left behind")
+    operator.deprovision()
+    html = signed_in(full_admin).get(PAGE, {"owner": "deprovisioned", "q": "left"}).content.decode()
+    assert 'href="?status=all&amp;q=left&amp;sort=name&amp;owner=deprovisioned">Name' in html
+    assert '<input type="hidden" name="owner" value="deprovisioned">' in html
+
+
 def test_pagination_links_keep_search_sort_and_status(signed_in, operator):
     TokenFactory.create_batch(60, owner=operator, name="match me")
     TokenFactory.create_batch(5, owner=operator, name="other")

@@ -217,7 +217,7 @@ class TokenListingForm(forms.Form):
         return _one_of(self.cleaned_data["sort"] or DEFAULT_SORT, SORT_VALUES, "sort")
 
     def first_error(self):
-        """ "field: message" for the API's 400, the fields in the order they are declared."""
+        """The API's 400 detail, `field: message`, for the first field in declared order."""
         field = next(name for name in self.fields if name in self.errors)
         return f"{field}: {self.errors[field][0]}"
 

@@ -115,7 +115,7 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         "listing_form": listing,
         "q": q,
         "sort": sort,
-        "columns": _sort_columns(filters),
+        "columns": _sort_columns(filters, deprovisioned_only),
         "deprovisioned_only": deprovisioned_only,
         "revoked_only": revoked_only,
         "statuses": _status_choices(request.user),
@@ -140,7 +140,7 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
 SORT_COLUMNS = (("Name", "name"), ("Generated", "-created_at"), ("Last used", "-last_used_at"))
 
 
-def _sort_columns(filters):
+def _sort_columns(filters, deprovisioned_only):
     columns = {}
     current = filters["sort"]
     for label, first in SORT_COLUMNS:
@@ -154,7 +154,7 @@ def _sort_columns(filters):
         columns[key] = {
             "label": label,
             "aria_sort": aria_sort,
-            "query": _page_query({**filters, "sort": following}, False),
+            "query": _page_query({**filters, "sort": following}, deprovisioned_only),
         }
     return columns
 
