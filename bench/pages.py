@@ -9,13 +9,23 @@ from django.conf import settings
 from django.test import Client
 
 from tenants.models import User
+from tokens.models import DEFAULT_SORT, SORT_VALUES
 
 from .driver import WsgiClient, expect_ok
 from .timing import count_queries, interleaved_rounds, median
 
 PAGE = "/settings/security-extensions/api-tokens/"
 API = "/api/v1/tokens/"
-STATUSES = ("all", "active", "inactive", "generated")
+# What each tenant's list is asked for: each status, then the search (issue 18) and each sort.
+# The searches: a fragment of one token's name (the full admin's own, one match whatever the
+# tenant's size: the whole tenant is searched for it), and part of an owner's e-mail (a
+# sixth of the tokens). Every query string is short for a label in the report.
+LISTS = {
+    **{status: f"status={status}" for status in ("all", "active", "inactive", "generated")},
+    "q=admin client": "status=all&q=admin+client",
+    "q=member1@": "status=all&q=member1%40",
+    **{f"sort={key}": f"status=all&sort={key}" for key in SORT_VALUES if key != DEFAULT_SORT},
+}
 KINDS = {"page": PAGE, "api": API}
 
 
@@ -32,12 +42,12 @@ def page_scale(tenants, *, rounds):
     requests = {}
     for tenant in tenants:
         cookie = session_cookie(tenant)
-        for status in STATUSES:
-            requests[("page", status, tenant.size)] = client.prepare(
-                f"{PAGE}?status={status}", host=tenant.host, cookie=cookie
+        for label, query in LISTS.items():
+            requests[("page", label, tenant.size)] = client.prepare(
+                f"{PAGE}?{query}", host=tenant.host, cookie=cookie
             )
-            requests[("api", status, tenant.size)] = client.prepare(
-                f"{API}?status={status}", host=tenant.host, authorization=f"Token {tenant.token}"
+            requests[("api", label, tenant.size)] = client.prepare(
+                f"{API}?{query}", host=tenant.host, authorization=f"Token {tenant.token}"
             )
     # Two whole passes before counting: the first use of each tenant's token (Generated ->
     # Active) bumps the count-cache version, so one pass per key would leave the tenants
@@ -52,17 +62,17 @@ def page_scale(tenants, *, rounds):
     smallest = min(tenant.size for tenant in tenants)
     rows = []
     for kind, path in KINDS.items():
-        for status in STATUSES:
+        for label, query in LISTS.items():
             for tenant in tenants:
-                key = (kind, status, tenant.size)
+                key = (kind, label, tenant.size)
                 rows.append(
                     {
                         "kind": kind,
-                        "path": f"{path}?status={status}",
-                        "status": status,
+                        "path": f"{path}?{query}",
+                        "list": label,
                         "tokens": tenant.size,
                         "ms": ms[key],
-                        "ratio_to_smallest": ms[key] / ms[(kind, status, smallest)],
+                        "ratio_to_smallest": ms[key] / ms[(kind, label, smallest)],
                         "queries": counted[key],
                     }
                 )

@@ -106,7 +106,9 @@ def throw_away_database(name):
 def _postgres_database():
     import psycopg
 
-    database = f"portal_bench_{os.getpid()}"
+    # BENCH_POSTGRES_DATABASE names the throw-away database where only some names may be used;
+    # it is created and dropped like the default one, so it must not exist yet.
+    database = os.environ.get("BENCH_POSTGRES_DATABASE") or f"portal_bench_{os.getpid()}"
     try:
         admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError:

@@ -24,8 +24,10 @@ def test_the_page_has_the_contract_heading_button_filter_and_columns(signed_in, 
     assert 'aria-label="Status"' in html
     for label in ("All", "Active", "Inactive", "Generated"):
         assert f">{label} <span" in html
-    for column in ("Name", "Status", "Generated", "Last used"):
-        assert f'<th scope="col">{column}</th>' in html
+    assert '<th scope="col">Status</th>' in html
+    for column in ("Name", "Generated", "Last used"):  # sortable: their headers are links
+        assert 'class="sort-link" href="?status=all&amp;sort=' in html
+        assert f">{column}" in html
     assert ">Revoke<" in html
 
 

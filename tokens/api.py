@@ -12,7 +12,7 @@ from web.http import BadJson, client_ip, json_body
 
 from . import counts, crypto
 from .auth import find_token
-from .forms import StatusFilterForm
+from .forms import TokenListingForm
 from .models import Token, TokenAccess, api_token_listing
 from .services import token_make_read_only, token_revoke, token_set_networks
 
@@ -49,16 +49,17 @@ def me(request):
 
 @api_view("GET")
 def token_list(request):
-    form = StatusFilterForm(request.GET)
+    form = TokenListingForm(request.GET)
     if not form.is_valid():
-        return api_error(400, f"status: {form.errors['status'][0]}")
-    status = form.cleaned_data["status"]
-    scope, name = counts.scope_of(request.user), f"{status}:any"
+        return api_error(400, form.first_error())
+    status, q, sort = (form.cleaned_data[name] for name in ("status", "q", "sort"))
+    scope, name = counts.scope_of(request.user), counts.listing_name(status, q=q)
 
     def counted(queryset, size):
         return counts.CountedPaginator(queryset, size, scope=scope, name=name)
 
-    return paginated(request, api_token_listing(request.user, status), token_json, counted)
+    tokens = api_token_listing(request.user, status, q=q, sort=sort)
+    return paginated(request, tokens, token_json, counted)
 
 
 @api_view("GET", "PATCH", "DELETE")

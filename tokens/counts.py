@@ -46,6 +46,14 @@ def scope_of(user):
     return (user.tenant_id, "tenant" if may_see_others_tokens(user) else f"user:{user.pk}")
 
 
+def listing_name(status, *, owner="any", q=""):
+    """The name a list's count is kept under: its filters, the search ignoring case and the
+    spaces around it as Token.search does."""
+    name = f"{status}:{owner}"
+    q = q.strip().lower()
+    return f"{name}:q={q}" if q else name
+
+
 def clear_local():
     """Forget this process's counts (tests)."""
     _counts.clear()

@@ -7,7 +7,15 @@ from django.utils.text import Truncator, get_text_list
 from tenants.models import Tenant
 from web import networks
 
-from .models import NAME_MAX_LENGTH, STATUS_FILTER_VALUES, TokenAccess, validate_token_name
+from .models import (
+    DEFAULT_SORT,
+    NAME_MAX_LENGTH,
+    SEARCH_MAX_LENGTH,
+    SORT_VALUES,
+    STATUS_FILTER_VALUES,
+    TokenAccess,
+    validate_token_name,
+)
 
 
 class TokenNameForm(forms.Form):
@@ -182,21 +190,45 @@ class TokenGenerateForm(TokenNameForm):
         return cleaned
 
 
-class StatusFilterForm(forms.Form):
-    """The ?status= filter shared by the tokens page and the API."""
+class TokenListingForm(forms.Form):
+    """?status=, ?q= and ?sort= of the tokens page and the API (CONTRACT §13)."""
 
     # A plain Field: the value is only compared with the allowed ones, so any string a client
     # sends (null characters included) gets the same clear message.
     status = forms.Field(required=False)
+    q = forms.CharField(
+        label="Search tokens",
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        error_messages={
+            "max_length": "Search for at most %(limit_value)d characters (this search has "
+            "%(show_value)d).",
+            "null_characters_not_allowed": "Searches cannot contain null characters.",
+        },
+        widget=forms.TextInput(attrs={"type": "search"}),
+        help_text="Part of a name, an owner's e-mail or the first characters of a token.",
+    )
+    sort = forms.Field(required=False)
 
     def clean_status(self):
-        value = self.cleaned_data["status"] or "all"
-        if value not in STATUS_FILTER_VALUES:
-            shown = Truncator(value).chars(40)
-            raise forms.ValidationError(
-                f"Unknown status “{shown}”: choose {get_text_list(STATUS_FILTER_VALUES, 'or')}."
-            )
-        return value
+        return _one_of(self.cleaned_data["status"] or "all", STATUS_FILTER_VALUES, "status")
+
+    def clean_sort(self):
+        return _one_of(self.cleaned_data["sort"] or DEFAULT_SORT, SORT_VALUES, "sort")
+
+    def first_error(self):
+        """The API's 400 detail, `field: message`, for the first field in declared order."""
+        field = next(name for name in self.fields if name in self.errors)
+        return f"{field}: {self.errors[field][0]}"
+
+
+def _one_of(value, allowed, what):
+    if value not in allowed:
+        shown = Truncator(value).chars(40)
+        raise forms.ValidationError(
+            f"Unknown {what} “{shown}”: choose {get_text_list(allowed, 'or')}."
+        )
+    return value
 
 
 class TokenPolicyForm(forms.ModelForm):

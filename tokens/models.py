@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, ExpressionWrapper, F, Q
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from tenants.models import Role, Tenant, User
@@ -72,6 +72,31 @@ class TokenStatus(models.TextChoices):
 STATUS_FILTER_CHOICES = [("all", "All"), *TokenStatus.choices]
 STATUS_FILTER_VALUES = [value for value, _label in STATUS_FILTER_CHOICES]
 
+# ?q= and ?sort= of the same lists (CONTRACT §13). A search longer than any name or e-mail
+# could match nothing useful and would only cost a scan.
+SEARCH_MAX_LENGTH = 100
+SORT_KEYS = ("name", "created_at", "last_used_at")
+SORT_VALUES = [*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS)]
+DEFAULT_SORT = "-created_at"
+
+
+class LastUse(models.Func):
+    """last_used_at with never as the earliest moment: the sort key of ?sort=last_used_at, so
+    that never-used tokens come first ascending and last descending on every database, and
+    an index on it serves the sort without NULLS FIRST (which SQLite refuses in an index).
+    Unlike an index on last_used_at itself, the status filters cannot pick it for their
+    range on last_used_at and then sort every match."""
+
+    template = "COALESCE(%(expressions)s, '-infinity')"
+    output_field = models.DateTimeField()
+
+    def __init__(self):
+        super().__init__(F("last_used_at"))
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Stored as text there, and '' sorts before any date.
+        return self.as_sql(compiler, connection, template="COALESCE(%(expressions)s, '')")
+
 
 class TokenQuerySet(models.QuerySet):
     def live(self):
@@ -98,6 +123,34 @@ class TokenQuerySet(models.QuerySet):
         # A subquery over the few deprovisioned users, not a join over every token's owner:
         # the owner index then finds their tokens directly.
         return self.filter(owner__in=User.objects.filter(is_active=False).values("pk"))
+
+    def search(self, q, people=None):
+        """Tokens whose name, hint or owner's e-mail contains q, in any case; "" matches all.
+        It only narrows: whose tokens these are stays the caller's filter's business.
+
+        The owners whose e-mail matches are read first, among `people` (a tenant's users, so
+        that the list stays short; everyone's by default), in a query of their own: the
+        planner then sees their ids and each of the three conditions can use its own index
+        (PostgreSQL's trigram indexes, the owner index), where a join or a subquery would
+        make it read every token of the tenant."""
+        q = q.strip()
+        if not q:
+            return self
+        people = User.objects.all() if people is None else people
+        owners = list(people.filter(email__icontains=q).values_list("pk", flat=True))
+        return self.filter(Q(name__icontains=q) | Q(hint__icontains=q) | Q(owner__in=owners))
+
+    def sorted_by(self, key=DEFAULT_SORT):
+        """Ordered by one of SORT_VALUES, then by id, so that pages never repeat or skip a row
+        among equal values. Names sort without regard to case; never-used tokens count as the
+        least recently used (first ascending, last descending), on every database alike."""
+        descending, field = key.startswith("-"), key.lstrip("-")
+        if field not in SORT_KEYS:
+            raise ValueError(f"Unknown sort {key!r}")
+        value = {"name": Lower("name"), "created_at": F("created_at"), "last_used_at": LastUse()}
+        if descending:
+            return self.order_by(value[field].desc(), F("id").desc())
+        return self.order_by(value[field].asc(), F("id").asc())
 
     def with_status(self, status, now=None):
         return self.filter(TokenStatus.condition(status, now or timezone.now()))
@@ -205,6 +258,24 @@ class Token(models.Model):
                 fields=["owner", "kind", "-created_at", "last_used_at", "expires_at"],
                 condition=Q(revoked_at__isnull=True),
                 name="token_owner_live_idx",
+            ),
+            # The tokens page and API sorted by name or by last use, either way (?sort=);
+            # TokenQuerySet.sorted_by. By creation: token_tenant_live_idx.
+            models.Index(
+                F("tenant"),
+                F("kind"),
+                Lower("name"),
+                F("id"),
+                condition=Q(revoked_at__isnull=True),
+                name="token_tenant_name_idx",
+            ),
+            models.Index(
+                F("tenant"),
+                F("kind"),
+                LastUse(),
+                F("id"),
+                condition=Q(revoked_at__isnull=True),
+                name="token_tenant_last_use_idx",
             ),
             # sweeptokens: live tokens past their expiry, across tenants.
             models.Index(
@@ -340,12 +411,14 @@ class Token(models.Model):
         return bool(updated)
 
 
-def api_token_listing(user, status="all", now=None):
-    """The API tokens a user sees on the page and in the API, newest first, one query."""
+def api_token_listing(user, status="all", now=None, *, q="", sort=DEFAULT_SORT):
+    """The API tokens a user sees on the page and in the API, one query: of one status (or
+    all), matching the search q, in the order sort."""
     tokens = Token.objects.api().visible_to(user).select_related("owner")
+    tokens = tokens.search(q, people=User.objects.filter(tenant_id=user.tenant_id))
     if status != "all":
         tokens = tokens.with_status(status, now)
-    return tokens
+    return tokens.sorted_by(sort)
 
 
 class TokenUsage(models.Model):

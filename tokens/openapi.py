@@ -9,6 +9,7 @@ from tenants.models import Role
 from web.networks import MAX_NETWORKS, PATTERN
 from web.openapi import (
     ERROR,
+    NO_NUL,
     PAGE_PARAMETERS,
     TIMESTAMP,
     UNAUTHORIZED,
@@ -20,7 +21,15 @@ from web.openapi import (
     string_enum,
 )
 
-from .models import NAME_MAX_LENGTH, STATUS_FILTER_VALUES, TokenAccess, TokenStatus
+from .forms import TokenListingForm
+from .models import (
+    DEFAULT_SORT,
+    NAME_MAX_LENGTH,
+    SORT_VALUES,
+    STATUS_FILTER_VALUES,
+    TokenAccess,
+    TokenStatus,
+)
 
 # What tokens.middleware answers a personal token it authenticated but may not let through.
 FORBIDDEN = error(
@@ -146,7 +155,8 @@ PATHS = {
         "get": {
             "operationId": "listTokens",
             "summary": "API tokens visible to the token's owner, newest first",
-            "description": "Full admins see every API token of the tenant; other roles their own.",
+            "description": "Full admins see every API token of the tenant; other roles their "
+            "own. `status`, `q` and `sort` combine; `next` and `previous` keep them.",
             "parameters": [
                 {
                     "name": "status",
@@ -155,6 +165,29 @@ PATHS = {
                     "schema": {
                         **string_enum(STATUS_FILTER_VALUES, allow_empty=True),
                         "default": "all",
+                    },
+                },
+                {
+                    "name": "q",
+                    "in": "query",
+                    "description": "Part of the token's name, its owner's e-mail or its first "
+                    "characters (the hint), in any case; spaces around it are ignored. Empty: "
+                    "every token.",
+                    "schema": {
+                        "type": "string",
+                        "maxLength": TokenListingForm.base_fields["q"].max_length,
+                        "pattern": NO_NUL,
+                    },
+                },
+                {
+                    "name": "sort",
+                    "in": "query",
+                    "description": "The order: a field, descending with a leading `-`; ties "
+                    "in id order. Names sort in any case; never-used tokens count as the least "
+                    "recently used. Empty is the same as the default.",
+                    "schema": {
+                        **string_enum(SORT_VALUES, allow_empty=True),
+                        "default": DEFAULT_SORT,
                     },
                 },
                 *PAGE_PARAMETERS,

@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -24,8 +25,8 @@ from web.access import allowed
 from web.http import client_ip
 
 from . import counts, services, usage
-from .forms import StatusFilterForm, TokenGenerateForm, TokenNetworksForm, TokenPolicyForm
-from .models import STATUS_FILTER_CHOICES, Token, api_token_listing
+from .forms import TokenGenerateForm, TokenListingForm, TokenNetworksForm, TokenPolicyForm
+from .models import DEFAULT_SORT, STATUS_FILTER_CHOICES, Token, api_token_listing
 
 PAGE_SIZE = 50
 SUBMITTED_FORMS_KEPT = 20
@@ -73,13 +74,13 @@ def _label_revoker(token):
 
 
 def _render_page(request, *, status, generate_form=None, issued=None, dialog=None):
-    filter_form = StatusFilterForm(request.GET)
-    filter_error = None
-    if filter_form.is_valid():
-        status_filter = filter_form.cleaned_data["status"]
-    else:
-        status_filter = "all"
-        filter_error = filter_form.errors["status"][0]
+    listing = TokenListingForm(request.GET)
+    listing.is_valid()
+    # A bad value is named above the table, which lists as if it had not been given.
+    status_filter, q, sort = (
+        listing.cleaned_data.get(name, default)
+        for name, default in (("status", "all"), ("q", ""), ("sort", DEFAULT_SORT))
+    )
     # The Revoked choice is an extra one for full admins (like Owner deprovisioned); every
     # other choice lists live tokens only, so a revoked token leaves them at once (§4).
     revoked_only = request.GET.get("revoked") == "1" and may_see_revoked_tokens(request.user)
@@ -87,10 +88,11 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
     if revoked_only:
         tokens, name = _revoked_tokens(request.user), "revoked"
     else:
-        tokens = api_token_listing(request.user, status_filter)
+        tokens = api_token_listing(request.user, status_filter, q=q, sort=sort)
         if deprovisioned_only:
             tokens = tokens.with_deprovisioned_owner()
-        name = f"{status_filter}:{'deprovisioned' if deprovisioned_only else 'any'}"
+        owner = "deprovisioned" if deprovisioned_only else "any"
+        name = counts.listing_name(status_filter, owner=owner, q=q)
     paginator = counts.CountedPaginator(
         tokens, PAGE_SIZE, scope=counts.scope_of(request.user), name=name
     )
@@ -103,12 +105,17 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
     if revoked_only:
         for token in rows:
             _label_revoker(token)
+    filters = {"status": status_filter, "q": q, "sort": sort}
     context = {
         "rotation_explained": not revoked_only
         and any(not may_rotate_token(request.user, token) for token in rows),
         "page": page,
         "status_filter": status_filter,
-        "status_filter_error": filter_error,
+        "listing_errors": [error for errors in listing.errors.values() for error in errors],
+        "listing_form": listing,
+        "q": q,
+        "sort": sort,
+        "columns": _sort_columns(filters, deprovisioned_only),
         "deprovisioned_only": deprovisioned_only,
         "revoked_only": revoked_only,
         "statuses": _status_choices(request.user),
@@ -118,18 +125,53 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         "form_id": uuid.uuid4().hex,
         "issued": issued,
         "dialog": dialog,
-        "query": _page_query(status_filter, deprovisioned_only, revoked_only),
+        "query": _page_query(filters, deprovisioned_only, revoked_only),
+        "clear_search_query": _page_query({**filters, "q": ""}, deprovisioned_only),
+        # What the status links keep of the list: the search and the order.
+        "kept_query": _page_query(filters, False).partition("&")[2],
     }
-    if filter_error and status == 200:
+    if listing.errors and status == 200:
         status = 400
     return render(request, "tokens/token_list.html", context, status=status)
 
 
-def _page_query(status_filter, deprovisioned_only, revoked_only=False):
+# The sortable columns: (label, sort key), each a link that sorts by it, and whose second
+# click reverses the order. Dates start newest first, names from A.
+SORT_COLUMNS = (("Name", "name"), ("Generated", "-created_at"), ("Last used", "-last_used_at"))
+
+
+def _sort_columns(filters, deprovisioned_only):
+    columns = {}
+    current = filters["sort"]
+    for label, first in SORT_COLUMNS:
+        key = first.lstrip("-")
+        sorted_here = current.lstrip("-") == key
+        if sorted_here:
+            following = key if current.startswith("-") else f"-{key}"
+            aria_sort = "descending" if current.startswith("-") else "ascending"
+        else:
+            following, aria_sort = first, None
+        columns[key] = {
+            "label": label,
+            "aria_sort": aria_sort,
+            "query": _page_query({**filters, "sort": following}, deprovisioned_only),
+        }
+    return columns
+
+
+def _page_query(filters, deprovisioned_only, revoked_only=False):
+    """The list's query string without page: only the values that differ from the default
+    beside the status, so that links stay short."""
     if revoked_only:
         return "revoked=1"
-    query = f"status={status_filter}"
-    return f"{query}&owner=deprovisioned" if deprovisioned_only else query
+    query = {"status": filters["status"]}
+    if filters["q"]:
+        query["q"] = filters["q"]
+    if filters["sort"] != DEFAULT_SORT:
+        query["sort"] = filters["sort"]
+    if deprovisioned_only:
+        query["owner"] = "deprovisioned"
+    return urlencode(query)
 
 
 def _status_choices(user):
@@ -339,7 +381,7 @@ def _policy_preview(tenant):
 
 def _list_url(status):
     url = reverse("tokens:list")
-    form = StatusFilterForm({"status": status or ""})
+    form = TokenListingForm({"status": status or ""})
     if form.is_valid() and form.cleaned_data["status"] != "all":
         url += f"?status={form.cleaned_data['status']}"
     return url

@@ -1,0 +1,71 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def header(page, column):
+    return page.get_by_role("columnheader", name=re.compile(f"^{column}(?! by)"))
+
+
+def search_for(page, text):
+    search = page.get_by_role("searchbox", name="Search tokens")
+    search.fill(text)
+    search.press("Enter")
+
+
+def test_search_sort_and_status_filter_work_together(
+    page_as, full_admin, tokens_of_every_kind, token_names, axe_check
+):
+    page = page_as(full_admin)
+    search_for(page, "  contoso.test ")  # every owner's e-mail; spaces around are ignored
+    expect(page).to_have_url(re.compile(r"\?status=all&q=\+\+contoso\.test\+$"))
+    assert token_names(page) == [
+        "CI pipeline",
+        "Grafana dashboard",
+        "SIEM export",
+        "SOAR playbooks",
+        "Terraform provider",
+        "Legacy sync job",
+    ]
+    expect(header(page, "Generated")).to_have_attribute("aria-sort", "descending")
+
+    header(page, "Name").get_by_role("link").click()
+    expect(header(page, "Name")).to_have_attribute("aria-sort", "ascending")
+    assert token_names(page)[:3] == ["CI pipeline", "Grafana dashboard", "Legacy sync job"]
+    header(page, "Name").get_by_role("link").click()
+    expect(header(page, "Name")).to_have_attribute("aria-sort", "descending")
+    assert token_names(page)[0] == "Terraform provider"
+
+    # The status filter keeps the search and the order; a new search keeps both of them.
+    status = page.get_by_role("navigation", name="Status")
+    status.get_by_role("link", name=re.compile("^Active ")).click()
+    expect(page).to_have_url(re.compile(r"\?status=active&q=contoso.test&sort=-name$"))
+    assert token_names(page) == [
+        "SOAR playbooks",
+        "SIEM export",
+        "Legacy sync job",
+        "Grafana dashboard",
+    ]
+    expect(page.get_by_role("searchbox", name="Search tokens")).to_have_value("contoso.test")
+    search_for(page, "r@")  # operator@, reader@, former@
+    expect(page).to_have_url(re.compile(r"\?status=active&q=r%40&sort=-name$"))
+    assert token_names(page) == ["SOAR playbooks", "Legacy sync job", "Grafana dashboard"]
+
+    header(page, "Last used").get_by_role("link").click()  # most recently used first
+    expect(header(page, "Last used")).to_have_attribute("aria-sort", "descending")
+    assert token_names(page) == ["SOAR playbooks", "Legacy sync job", "Grafana dashboard"]
+    axe_check(page, "tokens-searched-and-sorted")
+
+    search_for(page, "nothing like it")
+    expect(page.get_by_role("heading", name="No token matches “nothing like it”")).to_be_visible()
+    page.get_by_role("link", name="Clear the search").click()
+    expect(page).to_have_url(re.compile(r"\?status=active&sort=-last_used_at$"))
+    assert token_names(page) == [
+        "SIEM export",
+        "SOAR playbooks",
+        "Legacy sync job",
+        "Grafana dashboard",
+    ]
