@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('tenants', '0004_token_network_policy'),
-        ('tokens', '0007_token_networks'),
+        ('tokens', '0008_usage_refused'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
