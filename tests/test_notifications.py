@@ -323,9 +323,8 @@ def test_the_settings_page_saves_the_choice_with_a_message(signed_in, full_admin
         ("expiry_week_ahead", "Warn me a week before one of my tokens expires"),
         ("weekly_digest", "Send me the weekly API token hygiene digest"),
     ]:
-        assert re.search(
-            rf'<label for="id_{name}" class="check"><input type="checkbox"[^>]*>{label}</label>', html
-        )
+        checkbox = r'<input type="checkbox"[^>]*>'
+        assert re.search(rf'<label for="id_{name}" class="check">{checkbox}{label}</label>', html)
         assert f'aria-describedby="id_{name}_helptext"' in html
         assert f'<p class="help" id="id_{name}_helptext">' in html
     response = client.post(URL, {"expiry_week_ahead": "on"}, follow=True)
