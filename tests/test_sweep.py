@@ -55,3 +55,30 @@ def test_sweeping_twice_revokes_once(operator):
     TokenFactory(owner=operator, expires_at=timezone.now() - timedelta(hours=1))
     sweep()
     assert "Revoked 0 tokens" in sweep()
+
+
+def test_usage_older_than_90_days_is_pruned_and_newer_kept(operator):
+    from tokens.models import TokenClientAddress, TokenUsage
+
+    token = TokenFactory(owner=operator)
+    now = timezone.now()
+    today = now.date()
+    for age in (0, 90, 91, 400):
+        TokenUsage.objects.create(token=token, day=today - timedelta(days=age), requests=1)
+    for number, age in enumerate((1, 89, 91)):
+        TokenClientAddress.objects.create(
+            token=token, address=f"192.0.2.{number}", last_seen_at=now - timedelta(days=age)
+        )
+
+    assert "Would delete 2 day counts and 1 client addresses older than 90 days." in sweep(
+        "--dry-run"
+    )
+    assert TokenUsage.objects.count() == 4
+
+    assert "Deleted 2 day counts and 1 client addresses older than 90 days." in sweep()
+    kept = sorted((today - day).days for day in TokenUsage.objects.values_list("day", flat=True))
+    assert kept == [0, 90]
+    assert sorted(TokenClientAddress.objects.values_list("address", flat=True)) == [
+        "192.0.2.0",
+        "192.0.2.1",
+    ]

@@ -137,6 +137,20 @@ def _flush_on_exit():
 
 
 COUNTED_DAYS = 30
+# How long day counts and client addresses are kept (sweeptokens prunes older ones): the
+# charts show 30 days, and a quarter of history answers "did this token run last quarter?".
+KEPT_DAYS = 90
+
+
+def prune(now=None, dry_run=False):
+    """Delete (or with dry_run, count) the day counts and client addresses older than
+    KEPT_DAYS; return (days, addresses)."""
+    now = now or timezone.now()
+    days = TokenUsage.objects.filter(day__lt=now.date() - timedelta(days=KEPT_DAYS))
+    addresses = TokenClientAddress.objects.filter(last_seen_at__lt=now - timedelta(days=KEPT_DAYS))
+    if dry_run:
+        return days.count(), addresses.count()
+    return days.delete()[0], addresses.delete()[0]
 
 
 def _first_counted_day(now=None):

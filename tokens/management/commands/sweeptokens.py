@@ -5,13 +5,15 @@ from audit.services import audit_token_event
 from tenants.models import Tenant
 from tokens.models import Token
 from tokens.services import token_revoke
+from tokens.usage import KEPT_DAYS, prune
 from web.commands import PortalCommand
 
 
 class Command(PortalCommand):
     help = (
-        "Revoke expired tokens, and tokens unused for as long as their tenant's policy allows "
-        "(for cron, e.g. daily). Prints one line per revoked token and a summary."
+        "Revoke expired tokens, and tokens unused for as long as their tenant's policy allows, "
+        f"and delete usage counts and client addresses older than {KEPT_DAYS} days (for cron, "
+        "e.g. daily). Prints one line per revoked token and a summary."
     )
 
     def add_arguments(self, parser):
@@ -19,6 +21,11 @@ class Command(PortalCommand):
 
     def handle(self, *args, dry_run, **options):
         now = timezone.now()
+        days, addresses = prune(now, dry_run=dry_run)
+        self.stdout.write(
+            f"{'Would delete' if dry_run else 'Deleted'} {days} day counts and {addresses} "
+            f"client addresses older than {KEPT_DAYS} days."
+        )
         live = Token.objects.live().select_related("tenant", "owner")
         expired = live.filter(expires_at__lte=now)
         count_expired = self._sweep(expired, dry_run, Action.TOKEN_EXPIRED, "expired")
