@@ -33,6 +33,9 @@ class Action(models.TextChoices):
     TOKEN_ACCESS_CHANGED = "token.access_changed", "Token made read only"
     TOKEN_NETWORKS_CHANGED = "token.networks_changed", "Token allowed networks changed"
     TOKEN_DENIED_NETWORK = "token.denied_network", "Token used from a network not allowed"
+    # Usage insight: a token's first call from a network it was not used from lately.
+    TOKEN_NEW_NETWORK = "token.new_network", "Token used from a new network"
+    TOKEN_NEW_NETWORK_REVIEWED = "token.new_network_reviewed", "New network reviewed"
     USER_SIGNED_IN = "user.signed_in", "Signed in"
     USER_SIGN_IN_FAILED = "user.sign_in_failed", "Sign-in failed"
     USER_DEPROVISIONED = "user.deprovisioned", "User deprovisioned"

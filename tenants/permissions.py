@@ -103,6 +103,11 @@ def may_see_api_usage(user):
     return _administers(user)
 
 
+def may_review_new_networks(user):
+    """Clear a token's "used from a new network" flag: those who watch every token's use."""
+    return _administers(user)
+
+
 def may_manage_integrations(user):
     """SIEM agents and log collectors, and their tokens."""
     return _administers(user)

@@ -69,6 +69,7 @@ PAGES = {
     "tokens:revoke": "token_id",
     "tokens:rotate": "token_id",
     "tokens:networks": "token_id",
+    "tokens:review-networks": "token_id",
     "integrations:siem-list": None,
     "integrations:siem-add": None,
     "integrations:siem-regenerate": "siem",

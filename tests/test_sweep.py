@@ -58,7 +58,7 @@ def test_sweeping_twice_revokes_once(operator):
 
 
 def test_usage_older_than_90_days_is_pruned_and_newer_kept(operator):
-    from tokens.models import TokenClientAddress, TokenUsage
+    from tokens.models import TokenClientAddress, TokenNetwork, TokenUsage
 
     token = TokenFactory(owner=operator)
     now = timezone.now()
@@ -70,12 +70,42 @@ def test_usage_older_than_90_days_is_pruned_and_newer_kept(operator):
             token=token, address=f"192.0.2.{number}", last_seen_at=now - timedelta(days=age)
         )
 
-    assert "Would delete 2 day counts and 1 client addresses older than 90 days." in sweep(
-        "--dry-run"
+    old = now - timedelta(days=91)
+    # Of the networks not seen for 90 days, only a reviewed or never flagged one goes: the
+    # baseline stays (else the next network would become the baseline unflagged), and so
+    # does a flag nobody has reviewed.
+    for network, kept in [
+        ("198.51.100.0/24", dict(baseline=True)),
+        ("203.0.113.0/24", dict(flagged_at=old)),
+        ("203.0.114.0/24", dict(flagged_at=old, reviewed_at=old)),
+        ("203.0.115.0/24", {}),
+    ]:
+        TokenNetwork.objects.create(
+            token=token, network=network, first_seen_at=old, last_seen_at=old, **kept
+        )
+    TokenNetwork.objects.create(
+        token=token,
+        network="203.0.116.0/24",
+        first_seen_at=now,
+        last_seen_at=now - timedelta(days=89),
+    )
+
+    assert (
+        "Would delete 2 day counts, 1 client addresses and 2 networks seen older than 90 days."
+        in sweep("--dry-run")
     )
     assert TokenUsage.objects.count() == 4
+    assert TokenNetwork.objects.count() == 5
 
-    assert "Deleted 2 day counts and 1 client addresses older than 90 days." in sweep()
+    assert (
+        "Deleted 2 day counts, 1 client addresses and 2 networks seen older than 90 days."
+        in sweep()
+    )
+    assert sorted(TokenNetwork.objects.values_list("network", flat=True)) == [
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "203.0.116.0/24",
+    ]
     kept = sorted((today - day).days for day in TokenUsage.objects.values_list("day", flat=True))
     assert kept == [0, 90]
     assert sorted(TokenClientAddress.objects.values_list("address", flat=True)) == [

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, ExpressionWrapper, F, Q
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
@@ -151,6 +151,12 @@ class TokenQuerySet(models.QuerySet):
         if descending:
             return self.order_by(value[field].desc(), F("id").desc())
         return self.order_by(value[field].asc(), F("id").asc())
+
+    def flagging_new_networks(self):
+        """Each token with new_network: whether it was used from a network no full admin has
+        reviewed yet (tokens.sightings). In the same query, for the rows it returns only."""
+        unreviewed = TokenNetwork.objects.unreviewed().filter(token=OuterRef("pk"))
+        return self.annotate(new_network=Exists(unreviewed))
 
     def with_status(self, status, now=None):
         return self.filter(TokenStatus.condition(status, now or timezone.now()))
@@ -455,3 +461,51 @@ class TokenClientAddress(models.Model):
 
     def __str__(self):
         return self.address
+
+
+class TokenNetworkQuerySet(models.QuerySet):
+    def unreviewed(self):
+        """New networks no full admin has marked reviewed yet: what flags a token."""
+        return self.filter(flagged_at__isnull=False, reviewed_at__isnull=True)
+
+
+class TokenNetwork(models.Model):
+    """A network a token was used from (web.networks.sighting_network: the /24 or /64 of the
+    client's address), written by tokens.sightings when a process flushes its usage.
+
+    The first network a token is used from is its baseline. Any other, and the baseline
+    itself when it comes back after SIGHTING_WINDOW without a call, is flagged as new once
+    (an audit event) until a full admin marks it reviewed. The unique constraints are what
+    make "once" hold across processes and hosts."""
+
+    token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="networks_seen")
+    network = models.CharField(max_length=43)
+    # Start of the current run of sightings: moved when the network comes back after a gap.
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    baseline = models.BooleanField(default=False)
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = TokenNetworkQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "network"], name="token_network_unique"),
+            models.UniqueConstraint(
+                fields=["token"], condition=Q(baseline=True), name="token_network_one_baseline"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["token"],
+                condition=Q(flagged_at__isnull=False, reviewed_at__isnull=True),
+                name="token_network_unreviewed_idx",
+            )
+        ]
+
+    def __str__(self):
+        return self.network

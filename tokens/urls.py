@@ -13,4 +13,5 @@ urlpatterns = [
     path("<uuid:token_id>/revoke/", views.revoke, name="revoke"),
     path("<uuid:token_id>/rotate/", views.rotate, name="rotate"),
     path("<uuid:token_id>/networks/", views.token_networks, name="networks"),
+    path("<uuid:token_id>/review-networks/", views.review_networks, name="review-networks"),
 ]

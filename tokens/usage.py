@@ -17,13 +17,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from web import invalidation
 
-from . import charts
-from .models import Token, TokenClientAddress, TokenKind, TokenUsage
+from . import charts, sightings
+from .models import Token, TokenClientAddress, TokenKind, TokenNetwork, TokenUsage
 
 _lock = threading.Lock()
 _pending = {}  # token pk -> [request count, {address: last seen}]
@@ -107,6 +107,8 @@ def _write_counts(token_pk, counts, now):
                 "last_seen_at = excluded.last_seen_at",
                 [_db_id(token_pk), address, seen],
             )
+    if addresses:
+        sightings.note_addresses(token_pk, addresses)
 
 
 def _db_id(token_pk):
@@ -143,14 +145,20 @@ KEPT_DAYS = 90
 
 
 def prune(now=None, dry_run=False):
-    """Delete (or with dry_run, count) the day counts and client addresses older than
-    KEPT_DAYS; return (days, addresses)."""
+    """Delete (or with dry_run, count) the day counts, client addresses and networks seen
+    (tokens.sightings) older than KEPT_DAYS; return how many of each."""
     now = now or timezone.now()
     days = TokenUsage.objects.filter(day__lt=now.date() - timedelta(days=KEPT_DAYS))
-    addresses = TokenClientAddress.objects.filter(last_seen_at__lt=now - timedelta(days=KEPT_DAYS))
+    cutoff = now - timedelta(days=KEPT_DAYS)
+    addresses = TokenClientAddress.objects.filter(last_seen_at__lt=cutoff)
+    # A token's baseline is kept (else its next network would become the baseline unflagged),
+    # and so is a flag nobody has reviewed yet.
+    networks = TokenNetwork.objects.filter(last_seen_at__lt=cutoff, baseline=False).exclude(
+        flagged_at__isnull=False, reviewed_at__isnull=True
+    )
     if dry_run:
-        return days.count(), addresses.count()
-    return days.delete()[0], addresses.delete()[0]
+        return days.count(), addresses.count(), networks.count()
+    return days.delete()[0], addresses.delete()[0], networks.delete()[0]
 
 
 def _first_counted_day(now=None):
@@ -202,6 +210,7 @@ def token_chart(token, now=None):
 
 TOP_TOKENS = 5
 LISTED_TOKENS = 10
+LISTED_NETWORKS = 20
 
 
 @dataclass(frozen=True)
@@ -210,12 +219,14 @@ class TenantUsage:
     requests: int  # answered calls in all, last 30 days
     busiest: list  # tokens annotated with requests_30 and refused_30, busiest first
     refusing: list  # the same, most refused calls first
+    new_networks: list  # TokenNetwork rows flagged new: unreviewed ones, then recent reviews
 
 
 def tenant_usage(tenant, now=None):
     """The API usage overview of a tenant's API tokens over the last 30 days: the requests
     chart (the busiest TOP_TOKENS tokens stacked, the rest as Other), the busiest tokens and
-    those with refused calls. Four queries at most, however many tokens and days."""
+    those with refused calls, and the networks tokens were newly used from (unreviewed, or
+    flagged in those days). Five queries at most, however many tokens and days."""
     days = counted_days(now)
     # Filtering on the relation before annotating sums only the rows of those days.
     per_token = (
@@ -250,9 +261,18 @@ def tenant_usage(tenant, now=None):
     other = [totals.get(d, 0) - sum(each.values[i] for each in series) for i, d in enumerate(days)]
     if any(other) or not series:
         series.append(charts.Series("Other" if series else "Requests", "tone-other", other))
+    new_networks = list(
+        TokenNetwork.objects.filter(token__tenant=tenant, token__kind=TokenKind.API)
+        .filter(
+            Q(flagged_at__isnull=False, reviewed_at__isnull=True) | Q(flagged_at__date__gte=days[0])
+        )
+        .select_related("token__owner", "reviewed_by")
+        .order_by(F("reviewed_at").desc(nulls_first=True), "-flagged_at", "pk")[:LISTED_NETWORKS]
+    )
     return TenantUsage(
         chart=charts.stacked_bars(days, series, subject="Requests"),
         requests=sum(totals.values()),
         busiest=busiest,
         refusing=refusing,
+        new_networks=new_networks,
     )

@@ -14,6 +14,7 @@ from audit.models import Action, AuditEvent, Via
 from tenants.permissions import (
     may_issue_writable_tokens,
     may_narrow_token,
+    may_review_new_networks,
     may_revoke_others_tokens,
     may_rotate_token,
     may_see_others_tokens,
@@ -24,7 +25,7 @@ from tenants.services import POLICY_FIELDS, tenant_save
 from web.access import allowed
 from web.http import client_ip
 
-from . import counts, services, usage
+from . import counts, services, sightings, usage
 from .forms import TokenGenerateForm, TokenListingForm, TokenNetworksForm, TokenPolicyForm
 from .models import DEFAULT_SORT, STATUS_FILTER_CHOICES, Token, api_token_listing
 
@@ -89,6 +90,7 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         tokens, name = _revoked_tokens(request.user), "revoked"
     else:
         tokens = api_token_listing(request.user, status_filter, q=q, sort=sort)
+        tokens = tokens.flagging_new_networks()
         if deprovisioned_only:
             tokens = tokens.with_deprovisioned_owner()
         owner = "deprovisioned" if deprovisioned_only else "any"
@@ -262,6 +264,7 @@ def _render_detail(request, token, networks_form=None, status=200):
         "counts_catching_up": usage.counts_catching_up(token),
         "usage_chart": usage.token_chart(token),
         "addresses": usage.recent_addresses(token),
+        "new_networks": sightings.unreviewed(token),
         "events": AuditEvent.objects.filter(token=token, tenant=request.tenant)[:20],
     }
     return render(request, "tokens/token_detail.html", context, status=status)
@@ -283,6 +286,19 @@ def token_networks(request, token_id):
     )
     if changed:
         messages.success(request, "Allowed networks saved. Calls from elsewhere now fail.")
+    return redirect("tokens:detail", token_id=token.pk)
+
+
+@require_http_methods(["POST"])
+def review_networks(request, token_id):
+    """A full admin has looked at where a token was newly used from: its flag goes."""
+    token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
+    if not may_review_new_networks(request.user):
+        raise Http404
+    if sightings.mark_reviewed(token, by=request.user, client_ip=client_ip(request)):
+        messages.success(request, f"New networks of “{token.name}” marked reviewed.")
+    else:
+        messages.info(request, f"“{token.name}” has no new network to review.")
     return redirect("tokens:detail", token_id=token.pk)
 
 

@@ -129,3 +129,23 @@ def _parsed(text):
         except ValueError:
             continue
     return tuple(ranges)
+
+
+# How finely "used from a new address" tells networks apart (tokens.sightings): a home or
+# office line, or a cloud host's subnet, keeps its /24 (IPv4) or /64 (IPv6) while the address
+# inside it changes, so moving within one is not news.
+SIGHTING_PREFIX = {4: 24, 6: 64}
+
+
+def sighting_network(address):
+    """The network address belongs to for new-address alerts, as a string ("203.0.113.0/24",
+    "2001:db8:1:2::/64"); an IPv4-mapped IPv6 address counts as its IPv4 address. None for
+    anything that is not an address."""
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return None
+    mapped = getattr(parsed, "ipv4_mapped", None)
+    if mapped is not None:
+        parsed = mapped
+    return str(ip_network(f"{parsed}/{SIGHTING_PREFIX[parsed.version]}", strict=False))

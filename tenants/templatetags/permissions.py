@@ -16,6 +16,7 @@ for question in (
     permissions.may_manage_identity,
     permissions.may_manage_integrations,
     permissions.may_see_api_usage,
+    permissions.may_review_new_networks,
     permissions.may_rotate_token,
     permissions.may_see_token,
 ):

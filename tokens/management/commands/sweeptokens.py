@@ -12,8 +12,8 @@ from web.commands import PortalCommand
 class Command(PortalCommand):
     help = (
         "Revoke expired tokens, and tokens unused for as long as their tenant's policy allows, "
-        f"and delete usage counts and client addresses older than {KEPT_DAYS} days (for cron, "
-        "e.g. daily). Prints one line per revoked token and a summary."
+        "and delete usage counts, client addresses and networks seen older than "
+        f"{KEPT_DAYS} days (for cron, e.g. daily). Prints one line per revoked token and a summary."
     )
 
     def add_arguments(self, parser):
@@ -21,10 +21,10 @@ class Command(PortalCommand):
 
     def handle(self, *args, dry_run, **options):
         now = timezone.now()
-        days, addresses = prune(now, dry_run=dry_run)
+        days, addresses, networks = prune(now, dry_run=dry_run)
         self.stdout.write(
-            f"{'Would delete' if dry_run else 'Deleted'} {days} day counts and {addresses} "
-            f"client addresses older than {KEPT_DAYS} days."
+            f"{'Would delete' if dry_run else 'Deleted'} {days} day counts, {addresses} "
+            f"client addresses and {networks} networks seen older than {KEPT_DAYS} days."
         )
         live = Token.objects.live().select_related("tenant", "owner")
         expired = live.filter(expires_at__lte=now)

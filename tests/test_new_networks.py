@@ -1,0 +1,257 @@
+"""Issue 19, item 3: "used from a new address". A token's first network is its baseline; a
+call from a network (IPv4 /24, IPv6 /64) not seen for the token in the past 30 days is
+audited once and flags the token until a full admin marks it reviewed. Several processes and
+hosts: tests/hosts/test_new_networks_hosts.py."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from audit.models import Action, AuditEvent
+from tests.api import api_client
+from tests.factories import TokenFactory
+from tokens import sightings, usage
+from tokens.models import TokenNetwork
+from web.networks import sighting_network
+
+LIST = "/settings/security-extensions/api-tokens/"
+OVERVIEW = "/settings/security-extensions/api-usage/"
+
+
+def alerts(token=None):
+    events = AuditEvent.objects.filter(action=Action.TOKEN_NEW_NETWORK)
+    return list(events.filter(token=token) if token else events)
+
+
+@pytest.mark.parametrize(
+    ("address", "network"),
+    [
+        ("203.0.113.77", "203.0.113.0/24"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("::ffff:198.51.100.7", "198.51.100.0/24"),  # IPv4-mapped: its IPv4 network
+        ("not an address", None),
+        ("", None),
+    ],
+)
+def test_an_address_belongs_to_its_24_or_64(address, network):
+    assert sighting_network(address) == network
+
+
+def test_the_first_network_is_the_baseline_and_raises_nothing(operator):
+    token = TokenFactory(owner=operator)
+    now = timezone.now()
+    assert sightings.note_addresses(token.pk, {"192.0.2.10": now}) == []
+    # Another address of the same /24 is the same network.
+    assert sightings.note_addresses(token.pk, {"192.0.2.200": now}) == []
+    (row,) = TokenNetwork.objects.filter(token=token)
+    assert row.baseline and row.flagged_at is None and row.network == "192.0.2.0/24"
+    assert alerts() == []
+
+
+def test_a_new_network_is_audited_once_and_flags_the_token(operator):
+    token = TokenFactory(owner=operator)
+    now = timezone.now()
+    sightings.note_addresses(token.pk, {"192.0.2.10": now})
+    assert sightings.note_addresses(token.pk, {"203.0.113.5": now}) == ["203.0.113.0/24"]
+    later = now + timedelta(hours=3)
+    assert sightings.note_addresses(token.pk, {"203.0.113.6": later}) == []
+
+    (event,) = alerts(token)
+    assert event.client_ip == "203.0.113.5"
+    assert "203.0.113.0/24" in event.detail
+    assert [seen.network for seen in sightings.unreviewed(token)] == ["203.0.113.0/24"]
+    row = TokenNetwork.objects.get(token=token, network="203.0.113.0/24")
+    assert (row.first_seen_at, row.last_seen_at) == (now, later)
+
+
+def test_the_earliest_of_a_new_tokens_first_addresses_is_its_baseline(operator):
+    token = TokenFactory(owner=operator)
+    now = timezone.now()
+    flagged = sightings.note_addresses(
+        token.pk, {"203.0.113.9": now, "192.0.2.1": now - timedelta(seconds=30)}
+    )
+    assert flagged == ["203.0.113.0/24"]
+    assert TokenNetwork.objects.get(token=token, baseline=True).network == "192.0.2.0/24"
+
+
+def test_ipv6_is_told_apart_by_its_64(operator):
+    token = TokenFactory(owner=operator)
+    now = timezone.now()
+    sightings.note_addresses(token.pk, {"2001:db8:1:2::1": now})
+    assert sightings.note_addresses(token.pk, {"2001:db8:1:2:ffff::9": now}) == []
+    assert sightings.note_addresses(token.pk, {"2001:db8:1:3::1": now}) == ["2001:db8:1:3::/64"]
+
+
+@pytest.mark.parametrize(("gap_days", "news"), [(29, False), (31, True)])
+def test_a_network_is_news_again_after_30_days_without_a_call(operator, gap_days, news):
+    token = TokenFactory(owner=operator)
+    start = timezone.now() - timedelta(days=40)
+    sightings.note_addresses(token.pk, {"192.0.2.1": start})  # the baseline, too
+    back = start + timedelta(days=gap_days)
+    assert sightings.note_addresses(token.pk, {"192.0.2.1": back}) == (
+        ["192.0.2.0/24"] if news else []
+    )
+    assert len(alerts(token)) == (1 if news else 0)
+    row = TokenNetwork.objects.get(token=token)
+    assert row.last_seen_at == back and row.first_seen_at == (back if news else start)
+
+
+def test_an_older_sighting_flushed_late_moves_nothing_back(operator):
+    token = TokenFactory(owner=operator)
+    now = timezone.now()
+    sightings.note_addresses(token.pk, {"192.0.2.1": now})
+    sightings.note_addresses(token.pk, {"192.0.2.1": now - timedelta(minutes=5)})
+    assert TokenNetwork.objects.get(token=token).last_seen_at == now
+
+
+def test_marking_reviewed_clears_the_flag_and_is_audited(operator, full_admin):
+    token = TokenFactory(owner=operator)
+    now = timezone.now()
+    sightings.note_addresses(token.pk, {"192.0.2.1": now})
+    sightings.note_addresses(token.pk, {"203.0.113.1": now, "2001:db8::1": now})
+    assert len(sightings.unreviewed(token)) == 2
+
+    assert sightings.mark_reviewed(token, by=full_admin, client_ip="192.0.2.50") == 2
+    assert sightings.unreviewed(token) == []
+    event = AuditEvent.objects.get(action=Action.TOKEN_NEW_NETWORK_REVIEWED)
+    assert event.actor == full_admin and "203.0.113.0/24" in event.detail
+    assert sightings.mark_reviewed(token, by=full_admin) == 0  # nothing left: no event
+    assert AuditEvent.objects.filter(action=Action.TOKEN_NEW_NETWORK_REVIEWED).count() == 1
+
+
+def test_calls_through_the_middleware_reach_the_rule_when_counts_are_flushed(issue, operator):
+    token, secret = issue(operator)
+    client = api_client(secret)
+    client.get("/api/v1/me/", REMOTE_ADDR="192.0.2.7")
+    client.get("/api/v1/me/", REMOTE_ADDR="203.0.113.7")
+    assert not TokenNetwork.objects.exists()  # in memory until the process flushes
+    usage.flush_all()
+    assert sorted(TokenNetwork.objects.values_list("network", "baseline")) == [
+        ("192.0.2.0/24", True),
+        ("203.0.113.0/24", False),
+    ]
+    (event,) = alerts(token)
+    assert event.action == "token.new_network" and event.via == "api"
+
+
+def test_a_refused_call_is_no_sighting(issue, operator):
+    from tokens.services import token_set_networks
+
+    token, secret = issue(operator)
+    token_set_networks(token=token, allowed_networks=["192.0.2.0/24"], by=operator)
+    assert api_client(secret).get("/api/v1/me/", REMOTE_ADDR="203.0.113.7").status_code == 403
+    usage.flush_all()
+    assert not TokenNetwork.objects.exists()
+
+
+# --- On the pages ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def flagged(operator):
+    token = TokenFactory(owner=operator, name="nightly export")
+    now = timezone.now()
+    sightings.note_addresses(token.pk, {"192.0.2.1": now})
+    sightings.note_addresses(token.pk, {"203.0.113.1": now})
+    return token
+
+
+def test_the_row_and_the_page_show_the_flag_until_a_full_admin_reviews(
+    flagged, signed_in, full_admin, operator
+):
+    admin = signed_in(full_admin)
+    listing = admin.get(LIST).content.decode()
+    assert "New network<span" in listing
+    page = admin.get(f"{LIST}{flagged.pk}/").content.decode()
+    assert "Used from a new network" in page and "203.0.113.0/24" in page
+    assert "Mark reviewed" in page
+
+    # The owner sees the flag, but only a full admin clears it.
+    owner = signed_in(operator)
+    page = owner.get(f"{LIST}{flagged.pk}/").content.decode()
+    assert "Used from a new network" in page and "Mark reviewed" not in page
+    assert owner.post(f"{LIST}{flagged.pk}/review-networks/").status_code == 404
+    assert sightings.unreviewed(flagged)
+
+    response = admin.post(f"{LIST}{flagged.pk}/review-networks/", follow=True)
+    assert "marked reviewed" in response.content.decode()
+    assert "Used from a new network" not in response.content.decode()
+    assert "New network<span" not in admin.get(LIST).content.decode()
+    assert admin.get(f"{LIST}{flagged.pk}/review-networks/").status_code == 405
+
+
+def test_reviewing_another_tenants_token_is_a_404(flagged, signed_in, other_tenant_admin):
+    response = signed_in(other_tenant_admin).post(f"{LIST}{flagged.pk}/review-networks/")
+    assert response.status_code == 404
+    assert sightings.unreviewed(flagged)
+
+
+def test_the_overview_lists_new_networks_and_links_to_the_token(flagged, signed_in, full_admin):
+    html = signed_in(full_admin).get(OVERVIEW).content.decode()
+    assert "Tokens used from new networks" in html
+    assert f'href="{LIST}{flagged.pk}/"' in html and "203.0.113.0/24" in html
+    assert "Not reviewed" in html
+    sightings.mark_reviewed(flagged, by=full_admin)
+    html = signed_in(full_admin).get(OVERVIEW).content.decode()
+    assert "Reviewed" in html and "Not reviewed" not in html
+
+
+def test_the_tokens_page_flag_costs_no_query_per_row(signed_in, full_admin, operator):
+    from django.test.utils import CaptureQueriesContext
+
+    admin = signed_in(full_admin)
+    now = timezone.now()
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert admin.get(LIST).status_code == 200
+        return len(captured)
+
+    TokenFactory(owner=operator)
+    few = queries()
+    for n in range(5):
+        token = TokenFactory(owner=operator)
+        sightings.note_addresses(token.pk, {f"192.0.{n}.1": now})
+        sightings.note_addresses(token.pk, {f"203.0.{n}.1": now})
+    assert queries() == few
+
+
+# --- Several threads at once (what several workers do) -----------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite's test database is one connection"
+)
+def test_racing_flushes_record_each_network_once(operator):
+    token = TokenFactory(owner=operator)
+    now = timezone.now()
+    addresses = {f"10.{n}.0.1": now + timedelta(milliseconds=n) for n in range(6)}
+    start = threading.Barrier(8)
+    flagged, errors = [], []
+
+    def flush():
+        try:
+            start.wait()
+            flagged.extend(sightings.note_addresses(token.pk, addresses))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=flush) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    rows = TokenNetwork.objects.filter(token=token)
+    assert rows.count() == 6 and rows.filter(baseline=True).count() == 1
+    baseline = rows.get(baseline=True).network
+    assert sorted(flagged) == sorted(set(flagged))  # no network flagged twice
+    assert baseline not in flagged and len(flagged) == 5
+    assert sorted(e.detail.split()[3] for e in alerts(token)) == sorted(flagged)
