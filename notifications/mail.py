@@ -66,6 +66,11 @@ def _context(due):
                 "expiring within the week (flagged in the table)",
                 tokens_table(due.tenant, "status=all"),
             ),
+            (
+                counts["new_networks"],
+                "used from a new network and not reviewed yet",
+                tenant_link(due.tenant, reverse("usage-overview") + "#new-networks"),
+            ),
         ]
     return context
 

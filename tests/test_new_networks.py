@@ -67,6 +67,21 @@ def test_a_new_network_is_audited_once_and_flags_the_token(operator):
     assert (row.first_seen_at, row.last_seen_at) == (now, later)
 
 
+def test_several_addresses_of_one_network_in_one_flush_are_one_sighting(operator):
+    token = TokenFactory(owner=operator)
+    now = timezone.now()
+    sightings.note_addresses(token.pk, {"192.0.2.1": now})
+    flagged = sightings.note_addresses(
+        token.pk,
+        {"203.0.113.1": now, "203.0.113.2": now + timedelta(seconds=1), "203.0.113.3": now},
+    )
+    assert flagged == ["203.0.113.0/24"]
+    (event,) = alerts(token)
+    assert event.client_ip == "203.0.113.2"  # the latest address seen in it
+    row = TokenNetwork.objects.get(network="203.0.113.0/24")
+    assert row.last_seen_at == now + timedelta(seconds=1)
+
+
 def test_the_earliest_of_a_new_tokens_first_addresses_is_its_baseline(operator):
     token = TokenFactory(owner=operator)
     now = timezone.now()

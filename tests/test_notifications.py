@@ -213,6 +213,27 @@ def test_full_admins_get_a_weekly_digest_with_counts_and_links(full_admin, opera
     assert mail.outbox == []
 
 
+def test_the_digest_counts_tokens_used_from_a_new_network_until_reviewed(full_admin, operator):
+    from tokens import sightings
+
+    token = TokenFactory(owner=operator, last_used_at=timezone.now())
+    now = timezone.now()
+    sightings.note_addresses(token.pk, {"192.0.2.1": now})  # its baseline: nothing to report
+    assert send().startswith("Sent 0 e-mails")
+    sightings.note_addresses(token.pk, {"203.0.113.1": now})
+    send()
+    (digest,) = mail.outbox
+    assert "- 1 token used from a new network and not reviewed yet" in digest.body
+    overview = "http://contoso.us.portal.localhost/settings/security-extensions/api-usage/"
+    assert f"{overview}#new-networks" in digest.body
+    assert f'href="{overview}#new-networks"' in digest.alternatives[0].content
+
+    sightings.mark_reviewed(token, by=full_admin)
+    from notifications.events import hygiene_counts
+
+    assert hygiene_counts(full_admin.tenant, now)["new_networks"] == 0
+
+
 def test_no_digest_when_there_is_nothing_to_report(full_admin):
     TokenFactory(owner=full_admin, last_used_at=timezone.now())
     assert send().startswith("Sent 0 e-mails")

@@ -35,7 +35,7 @@ def note_addresses(token_pk, addresses):
     latest = {}
     for address, seen in addresses.items():
         network = sighting_network(address)
-        if network is not None and (network not in latest or seen > latest[network]):
+        if network is not None and (network not in latest or seen > latest[network][0]):
             latest[network] = (seen, address)
     flagged = []
     # Earliest first: of a new token's first networks, the one seen first is its baseline.
