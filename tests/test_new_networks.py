@@ -14,7 +14,7 @@ from audit.models import Action, AuditEvent
 from tests.api import api_client
 from tests.factories import TokenFactory
 from tokens import sightings, usage
-from tokens.models import TokenNetwork
+from tokens.models import TokenKind, TokenNetwork
 from web.networks import sighting_network
 
 LIST = "/settings/security-extensions/api-tokens/"
@@ -179,7 +179,7 @@ def test_the_row_and_the_page_show_the_flag_until_a_full_admin_reviews(
 ):
     admin = signed_in(full_admin)
     listing = admin.get(LIST).content.decode()
-    assert "New network<span" in listing
+    assert "New network</a>" in listing
     page = admin.get(f"{LIST}{flagged.pk}/").content.decode()
     assert "Used from a new network" in page and "203.0.113.0/24" in page
     assert "Mark reviewed" in page
@@ -194,7 +194,7 @@ def test_the_row_and_the_page_show_the_flag_until_a_full_admin_reviews(
     response = admin.post(f"{LIST}{flagged.pk}/review-networks/", follow=True)
     assert "marked reviewed" in response.content.decode()
     assert "Used from a new network" not in response.content.decode()
-    assert "New network<span" not in admin.get(LIST).content.decode()
+    assert "New network</a>" not in admin.get(LIST).content.decode()
     assert admin.get(f"{LIST}{flagged.pk}/review-networks/").status_code == 405
 
 
@@ -270,3 +270,26 @@ def test_racing_flushes_record_each_network_once(operator):
     assert sorted(flagged) == sorted(set(flagged))  # no network flagged twice
     assert baseline not in flagged and len(flagged) == 5
     assert sorted(e.detail.split()[3] for e in alerts(token)) == sorted(flagged)
+
+
+# --- Where the audit event goes ----------------------------------------------------------------
+
+
+def test_the_event_reaches_the_audit_log_its_csv_and_api_and_the_siem_feed(
+    flagged, signed_in, issue, full_admin
+):
+    admin = signed_in(full_admin)
+    log = admin.get("/settings/audit-log/", {"action": "token.new_network"}).content.decode()
+    assert "Token used from a new network" in log and "203.0.113.0/24" in log
+    csv = b"".join(admin.get("/settings/audit-log/export.csv").streaming_content).decode()
+    assert "token.new_network" in csv and "203.0.113.0/24" in csv
+
+    _, admin_secret = issue(full_admin, name="auditor")
+    events = api_client(admin_secret).get("/api/v1/audit/").json()["results"]
+    assert any(e["action"] == "token.new_network" for e in events)
+
+    _, siem_secret = issue(full_admin, name="SIEM", kind=TokenKind.SIEM)
+    feed = api_client(siem_secret).get("/api/v1/siem/events/").json()["events"]
+    (event,) = [e for e in feed if e["action"] == "token.new_network"]
+    assert event["token"]["name"] == "nightly export" and event["client_ip"] == "203.0.113.1"
+    assert "|token.new_network|Token used from a new network|7|" in event["cef"]

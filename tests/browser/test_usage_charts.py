@@ -1,7 +1,7 @@
 """A full admin sees how tokens are used (issue 19): the token page's per-day chart and the API
 usage overview, each with an accessible name and its figures as a table, axe clean. The
-screenshots docs/screenshots/token-usage-chart-1280.png and api-usage-overview-1280.png are
-these pages."""
+screenshots docs/screenshots/token-usage-chart-1280.png, api-usage-overview-1280.png,
+api-usage-new-networks-1280.png and token-new-network-1280.png are these pages."""
 
 import math
 import re
@@ -12,6 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE
+from tokens import sightings
 from tokens.models import TokenClientAddress, TokenUsage
 
 pytestmark = pytest.mark.browser
@@ -46,10 +47,17 @@ def seed_thirty_days(tokens):
             )  # fmt: skip
     TokenUsage.objects.bulk_create(rows)
     now = timezone.now()
-    for minutes, address in ((3, "198.51.100.24"), (95, "198.51.100.31"), (2900, "203.0.113.7")):
-        TokenClientAddress.objects.create(
-            token=tokens["soar"][0], address=address, last_seen_at=now - timedelta(minutes=minutes)
-        )
+    # SOAR runs from 198.51.100.0/24 (its baseline) and was called from 203.0.113.0/24 two
+    # days ago; Grafana moved to a new network a week ago (reviewed in the overview test).
+    for key, sightings_of_token in {
+        "soar": ((40000, "198.51.100.24"), (95, "198.51.100.31"), (2900, "203.0.113.7")),
+        "grafana": ((40000, "192.0.2.10"), (10000, "192.0.2.11"), (9000, "100.64.12.9")),
+    }.items():
+        token = tokens[key][0]
+        for minutes, address in sightings_of_token:
+            seen = now - timedelta(minutes=minutes)
+            TokenClientAddress.objects.create(token=token, address=address, last_seen_at=seen)
+            sightings.note_addresses(token.pk, {address: seen})
 
 
 def test_a_token_page_charts_its_calls_per_day(page_as, full_admin, tokens_of_every_kind,
@@ -98,7 +106,19 @@ def test_the_api_usage_overview_for_a_full_admin(page_as, full_admin, tokens_of_
     expect(refused.get_by_role("link")).to_have_text(
         ["SOAR playbooks", "Legacy sync job", "CI pipeline"]
     )
+    sightings.mark_reviewed(tokens_of_every_kind["grafana"][0], by=full_admin)
+    page.reload()
+    new = page.get_by_role("table", name=re.compile("^API tokens used from new networks"))
+    # Not reviewed first, then the reviewed ones, each linking to its token.
+    expect(new.get_by_role("link")).to_have_text(["SOAR playbooks", "Grafana dashboard"])
+    expect(new.get_by_role("row").nth(1)).to_contain_text("203.0.113.0/24")
+    expect(new.get_by_role("row").nth(1)).to_contain_text("Not reviewed")
+    expect(new.get_by_role("row").nth(2)).to_contain_text("Reviewed")
+    expect(new.get_by_role("row").nth(2)).to_contain_text(full_admin.email)
     axe_check(page, "api-usage-overview-1280")
+    page.get_by_role("heading", name="Tokens used from new networks").scroll_into_view_if_needed()
+    snap(page, "api-usage-new-networks-1280")
+    page.evaluate("scrollTo(0, 0)")
     snap(page, "api-usage-overview-1280")
 
     page.get_by_text("Show as table").click()
@@ -119,3 +139,32 @@ def test_the_api_usage_overview_for_a_full_admin(page_as, full_admin, tokens_of_
     busiest = page.get_by_role("table", name="Busiest API tokens, last 30 days")
     busiest.get_by_role("link", name="SIEM export").click()
     expect(page.get_by_role("heading", name="SIEM export", level=1)).to_be_visible()
+
+
+def test_a_token_used_from_a_new_network_is_flagged_until_a_full_admin_reviews_it(
+    page_as, full_admin, tokens_of_every_kind, axe_check, snap
+):
+    seed_thirty_days(tokens_of_every_kind)
+    page = page_as(full_admin)
+    page.goto("/settings/security-extensions/api-tokens/")
+    flag = page.get_by_role("link", name="New network: SOAR playbooks")
+    expect(flag).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("^New network"))).to_have_count(2)
+    flag.click()
+
+    notice = page.get_by_role("region", name="Used from a new network")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("203.0.113.0/24")
+    expect(notice).not_to_contain_text("198.51.100.0/24")  # the baseline is no news
+    history = page.get_by_role("table", name="History of SOAR playbooks")
+    expect(history).to_contain_text("Token used from a new network")
+    axe_check(page, "token-new-network-1280")
+    page.evaluate("scrollTo(0, 0)")  # the flag's link went to the notice
+    snap(page, "token-new-network-1280")
+
+    notice.get_by_role("button", name="Mark reviewed").press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("marked reviewed")
+    expect(page.get_by_role("region", name="Used from a new network")).to_have_count(0)
+    expect(history).to_contain_text("New network reviewed")
+    page.goto("/settings/security-extensions/api-tokens/")
+    expect(page.get_by_role("link", name=re.compile("^New network"))).to_have_count(1)
