@@ -363,3 +363,32 @@ def test_tokens_are_read_only_in_admin_but_for_revocation(platform, operator):
     html = platform.get(f"/admin/tokens/token/{token.pk}/change/").content.decode()
     assert 'name="_save"' not in html
     assert platform.post(f"/admin/tokens/token/{token.pk}/change/", {}).status_code == 403
+
+
+def test_sent_notifications_are_listed_read_only_in_admin(platform, operator):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from notifications.models import SentNotification
+
+    now = timezone.now()  # issued long before the week-ahead warning window opened
+    token = TokenFactory(
+        owner=operator,
+        name="expiring soon",
+        created_at=now - timedelta(days=60),
+        expires_at=now + timedelta(days=3),
+    )
+    call_command("sendnotifications", stdout=StringIO())
+    sent = SentNotification.objects.get(token=token)
+    listing = platform.get("/admin/notifications/sentnotification/").content.decode()
+    assert operator.email in listing and "expiring soon" in listing
+    page = platform.get(f"/admin/notifications/sentnotification/{sent.pk}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content  # read only
+    deleted = platform.post(
+        f"/admin/notifications/sentnotification/{sent.pk}/delete/", {"post": "yes"}
+    )
+    assert deleted.status_code == 403
+    assert SentNotification.objects.filter(pk=sent.pk).exists()
