@@ -293,3 +293,21 @@ def test_the_event_reaches_the_audit_log_its_csv_and_api_and_the_siem_feed(
     (event,) = [e for e in feed if e["action"] == "token.new_network"]
     assert event["token"]["name"] == "nightly export" and event["client_ip"] == "203.0.113.1"
     assert "|token.new_network|Token used from a new network|7|" in event["cef"]
+
+
+def test_a_steady_flush_costs_one_statement_per_network(operator):
+    """The hot path stays as it was: a call writes nothing (tokens.usage counts in memory), and
+    the once-per-resolution flush of a token seen from a known network adds one UPDATE."""
+    from django.test.utils import CaptureQueriesContext
+
+    token = TokenFactory(owner=operator)
+    now = timezone.now()
+    sightings.note_addresses(token.pk, {"192.0.2.1": now})
+    with CaptureQueriesContext(connection) as captured:
+        usage.record_refusal(token)  # any call: counted in memory only
+    assert len(captured) == 0
+    with CaptureQueriesContext(connection) as captured:
+        usage._write_counts(token.pk, [1, 0, {"192.0.2.9": now + timedelta(minutes=1)}], now)
+    statements = [query["sql"].split()[0] for query in captured]
+    # the day's counts, the address, the network
+    assert statements == ["INSERT", "INSERT", "UPDATE"], captured.captured_queries
