@@ -168,6 +168,20 @@ def test_demo_is_idempotent_and_covers_every_role_and_status(db):
     legacy = Token.objects.get(tenant=tenant, name="Legacy sync job")
     assert legacy.last_denied_ip == "203.0.113.7"
     assert legacy.audit_events.filter(action="token.denied_deprovisioned").count() == 1
+    # Thirty days of use to chart, and one token flagged as used from a new network.
+    from tokens.models import TokenNetwork, TokenUsage
+
+    assert TokenUsage.objects.filter(token__tenant=tenant).count() > 60
+    flagged = TokenNetwork.objects.unreviewed().filter(token__tenant=tenant)
+    assert [(seen.token.name, seen.network) for seen in flagged] == [
+        ("SOAR playbooks", "203.0.113.0/24")
+    ]
+    assert (
+        TokenUsage.objects.filter(
+            token=legacy, day__lt=legacy.last_used_at.date(), refused__gt=0
+        ).count()
+        == 0
+    )
 
 
 def test_demo_leaves_other_tenants_with_the_same_emails_and_token_names_alone(other_tenant):

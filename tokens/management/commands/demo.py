@@ -7,7 +7,8 @@ from django.utils import timezone
 from audit.models import Via
 from tenants.models import Role, Tenant, User
 from tenants.services import user_deprovision
-from tokens.models import Token
+from tokens import sightings
+from tokens.models import Token, TokenClientAddress, TokenUsage
 from tokens.services import token_issue, token_record_denial
 from web.commands import PortalCommand
 
@@ -35,6 +36,23 @@ DEMO_TOKENS = [
 ]
 # Issued while the reader was still an operator: shown as privilege drift.
 DRIFTED_TOKEN = "Grafana dashboard"
+
+# Calls on a busy weekday of the tokens used in the past 30 days (weekends see a fifth of
+# it); refused calls per day over the last days given; and where each calls from, oldest
+# first: (hours ago, address). SOAR playbooks was called from a new network two days ago, so
+# the demo shows the flag; the former employee's script has been refused since yesterday.
+DEMO_USAGE = {
+    "SIEM export": (820, 0, 0, [(700, "198.51.100.24"), (1, "198.51.100.31")]),
+    "SOAR playbooks": (
+        260,
+        12,
+        9,
+        [(600, "198.51.100.40"), (50, "203.0.113.80"), (26, "198.51.100.41")],
+    ),
+    "Grafana dashboard": (140, 0, 0, [(700, "2001:db8:4:2::10"), (70, "2001:db8:4:2::11")]),
+    "Contractor access": (45, 0, 0, [(700, "192.0.2.15")]),
+    "Legacy sync job": (30, 18, 1, [(700, "192.0.2.50")]),
+}
 
 
 class Command(PortalCommand):
@@ -94,6 +112,35 @@ class Command(PortalCommand):
         # The former employee's script called an hour ago, and was refused.
         legacy = tokens.select_related("tenant", "owner").get(name="Legacy sync job")
         token_record_denial(legacy, "203.0.113.7", now - timedelta(hours=1))
+        _record_usage(tokens, now)
+
+
+def _record_usage(tokens, now):
+    """Thirty days of calls, as tokens.usage would have written them, so that the charts, the
+    API usage overview and a new-network flag have something to show."""
+    rows = []
+    for token in tokens.filter(name__in=DEMO_USAGE).select_related("tenant", "owner"):
+        busy, refused, refused_days, addresses = DEMO_USAGE[token.name]
+        last_day = token.last_used_at.date()
+        for days_ago in range(30):
+            day = now.date() - timedelta(days=days_ago)
+            if day < token.created_at.date():
+                continue
+            # A steady weekly rhythm with some variation from day to day, the same each load.
+            scale = (0.2 if day.weekday() >= 5 else 1) * (0.8 + 0.4 * ((days_ago * 7) % 10) / 10)
+            answered = round(busy * scale) if day <= last_day else 0
+            refused_that_day = refused if days_ago <= refused_days else 0
+            if answered or refused_that_day:
+                rows.append(
+                    TokenUsage(token=token, day=day, requests=answered, refused=refused_that_day)
+                )
+        for hours, address in addresses:
+            seen = min(now - timedelta(hours=hours), token.last_used_at)
+            TokenClientAddress.objects.update_or_create(
+                token=token, address=address, defaults={"last_seen_at": seen}
+            )
+            sightings.note_addresses(token.pk, {address: seen})
+    TokenUsage.objects.bulk_create(rows)
 
 
 def _port():
