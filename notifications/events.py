@@ -105,7 +105,7 @@ def hygiene_counts(tenant, now):
     return {
         "deprovisioned": tokens.with_deprovisioned_owner().count(),
         "unused": tokens.unused_for(UNUSED_DAYS, now).count(),
-        "expiring": tokens.filter(expires_at__gt=now, expires_at__lte=now + WEEK_AHEAD).count(),
+        "expiring": tokens.expiring_soon(now).count(),
         # Flagged by tokens.sightings until a full admin marks them reviewed.
         "new_networks": tokens.flagging_new_networks().filter(new_network=True).count(),
     }

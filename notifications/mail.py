@@ -6,6 +6,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from .events import UNUSED_DAYS
 from .models import Kind
 
 TOKEN_TEMPLATE = "notifications/email/token_expiry"
@@ -48,8 +49,7 @@ def _context(due):
         )
     else:
         counts = due.counts
-        # The tokens table has a filter for deprovisioned owners; for the other two the
-        # nearest view is given (Inactive: not used for 7 days; All: expiring rows flagged).
+        # Each links to the tokens table narrowed to exactly the tokens counted.
         context["lines"] = [
             (
                 counts["deprovisioned"],
@@ -58,13 +58,13 @@ def _context(due):
             ),
             (
                 counts["unused"],
-                "unused for 90 days or more (listed among the Inactive and Generated ones)",
-                tokens_table(due.tenant, "status=inactive"),
+                f"unused for {UNUSED_DAYS} days or more",
+                tokens_table(due.tenant, f"status=all&unused={UNUSED_DAYS}"),
             ),
             (
                 counts["expiring"],
-                "expiring within the week (flagged in the table)",
-                tokens_table(due.tenant, "status=all"),
+                "expiring within the week",
+                tokens_table(due.tenant, "status=all&expiring=soon"),
             ),
             (
                 counts["new_networks"],

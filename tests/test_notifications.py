@@ -200,7 +200,8 @@ def test_full_admins_get_a_weekly_digest_with_counts_and_links(full_admin, opera
     assert "- 1 token expiring within the week" in body
     table = "http://contoso.us.portal.localhost/settings/security-extensions/api-tokens/"
     assert f"{table}?status=all&owner=deprovisioned" in body
-    assert f"{table}?status=inactive" in body
+    assert f"{table}?status=all&unused=90" in body
+    assert f"{table}?status=all&expiring=soon" in body
     assert (
         f'href="{table}?status=all&amp;owner=deprovisioned"' in digests[0].alternatives[0].content
     )

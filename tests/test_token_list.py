@@ -219,3 +219,119 @@ def test_the_statuses_are_explained_beside_the_filter(signed_in, operator):
         "The <strong>Generated</strong> column is the date the token was made.",
     ]:
         assert words in help_text
+
+
+# --- ?expiring=soon and ?unused=<days>: the weekly digest's links ------------------------------
+
+
+@pytest.fixture
+def hygiene_tokens(operator, reader):
+    now = timezone.now()
+    long_ago = now - timedelta(days=200)
+    return {
+        "expiring": TokenFactory(owner=operator, name="expiring", created_at=long_ago,
+                                 last_used_at=now, expires_at=now + timedelta(days=3)),
+        "later": TokenFactory(owner=operator, name="later", created_at=long_ago,
+                              last_used_at=now, expires_at=now + timedelta(days=20)),
+        "unused": TokenFactory(owner=reader, name="unused", created_at=long_ago,
+                               last_used_at=now - timedelta(days=120)),
+        "never": TokenFactory(owner=reader, name="never used", created_at=long_ago),
+        "both": TokenFactory(owner=reader, name="both", created_at=long_ago,
+                             expires_at=now + timedelta(days=1)),
+        "fresh": TokenFactory(owner=operator, name="fresh", last_used_at=now),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("expiring=soon", ["both", "expiring"]),
+        ("unused=90", ["both", "never used", "unused"]),
+        ("unused=90&expiring=soon", ["both"]),
+        ("unused=150", ["both", "never used"]),
+        ("status=generated&unused=90", ["both", "never used"]),
+        ("unused=90&q=never", ["never used"]),
+        ("unused=90&sort=name", ["both", "never used", "unused"]),
+    ],
+)
+def test_the_page_narrows_to_tokens_expiring_soon_or_unused(
+    signed_in, full_admin, hygiene_tokens, query, expected
+):
+    response = signed_in(full_admin).get(f"{URL}?{query}")
+    assert response.status_code == 200
+    assert sorted(names(response)) == expected
+    html = response.content.decode()
+    assert '<p class="narrowed" role="status">Only tokens' in html
+    # Sorting, searching and the status links keep the narrowing; "Show all tokens" drops it.
+    for kept in query.split("&"):
+        if kept.startswith(("expiring", "unused")):
+            assert f"&amp;{kept}" in html or f'value="{kept.split("=")[1]}"' in html
+
+
+def test_show_all_tokens_drops_only_the_narrowing(signed_in, full_admin, hygiene_tokens):
+    html = signed_in(full_admin).get(f"{URL}?status=active&unused=90&q=e").content.decode()
+    assert '<a href="?status=active&amp;q=e">Show all tokens</a>' in html
+
+
+def test_a_narrowed_count_is_cached_apart_from_the_whole_list(
+    signed_in, full_admin, hygiene_tokens, caching
+):
+    client = signed_in(full_admin)
+    assert client.get(URL).context["page"].paginator.count == 6
+    assert client.get(f"{URL}?expiring=soon").context["page"].paginator.count == 2
+    assert client.get(f"{URL}?unused=90").context["page"].paginator.count == 3
+    assert client.get(URL).context["page"].paginator.count == 6
+
+
+def test_an_empty_narrowed_list_says_so(signed_in, operator):
+    TokenFactory(owner=operator, name="fresh", last_used_at=timezone.now())
+    html = signed_in(operator).get(f"{URL}?expiring=soon").content.decode()
+    assert "No token to show" in html and "is expiring within 7 days" in html
+    assert '<a href="?status=all">Show all tokens</a>' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("expiring=tomorrow", "Unknown expiring “tomorrow”: choose soon."),
+        ("expiring=%00", "Unknown expiring"),
+        ("unused=ninety", "Unused for how many days: give a whole number of days, e.g. 90."),
+        ("unused=0", "Unused for how many days: at least 1."),
+        ("unused=-5", "Unused for how many days: at least 1."),
+        ("unused=99999", "Unused for how many days: at most 3650."),
+        ("unused=1e3", "give a whole number of days"),
+    ],
+)
+def test_bad_narrowing_values_are_a_clear_400(signed_in, operator, query, message):
+    TokenFactory(owner=operator, name="listed anyway")
+    response = signed_in(operator).get(f"{URL}?{query}")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert "listed anyway" in html  # the list as if the bad value had not been given
+
+
+def test_the_api_does_not_take_the_pages_narrowing(issue, operator):
+    from tests.api import api_client
+
+    _, secret = issue(operator)
+    body = api_client(secret).get("/api/v1/tokens/", {"unused": "90"}).json()
+    assert body["count"] == 1  # ignored there, as any parameter the API does not define
+
+
+def test_narrowing_costs_the_same_queries_whatever_the_rows(signed_in, full_admin, operator):
+    client = signed_in(full_admin)
+    now = timezone.now()
+    TokenFactory(owner=operator, expires_at=now + timedelta(days=2),
+                 created_at=now - timedelta(days=5))  # fmt: skip
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"{URL}?expiring=soon&unused=1").status_code == 200
+        return len(captured)
+
+    few = queries()
+    for _ in range(10):
+        TokenFactory(owner=operator, expires_at=now + timedelta(days=2),
+                     created_at=now - timedelta(days=5))  # fmt: skip
+    assert queries() == few

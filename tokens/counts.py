@@ -46,10 +46,11 @@ def scope_of(user):
     return (user.tenant_id, "tenant" if may_see_others_tokens(user) else f"user:{user.pk}")
 
 
-def listing_name(status, *, owner="any", q=""):
-    """The name a list's count is kept under: its filters, the search ignoring case and the
-    spaces around it as Token.search does."""
-    name = f"{status}:{owner}"
+def listing_name(status, *, owner="any", q="", narrowed=""):
+    """The name a list's count is kept under: its filters (narrowed: the page's extra ones,
+    as a query string), the search ignoring case and the spaces around it as Token.search
+    does."""
+    name = f"{status}:{owner}" + (f":{narrowed}" if narrowed else "")
     q = q.strip().lower()
     return f"{name}:q={q}" if q else name
 

@@ -2,6 +2,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.text import Truncator, get_text_list
 
 from tenants.models import Tenant
@@ -190,6 +191,11 @@ class TokenGenerateForm(TokenNameForm):
         return cleaned
 
 
+# The page-only narrowing filters (TokenPageListingForm).
+EXPIRING_VALUES = ["soon"]
+UNUSED_MAX_DAYS = 3650
+
+
 class TokenListingForm(forms.Form):
     """?status=, ?q= and ?sort= of the tokens page and the API (CONTRACT §13)."""
 
@@ -220,6 +226,38 @@ class TokenListingForm(forms.Form):
         """The API's 400 detail, `field: message`, for the first field in declared order."""
         field = next(name for name in self.fields if name in self.errors)
         return f"{field}: {self.errors[field][0]}"
+
+
+class TokenPageListingForm(TokenListingForm):
+    """The tokens page narrows further than the API, for the weekly digest's links and for
+    hygiene rounds: ?expiring=soon (expiring within 7 days, the ones flagged in the table) and
+    ?unused=<days> (neither used nor issued in that many days)."""
+
+    expiring = forms.Field(required=False)
+    unused = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=UNUSED_MAX_DAYS,
+        error_messages={
+            "invalid": "Unused for how many days: give a whole number of days, e.g. 90.",
+            "min_value": "Unused for how many days: at least %(limit_value)s.",
+            "max_value": "Unused for how many days: at most %(limit_value)s.",
+        },
+    )
+
+    def clean_expiring(self):
+        value = self.cleaned_data["expiring"]
+        return _one_of(value, EXPIRING_VALUES, "expiring") if value else ""
+
+    def narrowing(self):
+        """The extra filters given and valid, as the query string they came in (or "")."""
+        return urlencode(
+            {
+                name: self.cleaned_data[name]
+                for name in ("expiring", "unused")
+                if self.cleaned_data.get(name)
+            }
+        )
 
 
 def _one_of(value, allowed, what):

@@ -164,6 +164,10 @@ class TokenQuerySet(models.QuerySet):
     def unexpired(self, now):
         return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
+    def expiring_soon(self, now):
+        """Live tokens flagged as expiring soon (Token.expires_soon): within EXPIRY_WARNING."""
+        return self.filter(expires_at__gt=now, expires_at__lte=now + EXPIRY_WARNING)
+
     def unused_for(self, days, now):
         """Live, unexpired tokens neither used nor issued in the past `days` days: those the
         daily sweep revokes under a policy of revoking tokens unused that long."""

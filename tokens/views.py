@@ -26,7 +26,13 @@ from web.access import allowed
 from web.http import client_ip
 
 from . import counts, services, sightings, usage
-from .forms import TokenGenerateForm, TokenListingForm, TokenNetworksForm, TokenPolicyForm
+from .forms import (
+    TokenGenerateForm,
+    TokenListingForm,
+    TokenNetworksForm,
+    TokenPageListingForm,
+    TokenPolicyForm,
+)
 from .models import DEFAULT_SORT, STATUS_FILTER_CHOICES, Token, api_token_listing
 
 PAGE_SIZE = 50
@@ -75,12 +81,18 @@ def _label_revoker(token):
 
 
 def _render_page(request, *, status, generate_form=None, issued=None, dialog=None):
-    listing = TokenListingForm(request.GET)
+    listing = TokenPageListingForm(request.GET)
     listing.is_valid()
     # A bad value is named above the table, which lists as if it had not been given.
-    status_filter, q, sort = (
+    status_filter, q, sort, expiring, unused = (
         listing.cleaned_data.get(name, default)
-        for name, default in (("status", "all"), ("q", ""), ("sort", DEFAULT_SORT))
+        for name, default in (
+            ("status", "all"),
+            ("q", ""),
+            ("sort", DEFAULT_SORT),
+            ("expiring", ""),
+            ("unused", None),
+        )
     )
     # The Revoked choice is an extra one for full admins (like Owner deprovisioned); every
     # other choice lists live tokens only, so a revoked token leaves them at once (§4).
@@ -93,8 +105,13 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         tokens = tokens.flagging_new_networks()
         if deprovisioned_only:
             tokens = tokens.with_deprovisioned_owner()
+        now = timezone.now()
+        if expiring:
+            tokens = tokens.expiring_soon(now)
+        if unused:
+            tokens = tokens.unused_for(unused, now)
         owner = "deprovisioned" if deprovisioned_only else "any"
-        name = counts.listing_name(status_filter, owner=owner, q=q)
+        name = counts.listing_name(status_filter, owner=owner, q=q, narrowed=listing.narrowing())
     paginator = counts.CountedPaginator(
         tokens, PAGE_SIZE, scope=counts.scope_of(request.user), name=name
     )
@@ -107,7 +124,13 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
     if revoked_only:
         for token in rows:
             _label_revoker(token)
-    filters = {"status": status_filter, "q": q, "sort": sort}
+    filters = {
+        "status": status_filter,
+        "q": q,
+        "sort": sort,
+        "expiring": expiring,
+        "unused": unused,
+    }
     context = {
         "rotation_explained": not revoked_only
         and any(not may_rotate_token(request.user, token) for token in rows),
@@ -129,6 +152,11 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         "dialog": dialog,
         "query": _page_query(filters, deprovisioned_only, revoked_only),
         "clear_search_query": _page_query({**filters, "q": ""}, deprovisioned_only),
+        "expiring": expiring and not revoked_only,
+        "unused": not revoked_only and unused,
+        "unnarrowed_query": _page_query(
+            {**filters, "expiring": "", "unused": None}, deprovisioned_only
+        ),
         # What the status links keep of the list: the search and the order.
         "kept_query": _page_query(filters, False).partition("&")[2],
     }
@@ -173,6 +201,9 @@ def _page_query(filters, deprovisioned_only, revoked_only=False):
         query["sort"] = filters["sort"]
     if deprovisioned_only:
         query["owner"] = "deprovisioned"
+    for narrowing in ("expiring", "unused"):
+        if filters.get(narrowing):
+            query[narrowing] = filters[narrowing]
     return urlencode(query)
 
 
