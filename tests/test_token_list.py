@@ -273,6 +273,12 @@ def test_show_all_tokens_drops_only_the_narrowing(signed_in, full_admin, hygiene
     assert '<a href="?status=active&amp;q=e">Show all tokens</a>' in html
 
 
+def test_a_new_search_keeps_the_narrowing(signed_in, full_admin, hygiene_tokens):
+    html = signed_in(full_admin).get(f"{URL}?expiring=soon&unused=90").content.decode()
+    assert '<input type="hidden" name="expiring" value="soon">' in html
+    assert '<input type="hidden" name="unused" value="90">' in html
+
+
 def test_a_narrowed_count_is_cached_apart_from_the_whole_list(
     signed_in, full_admin, hygiene_tokens, caching
 ):

@@ -152,8 +152,8 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         "dialog": dialog,
         "query": _page_query(filters, deprovisioned_only, revoked_only),
         "clear_search_query": _page_query({**filters, "q": ""}, deprovisioned_only),
-        "expiring": expiring and not revoked_only,
-        "unused": not revoked_only and unused,
+        "expiring": "" if revoked_only else expiring,
+        "unused": None if revoked_only else unused,
         "unnarrowed_query": _page_query(
             {**filters, "expiring": "", "unused": None}, deprovisioned_only
         ),

@@ -69,3 +69,41 @@ def test_search_sort_and_status_filter_work_together(
         "Legacy sync job",
         "Grafana dashboard",
     ]
+
+
+def test_a_digest_link_narrows_the_table_and_show_all_tokens_widens_it(
+    page_as, full_admin, tokens_of_every_kind, token_names, axe_check, snap
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tokens.models import Token
+
+    soon = timezone.now() + timedelta(days=3)
+    Token.objects.filter(name__in=["CI pipeline", "SOAR playbooks"]).update(expires_at=soon)
+    page = page_as(full_admin)
+    page.goto("/settings/security-extensions/api-tokens/?status=all&expiring=soon")
+    expect(page.get_by_role("status")).to_contain_text("Only tokens expiring within 7 days.")
+    assert token_names(page) == ["CI pipeline", "SOAR playbooks"]
+
+    # Searching and sorting keep the narrowing.
+    search_for(page, "pipe")
+    expect(page).to_have_url(re.compile(r"\?status=all&q=pipe&expiring=soon$"))
+    assert token_names(page) == ["CI pipeline"]
+    search_for(page, "")
+    header(page, "Name").get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"\?status=all&sort=name&expiring=soon$"))
+    axe_check(page, "tokens-expiring-soon")
+    snap(page, "tokens-expiring-soon-1280")
+
+    page.get_by_role("link", name="Show all tokens").click()
+    expect(page).to_have_url(re.compile(r"\?status=all&sort=name$"))
+    assert len(token_names(page)) == 6
+
+    page.goto("/settings/security-extensions/api-tokens/?unused=100")
+    expect(page.get_by_role("status")).to_contain_text(
+        "Only tokens neither used nor generated in the past 100 days."
+    )
+    assert token_names(page) == []
+    expect(page.get_by_role("heading", name="No token to show")).to_be_visible()
