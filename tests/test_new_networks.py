@@ -214,6 +214,20 @@ def test_the_overview_lists_new_networks_and_links_to_the_token(flagged, signed_
     assert "Reviewed" in html and "Not reviewed" not in html
 
 
+def test_revoking_a_flagged_token_is_its_review(flagged, signed_in, full_admin):
+    from audit.models import Via
+    from tokens.services import token_revoke
+
+    token_revoke(token=flagged, by=full_admin, via=Via.PAGE)
+    admin = signed_in(full_admin)
+    page = admin.get(f"{LIST}{flagged.pk}/").content.decode()  # the revoked token's page
+    assert "Used from a new network" not in page and "Mark reviewed" not in page
+    overview = admin.get(OVERVIEW).content.decode()
+    assert "Token revoked" in overview and "Not reviewed" not in overview  # flagged lately
+    TokenNetwork.objects.update(flagged_at=timezone.now() - timedelta(days=40))
+    assert "203.0.113.0/24" not in admin.get(OVERVIEW).content.decode()  # and not lately
+
+
 def test_the_tokens_page_flag_costs_no_query_per_row(signed_in, full_admin, operator):
     from django.test.utils import CaptureQueriesContext
 

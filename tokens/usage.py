@@ -264,7 +264,8 @@ def tenant_usage(tenant, now=None):
     new_networks = list(
         TokenNetwork.objects.filter(token__tenant=tenant, token__kind=TokenKind.API)
         .filter(
-            Q(flagged_at__isnull=False, reviewed_at__isnull=True) | Q(flagged_at__date__gte=days[0])
+            Q(flagged_at__isnull=False, reviewed_at__isnull=True, token__revoked_at__isnull=True)
+            | Q(flagged_at__date__gte=days[0])
         )
         .select_related("token__owner", "reviewed_by")
         .order_by(F("reviewed_at").desc(nulls_first=True), "-flagged_at", "pk")[:LISTED_NETWORKS]

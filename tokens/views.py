@@ -295,7 +295,8 @@ def _render_detail(request, token, networks_form=None, status=200):
         "counts_catching_up": usage.counts_catching_up(token),
         "usage_chart": usage.token_chart(token),
         "addresses": usage.recent_addresses(token),
-        "new_networks": sightings.unreviewed(token),
+        # A revoked token's new networks need no review: revoking was the answer.
+        "new_networks": [] if token.is_revoked else sightings.unreviewed(token),
         "events": AuditEvent.objects.filter(token=token, tenant=request.tenant)[:20],
     }
     return render(request, "tokens/token_detail.html", context, status=status)
