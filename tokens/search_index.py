@@ -98,7 +98,7 @@ TRIGGERS = {
 # Emptying an FTS5 table row by row costs as much as filling it: a refill starts from new
 # tables. Both fills read the tokens in their table's order, so the keys are numbered in that
 # order and the FTS rows arrive by ascending rowid, which FTS5 writes four times faster than
-# in any other order (3 s instead of 9 s for 110,000 tokens).
+# in key order (2 s instead of 8 s for 110,000 tokens).
 FILL = [
     f"INSERT INTO {OWNER_TABLE} (user_id, email) SELECT id, email FROM {USERS}",
     f"INSERT INTO {KEY_TABLE} (token_id, owner_id) SELECT id, owner_id FROM {TOKENS}",
@@ -165,10 +165,11 @@ def _rebuild(cursor):
 
 
 def matching_token_ids(connection, q, limit):
-    """Ids of up to `limit` tokens whose name, hint or owner's e-mail contains q, ignoring
-    case, or possibly a few more (the index folds the case of every letter, where LIKE folds
-    only ASCII): the caller checks its own conditions on them. q is matched as one phrase,
-    as written (no FTS query syntax), and must be at least SHORTEST_INDEXED_SEARCH long."""
+    """Ids of up to `limit` tokens, of any tenant, whose name, hint or owner's e-mail may
+    contain q: every token that does, ignoring case, and possibly others (the index folds the
+    case of every letter, where LIKE folds only ASCII's), so the caller checks its own
+    conditions on them. q is one phrase, as written (no FTS query syntax), of at least
+    SHORTEST_INDEXED_SEARCH characters."""
     phrase = '"' + q.replace('"', '""') + '"'
     with connection.cursor() as cursor:
         # The FTS table drives the join: its matches are the few rows to read.
