@@ -23,8 +23,6 @@ without a word, so ensure_triggers() (on every post_migrate, tokens.apps) makes 
 anew (tables, contents, triggers) when one is missing: writes may have happened meanwhile.
 """
 
-import uuid
-
 from django.db import transaction
 
 from tenants.models import User
@@ -178,7 +176,8 @@ def matching_token_ids(connection, q, limit):
             f"ON key.id = {SEARCH_TABLE}.rowid WHERE {SEARCH_TABLE} MATCH %s LIMIT %s",
             [phrase, limit],
         )
-        return [uuid.UUID(token_id) for (token_id,) in cursor.fetchall()]
+        # As stored (hex): a list past the limit is only counted, so none is converted here.
+        return [token_id for (token_id,) in cursor.fetchall()]
 
 
 def usable(connection, q):
