@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models
 from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
@@ -75,6 +75,10 @@ STATUS_FILTER_VALUES = [value for value, _label in STATUS_FILTER_CHOICES]
 # ?q= and ?sort= of the same lists (CONTRACT §13). A search longer than any name or e-mail
 # could match nothing useful and would only cost a scan.
 SEARCH_MAX_LENGTH = 100
+# On SQLite, the most tokens the search index may name for the search to read only those
+# (TokenQuerySet.search): beyond, reading them by id costs more than the scan, which stops
+# after a page of matches.
+SEARCH_INDEX_MAX_IDS = 1000
 SORT_KEYS = ("name", "created_at", "last_used_at")
 SORT_VALUES = [*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS)]
 DEFAULT_SORT = "-created_at"
@@ -132,13 +136,41 @@ class TokenQuerySet(models.QuerySet):
         that the list stays short; everyone's by default), in a query of their own: the
         planner then sees their ids and each of the three conditions can use its own index
         (PostgreSQL's trigram indexes, the owner index), where a join or a subquery would
-        make it read every token of the tenant."""
+        make it read every token of the tenant.
+
+        On SQLite, a q of 3 characters or more is first looked up in the search index
+        (tokens.search_index), and when it names at most SEARCH_INDEX_MAX_IDS tokens only
+        those are read. The conditions before the search are then checked in a subquery on
+        each of those tokens, so they must be on the token's row or its single-valued
+        relations (as all of the portal's are): a join along a multi-valued relation would
+        be left in the outer query unconditioned."""
         q = q.strip()
         if not q:
             return self
         people = User.objects.all() if people is None else people
-        owners = list(people.filter(email__icontains=q).values_list("pk", flat=True))
-        return self.filter(Q(name__icontains=q) | Q(hint__icontains=q) | Q(owner__in=owners))
+        connection = connections[self.db]
+        # Imported here: the index module reads this module's Token for its table.
+        from . import search_index
+
+        if not search_index.usable(connection, q):
+            owners = list(people.filter(email__icontains=q).values_list("pk", flat=True))
+            return self.filter(Q(name__icontains=q) | Q(hint__icontains=q) | Q(owner__in=owners))
+        # SQLite: the search index names the few tokens that may match, and only those are
+        # read. When too many may match, the ordered scan finds a page of them soonest.
+        # Either way two queries, as above: the owners are a subquery here.
+        matching = Q(name__icontains=q) | Q(hint__icontains=q)
+        matching |= Q(owner__in=people.filter(email__icontains=q).values("pk"))
+        candidates = search_index.matching_token_ids(connection, q, SEARCH_INDEX_MAX_IDS + 1)
+        if len(candidates) > SEARCH_INDEX_MAX_IDS:
+            return self.filter(matching)
+        # Without planner statistics, SQLite takes a tenant's ordered index for a handful of
+        # rows, and would walk it through the whole tenant, checking each token against the
+        # ids. So the ids are the only condition of the outer query, which reads them by
+        # primary key; this query set's own conditions, and the search's, are checked on
+        # each of them by key in a subquery: the results are exactly those above.
+        narrowed = self.all()
+        narrowed.query.clear_where()
+        return narrowed.filter(Exists(self.filter(matching, pk=OuterRef("pk"))), pk__in=candidates)
 
     def sorted_by(self, key=DEFAULT_SORT):
         """Ordered by one of SORT_VALUES, then by id, so that pages never repeat or skip a row
