@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from web.admin import ReadOnlyModelAdmin
+
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyModelAdmin):
     """Read-only: events are append-only everywhere, Django admin included."""
 
     list_display = [
@@ -19,12 +21,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     ]
     list_filter = ["action", "via", "tenant"]
     search_fields = ["actor_email", "subject_email", "token_name", "detail"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from web.admin import ReadOnlyModelAdmin
+
 from .models import SentNotification
 
 
 @admin.register(SentNotification)
-class SentNotificationAdmin(admin.ModelAdmin):
+class SentNotificationAdmin(ReadOnlyModelAdmin):
     """Read-only: which e-mail went to whom and when, for platform operators answering "did I
     get warned?". A row is what keeps the same event from being mailed twice: deleting one
     here would send it again, so nothing is editable."""
@@ -14,12 +16,3 @@ class SentNotificationAdmin(admin.ModelAdmin):
     search_fields = ["recipient__email", "token__name", "period_key"]
     list_select_related = ["tenant", "recipient", "token"]
     date_hierarchy = "sent_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

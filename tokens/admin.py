@@ -2,15 +2,18 @@ from django.contrib import admin
 
 from audit.models import Via
 from tenants.permissions import may_revoke_token
+from web.admin import ReadOnlyModelAdmin
 
 from .models import Token
 from .services import token_revoke
 
 
 @admin.register(Token)
-class TokenAdmin(admin.ModelAdmin):
+class TokenAdmin(ReadOnlyModelAdmin):
     """Platform operators see tokens (never a secret or digest) and may revoke them: through
-    token_revoke, the one change admin makes, audited and reaching every host at once."""
+    token_revoke, the one change admin makes, audited and reaching every host at once. None is
+    added here (a token is issued where its plaintext can be revealed once) or deleted (revoked
+    tokens stay: the audit trail refers to them)."""
 
     list_display = [
         "name",
@@ -43,15 +46,6 @@ class TokenAdmin(admin.ModelAdmin):
         "revoked_by",
     ]
     actions = ["revoke_selected"]
-
-    def has_add_permission(self, request):
-        return False  # tokens are issued where their plaintext can be revealed once
-
-    def has_change_permission(self, request, obj=None):
-        return False  # every field is read-only: only revoke_selected changes a token
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # revoked, never deleted: the audit trail refers to them
 
     @admin.action(description="Revoke selected tokens")
     def revoke_selected(self, request, queryset):
