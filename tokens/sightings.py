@@ -17,6 +17,8 @@ of them records the news.
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from audit.models import Action, Via
@@ -41,22 +43,20 @@ def note_addresses(token_pk, addresses):
     # Earliest first: of a new token's first networks, the one seen first is its baseline.
     for network, (seen, address) in sorted(latest.items(), key=lambda item: item[1]):
         if _note(token_pk, network, seen):
-            flagged.append(network)
-            _audit(token_pk, network, address)
-    return flagged
+            flagged.append((network, address))
+    if flagged:
+        _audit(token_pk, flagged)
+    return [network for network, _address in flagged]
 
 
 def _note(token_pk, network, seen):
     """Whether this sighting makes network new for the token (this process is the one to say
     so). One UPDATE in the steady state."""
     rows = TokenNetwork.objects.filter(token_id=token_pk, network=network)
-    # Seen lately: only last seen moves (never backwards).
-    if rows.filter(last_seen_at__gte=seen - SIGHTING_WINDOW, last_seen_at__lt=seen).update(
-        last_seen_at=seen
-    ):
+    # Seen lately: only last seen moves, and never backwards (a late flush of older calls).
+    later = Greatest(F("last_seen_at"), Value(seen))
+    if rows.filter(last_seen_at__gte=seen - SIGHTING_WINDOW).update(last_seen_at=later):
         return False
-    if rows.filter(last_seen_at__gte=seen - SIGHTING_WINDOW).exists():
-        return False  # seen lately and already as late as this
     # Back after a gap: whoever moves the stale row forward is the one to tell.
     if rows.filter(last_seen_at__lt=seen - SIGHTING_WINDOW).update(
         first_seen_at=seen, last_seen_at=seen, flagged_at=seen, reviewed_at=None, reviewed_by=None
@@ -79,22 +79,24 @@ def _note(token_pk, network, seen):
             continue  # another baseline, or another process wrote this network first
         return not baseline
     # Another process inserted this network in between: its sighting, its news.
-    rows.filter(last_seen_at__lt=seen).update(last_seen_at=seen)
+    rows.update(last_seen_at=later)
     return False
 
 
-def _audit(token_pk, network, address):
+def _audit(token_pk, flagged):
+    """One audit event per (network, address) flagged, the token read once for them all."""
     token = Token.objects.select_related("tenant", "owner").filter(pk=token_pk).first()
     if token is None:  # deleted meanwhile
         return
-    audit_token_event(
-        token,
-        Action.TOKEN_NEW_NETWORK,
-        via=Via.API,
-        client_ip=address,
-        detail=f"First call from {network} in {SIGHTING_WINDOW.days} days "
-        f"(from {address}); flagged until a full admin marks it reviewed.",
-    )
+    for network, address in flagged:
+        audit_token_event(
+            token,
+            Action.TOKEN_NEW_NETWORK,
+            via=Via.API,
+            client_ip=address,
+            detail=f"First call from {network} in {SIGHTING_WINDOW.days} days "
+            f"(from {address}); flagged until a full admin marks it reviewed.",
+        )
 
 
 def unreviewed(token):
