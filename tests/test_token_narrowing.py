@@ -29,7 +29,7 @@ def test_an_owner_makes_its_token_read_only(operator, issue):
     event = AuditEvent.objects.get(token=token, action=Action.TOKEN_ACCESS_CHANGED)
     assert event.actor == operator and event.via == Via.API
     # The narrowed token is read only from its very next call.
-    again = patch(api_client(secret), token, {"access": "read_only"})
+    again = api_client(secret).delete(f"/api/v1/tokens/{token.pk}/", REMOTE_ADDR="10.0.0.1")
     assert again.status_code == 403
     assert again.json()["detail"] == "Permission denied: the token is read only."
 
@@ -62,10 +62,26 @@ def test_an_operator_cannot_narrow_a_colleagues_token(operator, tenant, issue):
     assert Token.objects.get(pk=token.pk).access == TokenAccess.READ_WRITE
 
 
-def test_a_readers_token_cannot_patch(reader, issue):
+def test_a_readers_token_narrows_itself_but_no_other_token(reader, issue):
+    # Narrowing takes rights away, so a token that may not write may still narrow itself
+    # (review 3, finding 10); narrowing another token is a write like any other.
     token, secret = issue(reader)
-    response = patch(api_client(secret), token, {"allowed_networks": ["10.0.0.0/8"]})
+    other, _ = issue(reader)
+    response = patch(api_client(secret), other, {"allowed_networks": ["10.0.0.0/8"]})
     assert response.status_code == 403
+    assert Token.objects.get(pk=other.pk).allowed_networks == []
+    response = patch(api_client(secret), token, {"allowed_networks": ["10.0.0.0/8"]})
+    assert response.status_code == 200
+    assert Token.objects.get(pk=token.pk).allowed_networks == ["10.0.0.0/8"]
+
+
+def test_a_read_only_token_of_a_writer_narrows_itself(operator, issue):
+    token, secret = issue(operator, access=TokenAccess.READ_ONLY)
+    response = patch(api_client(secret), token, {"access": "read_only"})
+    assert response.status_code == 200
+    assert patch(api_client(secret), token, {"access": "read_write"}).status_code == 400
+    # A narrowing is still a write for every other endpoint: revoking is not narrowing.
+    assert api_client(secret).delete(f"/api/v1/tokens/{token.pk}/").status_code == 403
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ def token_list(request):
     return paginated(request, tokens, token_json, counted)
 
 
-@api_view("GET", "PATCH", "DELETE")
+@api_view("GET", "PATCH", "DELETE", narrows_itself="token_id")
 def token_detail(request, token_id):
     token = (
         Token.objects.api()

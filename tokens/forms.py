@@ -41,6 +41,16 @@ class NetworksField(forms.CharField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
+        # Bounded before it is split or parsed (review 3, finding 1).
+        kwargs.setdefault("max_length", networks.MAX_TEXT_LENGTH)
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "max_length": f"Allow at most {networks.MAX_NETWORKS} networks: this list is "
+                f"%(show_value)d characters long, more than {networks.MAX_NETWORKS} take "
+                f"({networks.MAX_TEXT_LENGTH})."
+            },
+        )
         kwargs.setdefault(
             "widget",
             forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"}),
