@@ -5,6 +5,7 @@ with django-environ's error instead of surfacing later as odd behaviour.
 """
 
 import math
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -328,6 +329,22 @@ if PORTAL_SCHEME == "https":
 
 # Reverse proxies in front of gunicorn whose X-Forwarded-For entries are trusted (0: none).
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+# The addresses (or CIDR ranges; "*": any) those proxies connect from, the same variable
+# gunicorn reads: X-Forwarded-For counts only on a connection from one of them, so a client
+# that reaches a host around the load balancer cannot pick its own address.
+FORWARDED_ALLOW_IPS = [
+    entry.strip() for entry in env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1").split(",")
+]
+if TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES must be 0 or more, not {TRUSTED_PROXIES}.")
+for _entry in FORWARDED_ALLOW_IPS:
+    try:
+        if _entry != "*":
+            ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FORWARDED_ALLOW_IPS must list addresses or CIDR ranges (or *), not {_entry!r}."
+        ) from None
 
 # How often (seconds) a token's last use and usage counts are written at most (tokens.usage).
 TOKEN_LAST_USED_RESOLUTION = env.int("TOKEN_LAST_USED_RESOLUTION", default=60)

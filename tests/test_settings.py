@@ -49,6 +49,9 @@ def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
         ("PORTAL_PORT", "70000"),
         ("PORTAL_SCHEME", "ftp"),
         ("DEBUG", "maybe"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.10,load-balancer"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.0/33"),
+        ("TRUSTED_PROXIES", "-1"),
     ],
 )
 def test_it_fails_loudly_on_bad_configuration(variable, value):

@@ -160,12 +160,21 @@ def test_api_calls_from_in_and_out_of_the_networks(restricted, address, status):
         # Two: the address the outer one saw; what the client itself sent in front is ignored.
         (2, "192.0.2.9, 10.0.0.1, 198.51.100.2", "198.51.100.1", None),
         (2, "10.0.0.1, 192.0.2.1, 198.51.100.2", "198.51.100.1", "192.0.2.1"),
+        # A chain shorter than the proxies it should have passed is no address, never the
+        # inner proxy's own (review 3, finding 4).
+        (2, "10.0.0.1", "198.51.100.1", "an unknown address"),
+        (1, "", "198.51.100.1", "an unknown address"),
+        # A peer that is not one of the proxies reached the host around them: the header is
+        # its own words, and its address is the peer's (review 3, finding 4).
+        (1, "10.20.30.40", "127.0.0.1", "127.0.0.1"),
+        (2, "10.0.0.1, 10.0.0.2", "192.0.2.77", "192.0.2.77"),
     ],
 )
 def test_the_address_is_the_one_behind_the_trusted_proxies(
     restricted, settings, hops, forwarded, peer, seen
 ):
     settings.TRUSTED_PROXIES = hops
+    settings.FORWARDED_ALLOW_IPS = ["198.51.100.0/24"]
     _, secret = restricted
     response = api_client(secret).get(ME, REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
     if seen is None:
@@ -173,6 +182,42 @@ def test_the_address_is_the_one_behind_the_trusted_proxies(
     else:
         assert response.status_code == 403
         assert response.json()["detail"] == refused_from(seen)
+
+
+@pytest.mark.parametrize(
+    ("allowed", "peer", "trusted"),
+    [
+        (["192.0.2.10"], "192.0.2.10", True),
+        (["192.0.2.10"], "192.0.2.11", False),
+        (["192.0.2.0/24", "2001:db9::/64"], "2001:db9::5", True),
+        (["192.0.2.0/24"], "::ffff:192.0.2.7", True),  # a dual-stack socket's IPv4 peer
+        (["*"], "198.51.100.1", True),
+    ],
+)
+def test_forwarded_allow_ips_takes_addresses_ranges_and_any(
+    restricted, settings, allowed, peer, trusted
+):
+    settings.TRUSTED_PROXIES = 1
+    settings.FORWARDED_ALLOW_IPS = allowed
+    _, secret = restricted
+    response = api_client(secret).get(ME, REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR="10.9.9.9")
+    # 10.9.9.9 is inside the token's networks; the peers are not.
+    assert response.status_code == (200 if trusted else 403)
+
+
+def test_the_readmes_production_block_refuses_a_forged_address(restricted, settings):
+    # The reviewer's reproduction: TRUSTED_PROXIES=1 FORWARDED_ALLOW_IPS=10.0.0.10, a token
+    # allowed from 10.0.0.0/8, a call from 127.0.0.1 claiming to be 10.20.30.40: 200 before.
+    settings.TRUSTED_PROXIES = 1
+    settings.FORWARDED_ALLOW_IPS = ["10.0.0.10"]
+    _, secret = restricted
+    forged = api_client(secret).get(ME, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.20.30.40")
+    assert forged.status_code == 403
+    assert forged.json()["detail"] == refused_from("127.0.0.1")
+    through_the_balancer = api_client(secret).get(
+        ME, REMOTE_ADDR="10.0.0.10", HTTP_X_FORWARDED_FOR="10.20.30.40"
+    )
+    assert through_the_balancer.status_code == 200
 
 
 def test_a_refusal_is_audited_once_per_resolution_per_token_and_address(restricted):
