@@ -38,6 +38,7 @@ class Action(models.TextChoices):
     TOKEN_NEW_NETWORK_REVIEWED = "token.new_network_reviewed", "New network reviewed"
     USER_SIGNED_IN = "user.signed_in", "Signed in"
     USER_SIGN_IN_FAILED = "user.sign_in_failed", "Sign-in failed"
+    USER_SIGN_IN_LOCKED = "user.sign_in_locked", "Sign-in locked"
     USER_DEPROVISIONED = "user.deprovisioned", "User deprovisioned"
     USER_ROLE_CHANGED = "user.role_changed", "Role changed"
     POLICY_CHANGED = "tenant.policy_changed", "Token policy changed"

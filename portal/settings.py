@@ -224,6 +224,8 @@ API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=30)
 # Failed sign-ins per 15 minutes for one e-mail from one address, and from one address in all.
 SIGN_IN_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=5)
 SIGN_IN_FAILURE_LIMIT_PER_ADDRESS = env.int("SIGN_IN_FAILURE_LIMIT_PER_ADDRESS", default=30)
+# Failed sign-ins for one account from every address together (review 3, finding 5).
+SIGN_IN_FAILURE_LIMIT_PER_ACCOUNT = env.int("SIGN_IN_FAILURE_LIMIT_PER_ACCOUNT", default=20)
 
 # Single sign-on's calls to a tenant's identity provider (identity.outbound, identity.discovery).
 # Only public https providers, unless this is on: plain http, IP literals and loopback, private

@@ -154,7 +154,10 @@ def report_leak(request):
     """
     address = client_ip(request)
     wait = ratelimit.hit(
-        "leak-report", address or "unknown", limit=settings.LEAK_REPORT_RATE, window=60
+        "leak-report",
+        ratelimit.address_key(address),
+        limit=settings.LEAK_REPORT_RATE,
+        window=60,
     )
     if wait:
         return api_error(429, "Too many reports; try again later.", **{"Retry-After": str(wait)})

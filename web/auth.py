@@ -139,7 +139,7 @@ def counted(refusal, address):
         return refusal
     wait = ratelimit.hit(
         "api-auth-failure",
-        address or "unknown",
+        ratelimit.address_key(address),
         limit=settings.API_AUTH_FAILURE_LIMIT,
         window=60,
     )
