@@ -8,7 +8,9 @@ import pytest
 from audit.models import Action, AuditEvent, Via
 from tests.api import api_client
 from tests.factories import UserFactory
+from tokens import api as api_module
 from tokens.models import Token, TokenAccess
+from tokens.services import TokenChanged, token_set_networks
 
 
 def patch(client, token, body):
@@ -125,3 +127,39 @@ def test_a_read_only_token_is_never_made_writable(full_admin, operator, issue):
     response = patch(api_client(admin_secret), token, {"access": "read_write"})
     assert response.status_code == 400
     assert "no call makes a token writable" in response.json()["detail"]
+
+
+def test_a_narrowing_racing_a_change_of_the_networks_is_409_and_changes_nothing(
+    full_admin, operator, issue, monkeypatch
+):
+    # Review 3, finding 7: PATCH checked against the networks it read, then wrote whatever;
+    # racing a full admin's narrowing on the page, it restored the wider list.
+    token, secret = issue(operator, allowed_networks=["10.0.0.0/8"])
+    checked = api_module.narrowing
+
+    def admin_narrows_meanwhile(token, request):
+        answer = checked(token, request)
+        token_set_networks(
+            token=Token.objects.get(pk=token.pk), allowed_networks=["10.9.0.0/16"], by=full_admin
+        )
+        return answer
+
+    monkeypatch.setattr(api_module, "narrowing", admin_narrows_meanwhile)
+    body = {"access": "read_only", "allowed_networks": ["10.0.0.0/12"]}
+    response = patch(api_client(secret), token, body)
+    assert response.status_code == 409
+    assert "nothing was changed" in response.json()["detail"]
+    token.refresh_from_db()
+    assert token.allowed_networks == ["10.9.0.0/16"]
+    assert token.access == TokenAccess.READ_WRITE  # both or neither
+    changes = AuditEvent.objects.filter(token=token).exclude(action=Action.TOKEN_GENERATED)
+    assert [event.actor for event in changes] == [full_admin]
+
+
+def test_setting_networks_over_a_stale_read_is_refused(full_admin, operator, issue):
+    token, _ = issue(operator, allowed_networks=["10.0.0.0/8"])
+    stale = Token.objects.get(pk=token.pk)
+    token_set_networks(token=token, allowed_networks=["10.9.0.0/16"], by=full_admin)
+    with pytest.raises(TokenChanged):
+        token_set_networks(token=stale, allowed_networks=["10.0.0.0/9"], by=operator)
+    assert Token.objects.get(pk=token.pk).allowed_networks == ["10.9.0.0/16"]

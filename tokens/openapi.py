@@ -229,6 +229,10 @@ PATHS = {
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": NOT_FOUND,
+                "409": error(
+                    "The token's networks changed while the request was made; nothing "
+                    "changed. Read the token and send the narrowing again."
+                ),
             },
         },
         "delete": {

@@ -310,12 +310,20 @@ def token_networks(request, token_id):
     form = TokenNetworksForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
         return _render_detail(request, token, networks_form=form, status=400)
-    changed = services.token_set_networks(
-        token=token,
-        allowed_networks=form.cleaned_data["allowed_networks"],
-        by=request.user,
-        client_ip=client_ip(request),
-    )
+    try:
+        changed = services.token_set_networks(
+            token=token,
+            allowed_networks=form.cleaned_data["allowed_networks"],
+            by=request.user,
+            client_ip=client_ip(request),
+        )
+    except services.TokenChanged:
+        messages.error(
+            request,
+            "Someone changed this token's allowed networks at the same moment; yours were not "
+            "saved. Check them below and save again.",
+        )
+        return redirect("tokens:detail", token_id=token.pk)
     if changed:
         messages.success(request, "Allowed networks saved. Calls from elsewhere now fail.")
     return redirect("tokens:detail", token_id=token.pk)
