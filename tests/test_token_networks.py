@@ -552,6 +552,28 @@ def test_required_networks_cannot_be_emptied_on_the_tokens_page(
     assert token.allowed_networks == ["10.0.0.0/8"]
 
 
+@pytest.mark.parametrize("anywhere", ["0.0.0.0/0", "::/0", "10.0.0.0/8\n0.0.0.0/0", "1.2.3.4/0"])
+def test_required_networks_are_not_met_by_every_address(
+    networks_required, signed_in, operator, issue, anywhere
+):
+    # Review 3, finding 9: "must name allowed networks" took 0.0.0.0/0 and ::/0.
+    client = signed_in(operator)
+    response = generate(client, allowed_networks=anywhere)
+    assert response.status_code == 400
+    assert "is every address; name the networks themselves." in response.content.decode()
+    assert not Token.objects.exists()
+    with pytest.raises(CommandError, match="is every address"):
+        run("generatetoken", operator.email, "--name", "x", "--allow", anywhere.split()[-1])
+    token, _ = issue(operator, allowed_networks=["10.0.0.0/8"])
+    page = client.post(f"{TOKENS_PAGE}{token.pk}/networks/", {"allowed_networks": anywhere})
+    assert page.status_code == 400
+    assert Token.objects.get(pk=token.pk).allowed_networks == ["10.0.0.0/8"]
+
+
+def test_without_the_policy_every_address_may_be_named(signed_in, operator):
+    assert generate(signed_in(operator), allowed_networks="::/0").status_code == 200
+
+
 def test_a_stored_list_that_is_not_normalised_is_refused_by_model_validation(tenant):
     tenant.token_networks = "10.0.0.1/8"
     with pytest.raises(ValidationError, match="normalised"):

@@ -77,6 +77,22 @@ NETWORKS_HELP = (
 NETWORKS_REQUIRED = "Your organisation requires tokens to name the networks they are used from."
 
 
+def required_networks(value, tenant):
+    """value (normalised ranges), as the tenant's policy takes it: where it requires networks,
+    at least one, and none that is the whole Internet (review 3, finding 9: 0.0.0.0/0 met the
+    letter of the policy)."""
+    if not tenant.token_networks_required:
+        return value
+    if not value:
+        raise forms.ValidationError(NETWORKS_REQUIRED)
+    anywhere = [network for network in value if network.endswith("/0")]
+    if anywhere:
+        raise forms.ValidationError(
+            f"{NETWORKS_REQUIRED} {anywhere[0]} is every address; name the networks themselves."
+        )
+    return value
+
+
 class TokenNetworksForm(forms.Form):
     """The allowed networks of an existing token, on its page, within the tenant's policy."""
 
@@ -87,10 +103,7 @@ class TokenNetworksForm(forms.Form):
         self.tenant = tenant
 
     def clean_allowed_networks(self):
-        value = self.cleaned_data["allowed_networks"]
-        if not value and self.tenant.token_networks_required:
-            raise forms.ValidationError(NETWORKS_REQUIRED)
-        return value
+        return required_networks(self.cleaned_data["allowed_networks"], self.tenant)
 
 
 EXPIRY_CHOICES = [
@@ -161,10 +174,7 @@ class TokenGenerateForm(TokenNameForm):
         return expiry
 
     def clean_allowed_networks(self):
-        value = self.cleaned_data["allowed_networks"]
-        if not value and self.tenant.token_networks_required:
-            raise forms.ValidationError(NETWORKS_REQUIRED)
-        return value
+        return required_networks(self.cleaned_data["allowed_networks"], self.tenant)
 
     def clean(self):
         cleaned = super().clean()
