@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.load.server import Gunicorn, free_port, prepare, request, server_env
-from tests.throwaway import ThrowawayDatabase
+from testbed.server import Gunicorn, free_port, prepare, request, server_env
+from testbed.throwaway import ThrowawayDatabase
 
 CONFIGS = {"cold": "bench/gunicorn_cold.conf.py", "warm": "gunicorn.conf.py"}
 STEADY_REQUESTS = 10

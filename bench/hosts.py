@@ -20,7 +20,7 @@ from functools import partial
 
 from django.db import connection
 
-from tests.hosts.cluster import WORKERS_PER_HOST, running_hosts
+from testbed.cluster import WORKERS_PER_HOST, running_hosts
 from tokens import authcache
 from web import invalidation
 

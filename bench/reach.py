@@ -10,7 +10,7 @@ time from its return to the first refusal on B, and every call B accepted after 
 
 import time
 
-from tests.load.server import request
+from testbed.server import request
 from web.invalidation import LEASE
 
 from .timing import percentiles

@@ -8,7 +8,7 @@ are exactly the ones measured.
 
 import warnings
 
-from tests.settings import *  # noqa: F403
+from testbed.settings import *  # noqa: F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework", "rest_framework.authtoken", "knox"]  # noqa: F405
 ROOT_URLCONF = "bench.urls"

@@ -31,7 +31,7 @@ TARGET_EVENTS_PER_SECOND = 5000
 
 
 def agent_throughput(size):
-    from tests.rsyslog import RSYSLOGD, Rsyslog
+    from testbed.rsyslog import RSYSLOGD, Rsyslog
 
     if not os.path.exists(RSYSLOGD):
         return {"skipped": "rsyslogd is not installed (make test installs Debian's rsyslog)"}

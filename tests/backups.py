@@ -1,4 +1,4 @@
-"""Run inside a portal process by tests/test_backup.py (tests.throwaway.run_in_portal):
+"""Run inside a portal process by tests/test_backup.py (testbed.throwaway.run_in_portal):
 tokens in every state, and what the API answers for each."""
 
 import json

@@ -1,4 +1,4 @@
-"""Run inside a portal process by tests/test_email_migration.py (tests.throwaway.run_in_portal):
+"""Run inside a portal process by tests/test_email_migration.py (testbed.throwaway.run_in_portal):
 data written before tenants 0002, and what it must be after."""
 
 import json

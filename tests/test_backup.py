@@ -16,7 +16,7 @@ import subprocess
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.throwaway import ThrowawayDatabase, manage, portal_env, run_in_portal, suite_engine
+from testbed.throwaway import ThrowawayDatabase, manage, portal_env, run_in_portal, suite_engine
 
 TABLES = ["tenants_tenant", "tenants_user", "tokens_token", "audit_auditevent"]
 

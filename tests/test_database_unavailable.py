@@ -10,7 +10,7 @@ from django.db import OperationalError
 from django.test import RequestFactory
 
 from portal.views import server_error
-from tests.load.server import bare_gunicorn, request
+from testbed.server import bare_gunicorn, request
 from tokens import crypto
 
 UNAVAILABLE = {"detail": "The service is temporarily unavailable; try again shortly."}

@@ -3,7 +3,7 @@ sessions get their owner recorded, and those of deprovisioned users end (issue 1
 
 import pytest
 
-from tests.throwaway import ThrowawayDatabase, manage, portal_env, run_in_portal
+from testbed.throwaway import ThrowawayDatabase, manage, portal_env, run_in_portal
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.load.server import bare_gunicorn, request
+from testbed.server import bare_gunicorn, request
 
 WORKERS = 2
 

@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from portal.settings import cache_from_url
-from tests.redis_server import RedisServer
+from testbed.redis_server import RedisServer
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
+from testbed.server import bare_gunicorn
+from testbed.server import request as http_request
 from tests.api import api_client
-from tests.load.server import bare_gunicorn
-from tests.load.server import request as http_request
 from tests.pages import revealed_value
 from tokens import crypto
 from tokens.models import Token

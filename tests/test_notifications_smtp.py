@@ -185,7 +185,7 @@ def run_cron_line(env):
 def env_with(port, database):
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DJANGO_SETTINGS_MODULE": "testbed.settings",
         "DATABASE_URL": f"sqlite:///{database}",
         "EMAIL_URL": f"smtp://127.0.0.1:{port}",
     }

@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import Action, AuditEvent
 from portal.settings import cache_from_url
+from testbed.redis_server import RedisServer
 from tests.api import api_client
 from tests.factories import PASSWORD, UserFactory
-from tests.redis_server import RedisServer
 from tokens import crypto
 from web import ratelimit
 from web.models import RateLimitCount

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.load.server import free_port, request
-from tests.throwaway import ROOT, ThrowawayDatabase, suite_engine
+from testbed.server import free_port, request
+from testbed.throwaway import ROOT, ThrowawayDatabase, suite_engine
 
 pytestmark = pytest.mark.slow
 

@@ -196,7 +196,7 @@ def test_admin_hosts_cannot_name_a_tenants_host():
 
 
 def test_production_passwords_are_hashed_with_pbkdf2():
-    # The suite hashes with MD5 for speed (tests/settings.py); production must not.
+    # The suite hashes with MD5 for speed (testbed/settings.py); production must not.
     result = run_manage(
         "shell",
         "-c",

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from tests.hosts.cluster import cluster
-from tests.throwaway import suite_engine
+from testbed.cluster import cluster
+from testbed.throwaway import suite_engine
 
 pytestmark = [
     pytest.mark.hosts,

@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from tests.hosts.cluster import cluster
-from tests.throwaway import suite_engine
+from testbed.cluster import cluster
+from testbed.throwaway import suite_engine
 from tokens import crypto
 
 pytestmark = [
@@ -75,7 +75,7 @@ def test_a_revocation_on_one_host_refuses_the_next_call_on_the_other(hosts):
 def test_a_rotation_in_another_process_refuses_the_old_secret_on_both_hosts(hosts):
     trial = trial_tokens(hosts, 15, 16)[0]
     assert statuses(hosts, A, trial["secret"]) + statuses(hosts, B, trial["secret"]) == [200] * 8
-    new_secret = hosts.shell("tests.hosts.seed.rotate", payload=trial["id"])
+    new_secret = hosts.shell("testbed.seeds.hosts.rotate", payload=trial["id"])
     assert statuses(hosts, A, trial["secret"]) + statuses(hosts, B, trial["secret"]) == [401] * 8
     assert statuses(hosts, B, new_secret) == [200] * CALLS
 

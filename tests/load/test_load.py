@@ -15,7 +15,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.throwaway import ROOT, ThrowawayDatabase
+from testbed.throwaway import ROOT, ThrowawayDatabase
 
 from .driver import Run, start
 from .server import Gunicorn, free_port, prepare, server_env

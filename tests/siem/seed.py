@@ -1,5 +1,5 @@
 """The SIEM agent tests' tenant, run inside the server's settings by `manage.py shell -c`
-(tests.throwaway.run_in_portal): each function reads its JSON payload from stdin and prints
+(testbed.throwaway.run_in_portal): each function reads its JSON payload from stdin and prints
 one JSON line."""
 
 import json

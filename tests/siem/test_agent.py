@@ -13,10 +13,10 @@ from collections import Counter
 
 import pytest
 
-from tests.load.server import Gunicorn, free_port, request, server_env
-from tests.rsyslog import Rsyslog
+from testbed.rsyslog import Rsyslog
+from testbed.server import Gunicorn, free_port, request, server_env
+from testbed.throwaway import ROOT, ThrowawayDatabase, manage, run_in_portal, suite_engine
 from tests.siem.tls_receiver import TlsReceiver
-from tests.throwaway import ROOT, ThrowawayDatabase, manage, run_in_portal, suite_engine
 
 pytestmark = pytest.mark.siem
 

@@ -6,9 +6,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.load.server import Gunicorn, free_port, request
-from tests.redis_server import RedisServer
-from tests.throwaway import ThrowawayDatabase, manage, portal_env, run_in_portal
+from testbed.redis_server import RedisServer
+from testbed.server import Gunicorn, free_port, request
+from testbed.throwaway import ThrowawayDatabase, manage, portal_env, run_in_portal
 
 WORKERS_PER_HOST = 2
 
@@ -63,7 +63,7 @@ def cluster(directory, *, redis=False, **variables):
             server.start()
         env = portal_env(
             database,
-            DJANGO_SETTINGS_MODULE="tests.load.settings",
+            DJANGO_SETTINGS_MODULE="testbed.served_settings",
             LOAD_STATIC_ROOT=str(directory / "static"),
             WEB_CONCURRENCY=str(WORKERS_PER_HOST),
             TOKEN_CACHE="on",
@@ -73,7 +73,7 @@ def cluster(directory, *, redis=False, **variables):
         )
         manage("migrate", "--noinput", "-v0", env=env)
         manage("collectstatic", "--noinput", "-v0", env=env)
-        seed = run_in_portal("tests.hosts.seed.main", env=env)
+        seed = run_in_portal("testbed.seeds.hosts.main", env=env)
         with running_hosts(env, directory, database.query) as hosts:
             yield Cluster(database, hosts, env, seed, directory, server or None)
     finally:

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
+from testbed import Missing
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 
@@ -33,7 +33,7 @@ class Rsyslog:
 
     def __init__(self, folder):
         if not os.path.exists(RSYSLOGD):
-            pytest.skip("rsyslogd is not installed (make test installs Debian's rsyslog)")
+            raise Missing("rsyslogd is not installed (make test installs Debian's rsyslog)")
         self.folder = Path(folder)
         self.port = free_port()
         self.output = self.folder / "received.log"

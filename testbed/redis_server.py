@@ -6,13 +6,13 @@ import socket
 import subprocess
 import time
 
-import pytest
+from testbed import Missing
 
 
 class RedisServer:
     def __init__(self, folder):
         if not shutil.which("redis-server"):
-            pytest.skip("redis-server is not installed")
+            raise Missing("redis-server is not installed")
         self.folder = folder
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))

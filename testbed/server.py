@@ -1,5 +1,5 @@
-"""A real gunicorn serving the portal on a throw-away database (tests.throwaway), for the
-load tests. Only processes started here are signalled, each by its id."""
+"""A real gunicorn serving the portal on a throw-away database (testbed.throwaway), for the
+load tests and the benchmark. Only processes started here are signalled, each by its id."""
 
 import contextlib
 import http.client
@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.throwaway import ROOT, manage, portal_env, run_in_portal
+from testbed.throwaway import ROOT, manage, portal_env, run_in_portal
 
 PORTS = range(8300, 8400)
 
@@ -29,7 +29,7 @@ def server_env(database, port, directory, workers):
     """Production settings, configured as an operator would, on the throw-away database."""
     return portal_env(
         database,
-        DJANGO_SETTINGS_MODULE="tests.load.settings",
+        DJANGO_SETTINGS_MODULE="testbed.served_settings",
         LOAD_STATIC_ROOT=str(Path(directory) / "static"),
         PORTAL_PORT=str(port),
         PORT=str(port),
@@ -46,12 +46,12 @@ def server_env(database, port, directory, workers):
 
 @contextlib.contextmanager
 def bare_gunicorn(directory, *, database_url, workers=1, config="gunicorn.conf.py", **env):
-    """A gunicorn on tests.settings with a minimal environment, started without sending it a
+    """A gunicorn on testbed.settings with a minimal environment, started without sending it a
     request (a request would warm its workers), stopped on exit."""
     port = free_port()
     env = {
         "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DJANGO_SETTINGS_MODULE": "testbed.settings",
         "DATABASE_URL": database_url,
         "PORT": str(port),
         "WEB_CONCURRENCY": str(workers),
@@ -69,7 +69,7 @@ def prepare(env):
     """Migrate, collect static files (the manifest storage needs them) and seed the tenant."""
     manage("migrate", "--noinput", "-v0", env=env)
     manage("collectstatic", "--noinput", "-v0", env=env)
-    return run_in_portal("tests.load.seed.main", env=env)
+    return run_in_portal("testbed.seeds.load.main", env=env)
 
 
 def request(port, method, path, *, host="portal.localhost", headers=None, body=None):

@@ -1,4 +1,5 @@
-"""Test settings: the production settings with a fixed, hermetic environment."""
+"""Test settings: the production settings with a fixed, hermetic environment. The suite runs
+on them (pyproject.toml), and bench.settings adds the other token schemes to them."""
 
 import os
 

@@ -1,6 +1,6 @@
-"""The production settings, with static files collected into the load test's own folder
+"""The production settings, with static files collected into the run's own folder
 (LOAD_STATIC_ROOT) rather than the checkout's staticfiles/, which every test client of the
-suite would then scan."""
+suite would then scan: what testbed's gunicorns serve."""
 
 import os
 

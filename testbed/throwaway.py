@@ -1,5 +1,6 @@
 """Throw-away databases and `manage.py` runs with production settings, for the tests that
-work on a database of their own outside the test transaction (load, backups).
+work on a database of their own outside the test transaction (load, backups), and for the
+benchmark's servers.
 
 A database follows the run's DATABASE_URL: a new PostgreSQL database on the same server when
 it names PostgreSQL, else a new SQLite file.
