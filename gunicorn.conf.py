@@ -37,8 +37,18 @@ preload_app = True
 
 def when_ready(server):
     from portal.warmup import warm_up
+    from web import invalidation
 
     warm_up()
+    # One invalidation listener for the host, in the master, sharing a board with every
+    # worker it forks: a write waits for one acknowledgement per host, not per worker.
+    invalidation.serve_host()
+
+
+def on_exit(server):
+    from web import invalidation
+
+    invalidation.stop_host()
 
 
 def pre_fork(server, worker):

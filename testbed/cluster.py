@@ -85,7 +85,7 @@ def cluster(directory, *, redis=False, **variables):
 @contextlib.contextmanager
 def running_hosts(env, directory, query, names=("a", "b")):
     """A gunicorn per name on env's database, each with its own temp folder; yields them once
-    every worker's invalidation listener has registered. query(sql) returns rows of that
+    every host's invalidation listener has registered. query(sql) returns rows of that
     database (the benchmark starts its hosts here too, with its own settings)."""
     directory, hosts = Path(directory), []
     try:
@@ -98,8 +98,8 @@ def running_hosts(env, directory, query, names=("a", "b")):
             host.start()
             hosts.append(host)
         deadline = time.monotonic() + 20
-        while _listening(query, hosts) < len(names) * WORKERS_PER_HOST:
-            assert time.monotonic() < deadline, "the workers' listeners did not register"
+        while _listening(query, hosts) < len(names):
+            assert time.monotonic() < deadline, "the hosts' listeners did not register"
             time.sleep(0.1)
         yield hosts
     finally:
@@ -108,7 +108,8 @@ def running_hosts(env, directory, query, names=("a", "b")):
 
 
 def _listening(query, hosts):
-    # Only these hosts' workers: other processes on the database may listen too.
-    pids = set().union(*(host.workers() for host in hosts))
+    # One listener per host, in its master (web.invalidation.serve_host); only these hosts':
+    # other processes on the database may listen too.
+    pids = {host.process.pid for host in hosts}
     rows = query("SELECT pid FROM tokens_cachelistener WHERE lease_until > now()")
     return sum(pid in pids for (pid,) in rows)
