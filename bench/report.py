@@ -1,5 +1,7 @@
 """The printed tables and the PASS/FAIL verdict, from the merged JSON of every database."""
 
+from . import fleet
+
 TARGET_OVERHEAD_SHARE = 0.10  # our auth overhead / DRF's
 TARGET_INPROCESS_RATIO = 1.5  # authenticated / unauthenticated time
 TARGET_HTTP_RATIO = 0.8  # authenticated / unauthenticated throughput
@@ -502,6 +504,8 @@ def verdicts(databases):
             found.append(_agent_verdict(name, result["agent"]))
         if "skipped" not in result.get("hosts", {"skipped": True}):
             found += _hosts_verdicts(name, result["hosts"])
+        if result.get("fleet"):
+            found += fleet.verdicts(name, result["fleet"])
     return found
 
 
@@ -580,6 +584,8 @@ def render(report):
             sections.append(feed_table(name, databases[name]["feed"]))
         if databases[name].get("agent"):
             sections.append(agent_table(name, databases[name]["agent"]))
+        if databases[name].get("fleet"):
+            sections.append(fleet.report_lines(name, databases[name]["fleet"]))
     sections += [burst_lines(databases), hotspot_lines(databases), hosts_lines(databases)]
     for section in sections:
         if section:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import django
 
-PARTS = ("inprocess", "burst", "hotspots", "http", "hosts", "pages", "feed", "agent")
+PARTS = ("inprocess", "burst", "hotspots", "http", "hosts", "fleet", "pages", "feed", "agent")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class Plan:
     feed_sizes: tuple = (1_000, 1_000_000)  # audit events per tenant (issue 16)
     feed_rounds: int = 21
     agent_events: int = 50_000  # delivered by one SIEM agent to rsyslog (issue 16)
+    fleet_hosts: int = 16  # fleet growth (issue 26): 16 hosts x 4 workers = 64 processes
+    fleet_workers: int = 4
+    fleet_revocations: int = 60
 
 
 FULL = Plan()
@@ -54,6 +57,9 @@ QUICK = Plan(
     feed_sizes=(1_000, 100_000),
     feed_rounds=9,
     agent_events=10_000,
+    fleet_hosts=4,
+    fleet_workers=2,
+    fleet_revocations=20,
 )
 
 
@@ -119,6 +125,17 @@ def main(argv=None):
         )
     if "hosts" in parts:
         results["hosts"] = _several_hosts(fixtures, plan, progress)
+    if "fleet" in parts:
+        from . import fleet, hosts
+
+        connection.close()  # the hosts' workers open their own
+        results["fleet"] = fleet.fleet_growth(
+            hosts.host_env(),
+            hosts=plan.fleet_hosts,
+            workers=plan.fleet_workers,
+            revocations=plan.fleet_revocations,
+            progress=progress,
+        )
     if "pages" in parts:
         sizes = ", ".join(f"{size:,}" for size in plan.page_sizes)
         progress(f"seeding tenants with {sizes} tokens")

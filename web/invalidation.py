@@ -17,8 +17,12 @@ How invalidations reach the other processes depends on the database:
 - SQLite, one host by nature: the board is a small memory-mapped file beside the database
   file, so every process that opens the database (gunicorn workers, manage.py commands) reads
   and marks the same board. A mark is a memory write; reading it is a memory read.
-- PostgreSQL, any number of hosts: each process's board lives in its memory, and a listener
-  thread keeps it current from LISTEN/NOTIFY. The write's NOTIFY is sent in its transaction,
+- PostgreSQL, any number of hosts: a listener thread keeps a board current from
+  LISTEN/NOTIFY. Under gunicorn there is one per host, in the master (serve_host), and the
+  board is a file every worker of the host maps (HostPostgres), so a write waits for one
+  acknowledgement per host and the fleet holds one listener connection per host; any other
+  process (a management command that reads, runserver) has its own listener and a board in
+  its memory (Postgres). The write's NOTIFY is sent in its transaction,
   so it is delivered exactly when the write commits and never lost. After the commit the
   writer waits until every live listener has acknowledged having heard it (a *mark*), so once
   the write returns, the next call on any host is decided on the new state. A listener that
@@ -220,7 +224,9 @@ class Postgres:
                     logger.warning("%d cache listener(s) did not acknowledge in time", waiting)
                     return
                 time.sleep(pause)
-                pause = min(pause * 2, 0.01)
+                # Capped low: the wait is one acknowledgement per host, each a few ms away,
+                # and a long sleep would be most of a revocation's time.
+                pause = min(pause * 2, 0.002)
 
     def stop(self):
         if self.listener is not None:
