@@ -44,9 +44,11 @@ def fleet_growth(env, *, hosts, workers, revocations, progress):
     for mode, config in CONFIGS.items():
         tokens = [token_issue(owner=admin, name=f"{mode} {n}").token for n in range(revocations)]
         progress(f"fleet: {hosts} hosts x {workers} workers, listeners {mode.replace('_', ' ')}")
-        with tempfile.TemporaryDirectory(prefix="portal-bench-fleet-") as directory:
-            with _fleet(env, Path(directory), hosts, workers, config) as expected:
-                results[mode] = _revoke_all(tokens, admin, expected)
+        with (
+            tempfile.TemporaryDirectory(prefix="portal-bench-fleet-") as directory,
+            _fleet(env, Path(directory), hosts, workers, config) as expected,
+        ):
+            results[mode] = _revoke_all(tokens, admin, expected)
     return results
 
 
