@@ -169,6 +169,30 @@ else:
     # asks for it: the token lookup of a cache miss (tokens.auth), planned once per connection.
     _db["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 
+# How DATABASE_URL reaches PostgreSQL: "session" (directly, or a pooler in session mode) or
+# "transaction" (PgBouncer in transaction mode, which hands each transaction to any server
+# connection: no prepared statement, server-side cursor or LISTEN survives between two).
+DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session").strip().lower()
+if DATABASE_POOL_MODE not in ("session", "transaction"):
+    raise ImproperlyConfigured("DATABASE_POOL_MODE must be session or transaction.")
+# The invalidation listener's own connection (web.invalidation): LISTEN needs a session, so
+# behind a transaction-mode pooler it must reach PostgreSQL directly. Empty: DATABASE_URL.
+INVALIDATION_DATABASE_URL = env.str("INVALIDATION_DATABASE_URL", default="")
+if DATABASE_POOL_MODE == "transaction":
+    if _db["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOL_MODE=transaction is for PostgreSQL only.")
+    if not INVALIDATION_DATABASE_URL:
+        raise ImproperlyConfigured(
+            "DATABASE_POOL_MODE=transaction needs INVALIDATION_DATABASE_URL: the cache "
+            "invalidation listener needs a session of its own, directly to PostgreSQL."
+        )
+    _db["OPTIONS"]["prepare_threshold"] = None
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+if INVALIDATION_DATABASE_URL and not INVALIDATION_DATABASE_URL.startswith(
+    ("postgres://", "postgresql://", "pgsql://")
+):
+    raise ImproperlyConfigured("INVALIDATION_DATABASE_URL must be a postgres:// URL.")
+
 # Seconds a Redis connect or reply may take: a dead or hung Redis then costs a request a
 # quarter second before rate limits fall back to the database (web.ratelimit), never a
 # stalled worker.

@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 
+import environ
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -346,11 +347,29 @@ def _tenant_text(tenant_id):
     return "*" if tenant_id is None else str(int(tenant_id))
 
 
+# django-environ's names of a database URL's parts, and libpq's.
+_LIBPQ_NAMES = (
+    ("NAME", "dbname"),
+    ("USER", "user"),
+    ("PASSWORD", "password"),
+    ("HOST", "host"),
+    ("PORT", "port"),
+)
+
+
 def _listener_params():
+    """The listener's connection: DATABASE_URL's, or INVALIDATION_DATABASE_URL's (a direct
+    one, past a transaction-mode pooler: LISTEN needs a session)."""
     params = connection.get_connection_params()
     # Only what libpq understands: the listener is a plain psycopg connection.
     for key in ("cursor_factory", "context", "prepare_threshold", "server_side_binding"):
         params.pop(key, None)
+    if settings.INVALIDATION_DATABASE_URL:
+        direct = environ.Env.db_url_config(settings.INVALIDATION_DATABASE_URL)
+        for key, name in _LIBPQ_NAMES:
+            params.pop(name, None)
+            if direct.get(key):
+                params[name] = direct[key]
     return params
 
 
