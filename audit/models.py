@@ -150,6 +150,10 @@ class AuditCounter(models.Model):
         "tenants.Tenant", on_delete=models.PROTECT, primary_key=True, related_name="+"
     )
     last = models.BigIntegerField(default=0)
+    # Retention (audit.retention) has deleted events up to this sequence: a feed cursor below
+    # it may have missed some and is told so, never silently skipped past them. A database
+    # default, so that the previous release can still insert rows.
+    kept_after = models.BigIntegerField(default=0, db_default=0)
 
     def __str__(self):
         return f"{self.tenant_id}: {self.last}"

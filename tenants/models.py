@@ -33,6 +33,11 @@ class Tenant(models.Model):
     token_inactive_revoke_days = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)]
     )
+    # Audit events older than this many days are deleted by the daily sweep (audit.retention);
+    # empty keeps every event (CONTRACT §14).
+    audit_retention_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(30), MaxValueValidator(36500)]
+    )
     # Networks: new API tokens must name theirs; and every token of the tenant, of any kind,
     # is used only from the tenant's (web.networks: ranges separated by spaces, "" anywhere).
     # Read on every call from the tenant cached with the token, so no query of its own.

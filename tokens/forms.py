@@ -300,8 +300,10 @@ class TokenPolicyForm(forms.ModelForm):
             "token_inactive_revoke_days",
             "token_networks_required",
             "token_networks",
+            "audit_retention_days",
         ]
         labels = {
+            "audit_retention_days": "Keep audit events for (days)",
             "token_networks_required": "New tokens must name allowed networks",
             "token_expiry_required": "Require an expiry on new tokens",
             "token_max_lifetime_days": "Maximum lifetime (days)",
@@ -314,6 +316,8 @@ class TokenPolicyForm(forms.ModelForm):
             "automatically once a day, tokens of every kind. Leave empty to keep unused tokens.",
             "token_networks_required": "API tokens generated from now on must list the "
             "addresses they may be used from.",
+            "audit_retention_days": "At least 30. Older events are deleted once a day, and a "
+            "SIEM agent behind them is told where to continue. Leave empty to keep every event.",
         }
 
     # Every token of the tenant, of every kind, is used only from these as well as its own.
