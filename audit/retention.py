@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from .models import AuditCounter, AuditEvent
 
-BATCH = 5000
+BATCH = 10_000
 
 
 def purge(tenant_id, days, *, now=None, batch=BATCH, dry_run=False):

@@ -1,6 +1,6 @@
 """The printed tables and the PASS/FAIL verdict, from the merged JSON of every database."""
 
-from . import fleet
+from . import fleet, retention
 
 TARGET_OVERHEAD_SHARE = 0.10  # our auth overhead / DRF's
 TARGET_INPROCESS_RATIO = 1.5  # authenticated / unauthenticated time
@@ -506,6 +506,8 @@ def verdicts(databases):
             found += _hosts_verdicts(name, result["hosts"])
         if result.get("fleet"):
             found += fleet.verdicts(name, result["fleet"])
+        if result.get("retention"):
+            found += retention.verdicts(name, result["retention"])
     return found
 
 
@@ -586,6 +588,8 @@ def render(report):
             sections.append(agent_table(name, databases[name]["agent"]))
         if databases[name].get("fleet"):
             sections.append(fleet.report_lines(name, databases[name]["fleet"]))
+        if databases[name].get("retention"):
+            sections.append(retention.report_lines(name, databases[name]["retention"]))
     sections += [burst_lines(databases), hotspot_lines(databases), hosts_lines(databases)]
     for section in sections:
         if section:

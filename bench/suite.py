@@ -13,7 +13,18 @@ from dataclasses import dataclass
 
 import django
 
-PARTS = ("inprocess", "burst", "hotspots", "http", "hosts", "fleet", "pages", "feed", "agent")
+PARTS = (
+    "inprocess",
+    "burst",
+    "hotspots",
+    "http",
+    "hosts",
+    "fleet",
+    "pages",
+    "feed",
+    "retention",
+    "agent",
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,7 @@ class Plan:
     fleet_hosts: int = 16  # fleet growth (issue 26): 16 hosts x 4 workers = 64 processes
     fleet_workers: int = 4
     fleet_revocations: int = 60
+    retention_events: int = 10_000_000  # one tenant's audit trail (issue 26, PostgreSQL)
 
 
 FULL = Plan()
@@ -60,6 +72,7 @@ QUICK = Plan(
     fleet_hosts=4,
     fleet_workers=2,
     fleet_revocations=20,
+    retention_events=200_000,
 )
 
 
@@ -150,6 +163,12 @@ def main(argv=None):
         database.settle()
         progress(f"SIEM feed scale: {plan.feed_rounds} interleaved rounds")
         results["feed"] = feed.feed_scale(feed_tenants, rounds=plan.feed_rounds)
+    if "retention" in parts:
+        from . import retention
+
+        results["retention"] = retention.retention_scale(
+            size=plan.retention_events, rounds=plan.feed_rounds, progress=progress
+        )
     if "agent" in parts:
         progress(f"SIEM agent: {plan.agent_events:,} events to rsyslog through gunicorn")
         results["agent"] = siem_agent.agent_throughput(plan.agent_events)
