@@ -9,6 +9,7 @@ from identity.models import IdentitySettings
 from tenants.models import Tenant, User
 from tenants.services import user_deprovision
 from tests.api import api_client
+from tests.bad_values import UNMAILABLE_EMAILS
 from tests.factories import PASSWORD, TokenFactory, UserFactory
 from tokens.models import Token
 
@@ -231,6 +232,30 @@ def test_admin_adds_a_user_whose_email_another_tenant_has(platform, operator, ot
     assert response.status_code == 200
     assert "This tenant already has a user with this e-mail." in response.content.decode()
     assert User.objects.filter(email__iexact="operator@contoso.test").count() == 2
+
+
+@pytest.mark.parametrize("email", UNMAILABLE_EMAILS.values(), ids=UNMAILABLE_EMAILS)
+def test_admin_refuses_an_address_no_mail_can_be_sent_to(platform, operator, email):
+    added = platform.post(
+        "/admin/tenants/user/add/",
+        {
+            "email": email,
+            "tenant": str(operator.tenant_id),
+            "role": "security_reader",
+            "usable_password": "false",
+        },
+    )
+    changed = platform.post(
+        f"/admin/tenants/user/{operator.pk}/change/",
+        {"email": email, "tenant": str(operator.tenant_id), "role": operator.role},
+    )
+    for response in (added, changed):
+        assert response.status_code == 200
+        assert "cannot be mailed as written" in response.content.decode()
+    assert set(User.objects.values_list("email", flat=True)) == {
+        "root@platform.test",
+        "operator@contoso.test",
+    }
 
 
 def test_admin_changes_a_user(platform, operator):
