@@ -417,3 +417,23 @@ def test_sent_notifications_are_listed_read_only_in_admin(platform, operator):
     )
     assert deleted.status_code == 403
     assert SentNotification.objects.filter(pk=sent.pk).exists()
+
+
+def test_failed_notifications_show_why_and_when_they_are_tried_again_in_admin(platform, operator):
+    from notifications.models import Delivery, Kind, SentNotification
+
+    SentNotification.objects.create(
+        kind=Kind.WEEKLY_DIGEST,
+        tenant=operator.tenant,
+        recipient=operator,
+        period_key="2026-W49",
+        sent_at=None,
+        delivery=Delivery.FAILED,
+        attempts=2,
+        last_error="{'operator@contoso.test': (550, b'5.1.1 No such mailbox here')}",
+    )
+    listing = platform.get(
+        "/admin/notifications/sentnotification/", {"delivery__exact": "failed"}
+    ).content.decode()
+    assert "Failed, tried again later" in listing and "No such mailbox here" in listing
+    assert '<td class="field-attempts">2</td>' in listing
