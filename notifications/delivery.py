@@ -67,7 +67,11 @@ def deliver(due, connection=None):
     if claim is None:
         return None
     try:
-        compose(due, connection).send()
+        message = compose(due, connection)
+    except Exception as error:  # noqa: BLE001 - a template or a value of this message only
+        return _failed(claim, due, error)
+    try:
+        message.send()
     except Exception as error:  # noqa: BLE001 - the server's failure, or this message's
         if _server_failed(error):
             _release(claim)

@@ -18,6 +18,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
+from notifications import mail as mail_module
 from notifications.delivery import MAX_ATTEMPTS, deliver, retry_delay
 from notifications.events import due_notifications, week_key
 from notifications.models import (
@@ -419,6 +420,21 @@ def test_an_old_unmailable_address_does_not_stop_the_console_backend(
     printed = capsys.readouterr().out
     assert "To: operator@contoso.test" in printed and "Weekly API token hygiene" not in printed
     assert SentNotification.objects.get(recipient=full_admin).delivery == Delivery.FAILED
+
+
+def test_a_mail_that_cannot_be_composed_fails_alone(operator, monkeypatch):
+    expiring(operator, "week", 5 * DAY)
+    expiring(operator, "day", 6 * HOUR)
+    render = mail_module.render_to_string
+
+    def missing_template(name, context):
+        if context["kind"] == Kind.EXPIRES_IN_7_DAYS:
+            raise FileNotFoundError(2, "No such file", name)  # an OSError, not the server's
+        return render(name, context)
+
+    monkeypatch.setattr(mail_module, "render_to_string", missing_template)
+    assert send_failing().startswith("Sent 1 e-mail (0 expiring within a week, 1 expiring")
+    assert SentNotification.objects.get(kind=Kind.EXPIRES_IN_7_DAYS).delivery == Delivery.FAILED
 
 
 def test_a_claim_left_by_a_run_that_died_is_taken_over_after_the_lease(operator):
