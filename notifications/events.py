@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
+from audit.models import Action, AuditEvent
 from tenants.models import Tenant, User
 from tenants.permissions import receives_hygiene_digest
 from tokens.models import Token
@@ -167,8 +168,41 @@ def digest_events(now, tenants):
             )
 
 
+# A lock (identity.signin) older than this gets no notice: it has long ended.
+LOCK_NOTICE_WINDOW = timedelta(days=1)
+
+
+def lock_events(now, tenants):
+    """One e-mail to an account's owner for each lock of its password sign-in (the audit's
+    user.sign_in_locked, written once per lock), keyed by that event."""
+    locks = list(
+        AuditEvent.objects.filter(
+            tenant__in=tenants,
+            action=Action.USER_SIGN_IN_LOCKED,
+            created_at__gt=now - LOCK_NOTICE_WINDOW,
+            subject__is_active=True,
+        ).select_related("tenant", "subject")
+    )
+    rows = SentNotification.objects.filter(
+        kind=Kind.SIGN_IN_LOCKED, period_key__in=[str(lock.public_id) for lock in locks]
+    )
+    done, waiting = _held(rows, now, "recipient_id", "period_key")
+    for lock in locks:
+        event = (lock.subject_id, str(lock.public_id))
+        if event not in done:
+            yield Due(
+                Kind.SIGN_IN_LOCKED,
+                lock.tenant,
+                lock.subject,
+                event[1],
+                counts={"locked_at": lock.created_at, "address": lock.client_ip},
+                deferred_until=waiting.get(event),
+            )
+
+
 def due_notifications(now, tenants=None):
     """Every e-mail due now, for the given tenants (a query set; default: all of them)."""
     tenants = Tenant.objects.all() if tenants is None else tenants
     yield from token_events(now, tenants)
     yield from digest_events(now, tenants)
+    yield from lock_events(now, tenants)

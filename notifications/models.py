@@ -14,6 +14,7 @@ class Kind(models.TextChoices):
     EXPIRES_IN_1_DAY = "expires_1d", "Token expires within a day"
     EXPIRED = "expired", "Token expired"
     WEEKLY_DIGEST = "weekly_digest", "Weekly token hygiene digest"
+    SIGN_IN_LOCKED = "sign_in_locked", "Password sign-in locked"
 
 
 class Delivery(models.TextChoices):

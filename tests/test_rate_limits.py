@@ -1,3 +1,4 @@
+import io
 import logging
 import signal
 import subprocess
@@ -7,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -362,3 +364,18 @@ def test_a_hung_redis_costs_a_call_about_the_timeout_not_a_stalled_worker(redis_
         assert RateLimitCount.objects.get().count == 1  # counted in the database instead
     finally:
         redis_server.process.send_signal(signal.SIGCONT)
+
+
+def test_the_owner_of_a_locked_account_is_told_by_e_mail_once(operator, mailoutbox):
+    client = Client(HTTP_HOST=operator.tenant.host)
+    for n in range(21):
+        sign_in(client, operator.email, "wrong", address=f"127.0.3.{n}")
+    out = io.StringIO()
+    call_command("sendnotifications", stdout=out)
+    assert "1 sign-in lock notice" in out.getvalue()
+    (mail,) = mailoutbox
+    assert mail.to == [operator.email]
+    assert mail.subject.endswith("Password sign-in to your account was locked")
+    assert "after 20 failed attempts within 15 minutes, the last from 127.0.3.19" in mail.body
+    call_command("sendnotifications", stdout=io.StringIO())
+    assert len(mailoutbox) == 1

@@ -96,13 +96,18 @@ class Command(PortalCommand):
 
     @staticmethod
     def _describe(event):
-        about = f"token “{event.token.name}”" if event.token else "tenant"
+        if event.token:
+            about = f"token “{event.token.name}”"
+        else:
+            about = "account" if event.kind == Kind.SIGN_IN_LOCKED else "tenant"
         return f"{event.tenant.slug}: {Kind(event.kind).label} to {event.recipient.email} ({about})"
 
     @staticmethod
     def _summary(verb, sent):
         parts = [f"{sent[kind]} {label}" for kind, label in TOKEN_MAILS.items()]
         parts.append(counted(sent[Kind.WEEKLY_DIGEST], "weekly digest"))
+        if sent[Kind.SIGN_IN_LOCKED]:
+            parts.append(counted(sent[Kind.SIGN_IN_LOCKED], "sign-in lock notice"))
         return f"{verb} {counted(sum(sent.values()), 'e-mail')} ({', '.join(parts)})"
 
     @staticmethod
