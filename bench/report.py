@@ -470,7 +470,9 @@ def soak_lines(name, soak):
         f"{soak['revoke_failures']} failed); calls accepted after a revocation returned: "
         f"{soak['accepted_after_revocation']}",
         f"  requests answered {soak['requests_answered']:,}, counted in the database "
-        f"{soak['requests_counted']:,} (lost {soak['counts_lost']:,}); networks recorded "
+        f"{soak['requests_counted']:,} (lost {soak['counts_lost']:,}; "
+        f"{soak.get('requests_counted_before_stop', 0):,} written before gunicorn stopped); "
+        "networks recorded "
         f"{soak['networks_recorded']:,}, flagged {soak['networks_flagged']:,}; new-network "
         f"events {soak['new_network_events']:,}, at most {soak['most_events_for_one_token']} "
         "for one token",

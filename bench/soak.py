@@ -59,12 +59,18 @@ def soak(fixtures, *, seconds, progress):
                 f"{REVOCATIONS_PER_SECOND} revocation/s"
             )
             run.go(seconds)
+            before_stop = _requests_counted()  # what the workers' flushers wrote meanwhile
         finally:
             server.stop()  # graceful: each worker flushes what it holds
         log = server.log()
     figures = run.figures()
     answered = figures["answered_200"] + figures["revocations"]  # a revocation is a use too
-    return {**figures, **_log_figures(log), **_database_figures(answered)}
+    return {
+        **figures,
+        **_log_figures(log),
+        **_database_figures(answered),
+        "requests_counted_before_stop": before_stop,
+    }
 
 
 def _env():
@@ -214,20 +220,30 @@ def _log_figures(log):
     }
 
 
-def _database_figures(answered):
-    # Imported here: the models need Django set up, which bench.suite does before calling.
-    from audit.models import Action, AuditEvent
-    from tokens.models import TokenNetwork, TokenUsage
+SOAK_TOKENS = {"token__tenant__slug__startswith": "soak"}
 
-    soak_tokens = {"token__tenant__slug__startswith": "soak"}
-    counted = TokenUsage.objects.filter(**soak_tokens).aggregate(total=Sum("requests"))["total"]
-    networks = TokenNetwork.objects.filter(**soak_tokens)
-    events = AuditEvent.objects.filter(action=Action.TOKEN_NEW_NETWORK, **soak_tokens)
+
+def _requests_counted():
+    # Imported here: the models need Django set up, which bench.suite does before calling.
+    from tokens.models import TokenUsage
+
+    counted = TokenUsage.objects.filter(**SOAK_TOKENS).aggregate(total=Sum("requests"))
+    connection.close()
+    return counted["total"] or 0
+
+
+def _database_figures(answered):
+    from audit.models import Action, AuditEvent
+    from tokens.models import TokenNetwork
+
+    counted = _requests_counted()
+    networks = TokenNetwork.objects.filter(**SOAK_TOKENS)
+    events = AuditEvent.objects.filter(action=Action.TOKEN_NEW_NETWORK, **SOAK_TOKENS)
     per_token = events.values("token").annotate(n=Count("pk")).order_by("-n").first()
     found = {
         "requests_answered": answered,
-        "requests_counted": counted or 0,
-        "counts_lost": answered - (counted or 0),
+        "requests_counted": counted,
+        "counts_lost": answered - counted,
         "networks_recorded": networks.count(),
         "networks_flagged": networks.filter(flagged_at__isnull=False).count(),
         "new_network_events": events.count(),

@@ -38,7 +38,7 @@ from .models import Token, TokenClientAddress, TokenUsage
 
 logger = logging.getLogger(__name__)
 
-BATCH = 1000  # rows per statement
+BATCH = 250  # rows per statement: longer ones cost more to build and plan than they save
 FLUSH_ADDRESSES = 20_000  # client addresses written by one flush at most
 MAX_ADDRESSES = 50_000  # client addresses held in memory at most (about 10 MB)
 
