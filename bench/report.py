@@ -500,7 +500,8 @@ def _soak_verdict(name, soak):
     failures = {
         "5xx": soak["server_errors"],
         "failed connections": soak["failed_connections"],
-        "worker restarts": soak["worker_boots_after_start"] + soak["worker_timeouts"],
+        "worker restarts": soak["worker_boots_after_start"],
+        "WORKER TIMEOUT": soak["worker_timeouts"],
         "accepted after a revocation": soak["accepted_after_revocation"],
         "counts lost": soak["counts_lost"],
     }
