@@ -200,29 +200,3 @@ def _bulk_tokens(tenant, owners_and_names, hint):
         ],
         batch_size=BATCH,
     )
-
-
-@dataclass(frozen=True)
-class SoakFixtures:
-    hosts: list  # per tenant, its host name
-    admins: list  # per tenant, its full admin's API token (it revokes the tenant's tokens)
-    tokens: list  # (token id, secret, tenant number) of the tokens the clients call
-
-
-@transaction.atomic
-def seed_soak(tenants, tokens):
-    """`tokens` API tokens spread over `tenants` tenants, each tenant with a full admin (who
-    owns them and revokes them through the API) and the admin's own token. Issued by the
-    real service, since the clients need their secrets."""
-    hosts, admins, issued = [], [], []
-    for number in range(tenants):
-        tenant = Tenant.objects.create(slug=f"soak{number}", name=f"Soak {number}")
-        admin = User.objects.create_user(
-            f"admin@{tenant.slug}.bench", None, tenant=tenant, role=Role.FULL_ADMIN
-        )
-        hosts.append(tenant.host)
-        admins.append(token_issue(owner=admin, name="Soak admin client").secret)
-        for index in range(number, tokens, tenants):
-            one = token_issue(owner=admin, name=f"Soak client {index}")
-            issued.append((str(one.token.pk), one.secret, number))
-    return SoakFixtures(hosts=hosts, admins=admins, tokens=issued)

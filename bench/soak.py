@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 
 from tests.load.server import Gunicorn  # one gunicorn runner for tests and bench (bench.hosts)
@@ -43,6 +43,36 @@ REVOCATIONS_PER_SECOND = 1
 HOT_SHARE = 0.3  # of the calls, with the tokens just revoked or next in line
 RSS_EVERY = 5  # seconds
 ME = "/api/v1/me/"
+
+
+@dataclass(frozen=True)
+class SoakFixtures:
+    hosts: list  # per tenant, its host name
+    admins: list  # per tenant, its full admin's API token (it revokes the tenant's tokens)
+    tokens: list  # (token id, secret, tenant number) of the tokens the clients call
+
+
+@transaction.atomic
+def seed_soak(tenants, tokens):
+    """`tokens` API tokens spread over `tenants` tenants, each tenant with a full admin (who
+    owns them and revokes them through the API) and the admin's own token. Issued by the
+    real service, since the clients need their secrets."""
+    # Imported here: the models need Django set up, which bench.suite does before calling.
+    from tenants.models import Role, Tenant, User
+    from tokens.services import token_issue
+
+    hosts, admins, issued = [], [], []
+    for number in range(tenants):
+        tenant = Tenant.objects.create(slug=f"soak{number}", name=f"Soak {number}")
+        admin = User.objects.create_user(
+            f"admin@{tenant.slug}.bench", None, tenant=tenant, role=Role.FULL_ADMIN
+        )
+        hosts.append(tenant.host)
+        admins.append(token_issue(owner=admin, name="Soak admin client").secret)
+        for index in range(number, tokens, tenants):
+            one = token_issue(owner=admin, name=f"Soak client {index}")
+            issued.append((str(one.token.pk), one.secret, number))
+    return SoakFixtures(hosts=hosts, admins=admins, tokens=issued)
 
 
 def soak(fixtures, *, seconds, progress):

@@ -163,12 +163,12 @@ def _several_hosts(fixtures, plan, progress):
 def _soak(plan, progress):
     from django.db import connection
 
-    from . import database, seed, soak
+    from . import database, soak
 
     if connection.vendor != "postgresql":
         return {"skipped": "the soak runs on PostgreSQL: run with --db postgres"}
     progress(f"seeding {soak.TOKENS} tokens in {soak.TENANTS} tenants for the soak")
-    fixtures = seed.seed_soak(soak.TENANTS, soak.TOKENS)
+    fixtures = soak.seed_soak(soak.TENANTS, soak.TOKENS)
     database.settle()
     return soak.soak(fixtures, seconds=plan.soak_seconds, progress=progress)
 
