@@ -30,7 +30,7 @@ import threading
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from . import sightings
@@ -136,12 +136,14 @@ def flush(now=None):
     except Exception as error:  # noqa: BLE001 - any failure: keep the usage, try again later
         _buffer.give_back(tokens)
         addresses = sum(len(usage.addresses) for usage in tokens.values())
-        # The error's class only: a database message may quote the rows it was given.
+        # A database error by its class only: its message may quote the rows it was given.
+        # Anything else is a bug, worth its traceback.
         logger.warning(
             "Token usage not written (%s): %d token(s) and %d address(es) kept for the next flush.",
             type(error).__name__,
             len(tokens),
             addresses,
+            exc_info=not isinstance(error, DatabaseError),
         )
         return False
     return True
