@@ -59,13 +59,19 @@ def pre_fork(server, worker):
 
 
 def post_worker_init(worker):
-    # Each worker hears cache invalidations from before its first request (web.invalidation).
+    # Each worker hears cache invalidations from before its first request (web.invalidation),
+    # and writes its token usage from a thread of its own, never in a request (tokens.pending).
+    from tokens import pending
     from web import invalidation
 
     invalidation.start()
+    pending.start()
 
 
 def worker_exit(server, worker):
+    # What the worker still holds of its token usage is written before it goes.
+    from tokens import pending
     from web import invalidation
 
+    pending.stop()
     invalidation.stop()

@@ -24,6 +24,7 @@ PARTS = (
     "feed",
     "retention",
     "agent",
+    "soak",
 )
 
 
@@ -50,6 +51,8 @@ class Plan:
     fleet_workers: int = 4
     fleet_revocations: int = 60
     retention_events: int = 10_000_000  # one tenant's audit trail (issue 26, PostgreSQL)
+    # Two flushes of each worker at the production resolution of 60 s (review 3, finding 2).
+    soak_seconds: int = 120
 
 
 FULL = Plan()
@@ -73,6 +76,7 @@ QUICK = Plan(
     fleet_workers=2,
     fleet_revocations=20,
     retention_events=200_000,
+    soak_seconds=70,  # one flush per worker
 )
 
 
@@ -172,6 +176,8 @@ def main(argv=None):
     if "agent" in parts:
         progress(f"SIEM agent: {plan.agent_events:,} events to rsyslog through gunicorn")
         results["agent"] = siem_agent.agent_throughput(plan.agent_events)
+    if "soak" in parts:
+        results["soak"] = _soak(plan, progress)
     progress("done")
     connection.close()
     with open(args.out, "w") as out:
@@ -189,6 +195,19 @@ def _several_hosts(fixtures, plan, progress):
     hosts_fixtures = seed.seed_hosts(plan.hosts_trials, plan.churn_tokens)
     database.settle()
     return hosts.several_hosts(fixtures, hosts_fixtures, plan=plan, progress=progress)
+
+
+def _soak(plan, progress):
+    from django.db import connection
+
+    from . import database, soak
+
+    if connection.vendor != "postgresql":
+        return {"skipped": "the soak runs on PostgreSQL: run with --db postgres"}
+    progress(f"seeding {soak.TOKENS} tokens in {soak.TENANTS} tenants for the soak")
+    fixtures = soak.seed_soak(soak.TENANTS, soak.TOKENS)
+    database.settle()
+    return soak.soak(fixtures, seconds=plan.soak_seconds, progress=progress)
 
 
 def _server_version(connection):
