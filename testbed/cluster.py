@@ -109,18 +109,22 @@ def cluster(directory, *, redis=False, pgbouncer=False, **variables):
 
 
 @contextlib.contextmanager
-def running_hosts(env, directory, query, names=("a", "b"), roots=None):
+def running_hosts(env, directory, query, names=("a", "b"), releases=None):
     """A gunicorn per name on env's database, each with its own temp folder; yields them once
     every host's invalidation listener has registered. query(sql) returns rows of that
-    database (the benchmark starts its hosts here too, with its own settings). roots: the
-    checkout each host serves (default: this one; tests/upgrade serves two releases)."""
+    database (the benchmark starts its hosts here too, with its own settings). releases: a
+    (checkout, settings module) per host, for hosts of two releases at once (tests/upgrade);
+    by default this checkout and env's settings."""
     directory, hosts = Path(directory), []
     try:
-        for name, root in zip(names, roots or [ROOT] * len(names), strict=True):
+        for index, name in enumerate(names):
             port = free_port()
             tmp = directory / f"tmp-{name}"
             tmp.mkdir()
             host_env = {**env, "PORT": str(port), "PORTAL_PORT": str(port), "TMPDIR": str(tmp)}
+            root = ROOT
+            if releases:
+                root, host_env["DJANGO_SETTINGS_MODULE"] = releases[index]
             host = Gunicorn(host_env, directory / f"host-{name}.log", root=root)
             host.start()
             hosts.append(host)
@@ -138,7 +142,9 @@ def _listening(query, hosts):
     """Hosts whose invalidation listener has registered: one per host, in its master
     (web.invalidation.serve_host), or, on release 0.1.0 (tests/upgrade), one in each worker.
     Only these hosts' count: other processes on the database may listen too."""
-    live = {pid for (pid,) in query("SELECT pid FROM tokens_cachelistener WHERE lease_until > now()")}
+    live = {
+        pid for (pid,) in query("SELECT pid FROM tokens_cachelistener WHERE lease_until > now()")
+    }
     return sum(
         host.process.pid in live or bool(workers := host.workers()) and workers <= live
         for host in hosts

@@ -25,12 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.hosts.cluster import running_hosts
-from tests.load.server import request
-from tests.throwaway import ROOT, ThrowawayDatabase, manage
+from testbed.cluster import running_hosts
+from testbed.server import request
+from testbed.throwaway import ROOT, ThrowawayDatabase, manage
 from tests.upgrade.release import git, previous_release
 
 # The release's tests of what a rollout must not break, less two kinds: `from_the_shell`
@@ -71,7 +72,8 @@ class Rollout:
         self.tests_url = urlunsplit(urlsplit(self.server)._replace(path=f"/{base}"))
         # pytest-django's test database for DATABASE_URL=.../{base}, with --reuse-db.
         self.tested = self.database(name=f"test_{base}")
-        manage("migrate", "--noinput", "-v0", env=env_for(self.tested.url), root=self.old)
+        old_env = env_for(self.tested.url, self.old)
+        manage("migrate", "--noinput", "-v0", env=old_env, root=self.old)
         self.served = self.database(template=self.tested)
         url, _, self.admin, self.before = self.old_commands(
             ["createtenant", "smoke", "--name", "Smoke"],
@@ -105,8 +107,9 @@ class Rollout:
             ["generatetoken", ADMIN, "--tenant", "smoke", "--name", "revoked on old"],
         )
         env = env_for(self.served.url, **HOST_VARIABLES)
-        names, roots = ("old", "new"), (self.old, ROOT)
-        with running_hosts(env, self.directory, self.served.query, names, roots) as hosts:
+        names = ("old", "new")
+        releases = [(self.old, test_settings(self.old)), (ROOT, test_settings(ROOT))]
+        with running_hosts(env, self.directory, self.served.query, names, releases) as hosts:
             old, new = hosts
             for secret in (self.admin, self.before, revoked_on_new, revoked_on_old):
                 self.expect(hosts, secret, 200, "a token the previous release made")
@@ -145,8 +148,7 @@ class Rollout:
 
     def start_old_tests(self):
         """The release's tests, in the background while the two hosts serve."""
-        env = env_for(self.tests_url)
-        del env["DJANGO_SETTINGS_MODULE"]  # pytest-django reads the release's pyproject.toml
+        env = env_for(self.tests_url, self.old)
         with (self.directory / "old-tests.log").open("w") as log:
             self.tests = subprocess.Popen(  # noqa: S603
                 [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--reuse-db", "-q"]
@@ -169,7 +171,7 @@ class Rollout:
             "    printed.append(out.getvalue().strip())\n"
             "print(json.dumps(printed))\n"
         )
-        env, payload = env_for(self.served.url), json.dumps(commands)
+        env, payload = env_for(self.served.url, self.old), json.dumps(commands)
         out = manage("shell", "-c", code, env=env, input=payload, root=self.old)
         imported, *printed = json.loads(out.strip().splitlines()[-1])
         if not Path(imported).is_relative_to(self.old):
@@ -216,12 +218,18 @@ class Rollout:
             git("worktree", "remove", "--force", str(self.old))
 
 
-def env_for(database_url, **variables):
-    """A process of either release, on its test settings (no collected static files, a fixed
-    secret key), on one database."""
+def env_for(database_url, root=ROOT, **variables):
+    """A process of the release checked out at root, on its test settings (no collected static
+    files, a fixed secret key), on one database."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env |= {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url}
+    env |= {"DJANGO_SETTINGS_MODULE": test_settings(root), "DATABASE_URL": database_url}
     return env | variables
+
+
+def test_settings(root):
+    """The settings module a checkout's test suite runs on (tests.settings in 0.1.0)."""
+    with (Path(root) / "pyproject.toml").open("rb") as file:
+        return tomllib.load(file)["tool"]["pytest"]["ini_options"]["DJANGO_SETTINGS_MODULE"]
 
 
 def main():

@@ -8,7 +8,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, migrations, models
 from django.db.migrations.loader import MigrationLoader
 from syzygy import Stage
 
-from tests.throwaway import suite_engine
+from testbed.throwaway import suite_engine
 from tests.upgrade.expand_only import check, check_new_migrations, new_migrations
 from tests.upgrade.release import ROOT, Release, ReleaseError, previous_release
 

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import connection, connections
 from django.db.models.signals import pre_migrate
 
-from tests.throwaway import ROOT, suite_engine
+from testbed.throwaway import ROOT, suite_engine
 
 pytestmark = pytest.mark.skipif(
     suite_engine() != "postgresql", reason="PostgreSQL's lock and statement timeouts"

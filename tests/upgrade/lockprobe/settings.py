@@ -1,3 +1,3 @@
-from tests.settings import *  # noqa: F403
+from testbed.settings import *  # noqa: F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.upgrade.lockprobe"]  # noqa: F405
