@@ -11,6 +11,7 @@ signal leaves django-syzygy's `migrate` command (`--pre-deploy`) as it is.
 """
 
 from django.conf import settings
+from django.core.management.base import CommandError
 from django.db import connections
 
 
@@ -18,6 +19,13 @@ def limit(sender, using, **kwargs):
     connection = connections[using]
     if connection.vendor != "postgresql":
         return
+    if settings.DATABASE_POOL_MODE == "transaction":
+        # A session setting does not hold across transactions there, and may reach another
+        # client's session on the server connection it was made on.
+        raise CommandError(
+            "Migrate with DATABASE_URL straight to PostgreSQL and DATABASE_POOL_MODE=session: "
+            "behind a pooler in transaction mode the lock and statement timeouts do not hold."
+        )
     with connection.cursor() as cursor:
         # set_config(..., false): for the session, not only the current transaction.
         cursor.execute(

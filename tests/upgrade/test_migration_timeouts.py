@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from django.apps import apps
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, connections
 from django.db.models.signals import pre_migrate
 
@@ -105,3 +105,14 @@ def test_migrate_sets_the_limits_on_its_own_session_and_resets_them(settings):
             "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
         )
         assert cursor.fetchone() == ("0", "0")
+
+
+@pytest.mark.django_db
+def test_migrate_refuses_to_run_behind_a_pooler_in_transaction_mode(settings):
+    settings.DATABASE_POOL_MODE = "transaction"
+    with pytest.raises(CommandError) as refused:
+        call_command("migrate", verbosity=0)
+    assert str(refused.value) == (
+        "Migrate with DATABASE_URL straight to PostgreSQL and DATABASE_POOL_MODE=session: "
+        "behind a pooler in transaction mode the lock and statement timeouts do not hold."
+    )
