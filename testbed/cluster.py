@@ -95,7 +95,8 @@ def cluster(directory, *, redis=False, pgbouncer=False, **variables):
             **variables,
         )
         # Schema changes take a session of their own, past any pooler (docs/operations.md).
-        manage("migrate", "--noinput", "-v0", env={**env, "DATABASE_URL": database.url})
+        direct = {"DATABASE_URL": database.url, "DATABASE_POOL_MODE": "session"}
+        manage("migrate", "--noinput", "-v0", env={**env, **direct})
         manage("collectstatic", "--noinput", "-v0", env=env)
         seed = run_in_portal("testbed.seeds.hosts.main", env=env)
         with running_hosts(env, directory, database.query) as hosts:
