@@ -88,8 +88,8 @@ def _revoke_all(tokens, admin, listeners):
     from tokens.services import token_revoke
 
     connections_held = _connections()
-    # Statistics reach pg_stat_user_tables within a second of a session's transaction: the
-    # listeners' registrations are counted before, not during, the revocations.
+    # Statistics reach pg_stat_user_tables within a second or so of a session's transaction:
+    # the listeners' registrations are counted before, not during, the revocations.
     time.sleep(1.5)
     writes_before = _listener_writes()
     started = time.monotonic()
@@ -101,13 +101,21 @@ def _revoke_all(tokens, admin, listeners):
         durations.append((time.perf_counter() - began) * 1000)
     seconds = time.monotonic() - started
     time.sleep(1.5)
-    writes = _listener_writes() - writes_before
+    writes_after = _listener_writes()
+    window = time.monotonic() - started
+    # The same length of time with no revocation: the lease renewals an idle fleet writes
+    # anyway, so that what is left is what the revocations cost.
+    time.sleep(window)
+    renewals = _listener_writes() - writes_after
+    writes = writes_after - writes_before
     return {
         "listeners": listeners,
         "revoke_ms": percentiles(durations),
         "seconds": seconds,
         "listener_writes": writes,
+        "idle_renewals": renewals,
         "writes_per_revoke": writes / len(tokens),
+        "writes_per_revoke_beyond_idle": max(writes - renewals, 0) / len(tokens),
         "connections": connections_held,
     }
 
@@ -147,7 +155,7 @@ def report_lines(name, result):
         f"Fleet growth [{name}]: {result['hosts']} hosts x {result['workers_per_host']} workers, "
         f"{result['revocations']} revocations each, idle fleet",
         f"  {'listeners':<12} {'live':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
-        f"{'writes/revoke':>14} {'connections':>12}",
+        f"{'writes/revoke':>14} {'beyond idle':>12} {'connections':>12}",
     ]
     for mode in CONFIGS:
         row = result[mode]
@@ -155,7 +163,7 @@ def report_lines(name, result):
         lines.append(
             f"  {mode.replace('_', ' '):<12} {row['listeners']:>5} {ms['p50']:>8.1f} "
             f"{ms['p95']:>8.1f} {ms['max']:>8.1f} {row['writes_per_revoke']:>14.1f} "
-            f"{row['connections']:>12}"
+            f"{row['writes_per_revoke_beyond_idle']:>12.1f} {row['connections']:>12}"
         )
     return lines
 
@@ -176,9 +184,12 @@ def verdicts(name, result):
             f"{result['per_worker']['revoke_ms']['p95']:.1f} ms)",
         },
         {
-            "result": "PASS" if row["writes_per_revoke"] <= hosts else "FAIL",
-            "target": f"{label} listener writes per revoke <= hosts ({hosts})",
-            "measured": f"{row['writes_per_revoke']:.1f} (one listener per worker: "
+            "result": "PASS" if row["writes_per_revoke_beyond_idle"] <= hosts else "FAIL",
+            "target": f"{label} listener writes per revoke <= hosts ({hosts}), beyond the "
+            "lease renewals of an idle fleet",
+            "measured": f"{row['writes_per_revoke_beyond_idle']:.1f}; "
+            f"{row['writes_per_revoke']:.1f} with renewals (one listener per worker: "
+            f"{result['per_worker']['writes_per_revoke_beyond_idle']:.1f}; "
             f"{result['per_worker']['writes_per_revoke']:.1f})",
         },
         {

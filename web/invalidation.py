@@ -52,7 +52,7 @@ AUTH, COUNTS = "a", "c"  # what a write makes stale: authentication (and counts)
 CHANNEL = "portal_invalidation"
 MARKS = "portal_invalidation_mark"  # the sequence writers take their marks from
 LISTENERS = "tokens_cachelistener"  # web.models.CacheListener
-HEARTBEAT = 1.0  # seconds between a listener's lease renewals
+HEARTBEAT = 2.0  # seconds between a listener's lease renewals, at least two per lease
 LEASE = 5.0  # how long a renewal lets a process trust its cache, and writers wait at most
 MARGIN = 0.5  # taken off the lease on the process's side, for clock-rate drift
 
@@ -287,6 +287,10 @@ class Listener(threading.Thread):
         import psycopg
 
         with psycopg.connect(**{"connect_timeout": 5, **self.params}, autocommit=True) as conn:
+            # An acknowledgement need not survive a crash of PostgreSQL (the listener then
+            # reconnects and forgets its cache): it is not waited on to reach the disk, which
+            # is most of what a writer waits for, once per host.
+            conn.execute("SET synchronous_commit = off")
             conn.execute(f"LISTEN {CHANNEL}")
             # Whatever was cached before this point may have missed notifications.
             self.board.mark(None)
