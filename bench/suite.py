@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import django
 
-PARTS = ("inprocess", "burst", "hotspots", "http", "hosts", "pages", "feed", "agent")
+PARTS = ("inprocess", "burst", "hotspots", "http", "hosts", "pages", "feed", "agent", "many")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class Plan:
     feed_sizes: tuple = (1_000, 1_000_000)  # audit events per tenant (issue 16)
     feed_rounds: int = 21
     agent_events: int = 50_000  # delivered by one SIEM agent to rsyslog (issue 16)
+    many_tokens: int = 50_000  # active tokens called with a Zipf-skewed choice (part 9)
+    many_warm_calls: int = 60_000  # brings the token cache to its steady state
+    many_counted_calls: int = 5_000
+    many_rounds: int = 100
 
 
 FULL = Plan()
@@ -54,6 +58,9 @@ QUICK = Plan(
     feed_sizes=(1_000, 100_000),
     feed_rounds=9,
     agent_events=10_000,
+    many_warm_calls=30_000,
+    many_counted_calls=2_000,
+    many_rounds=40,
 )
 
 
@@ -83,7 +90,17 @@ def main(argv=None):
     from django.core.management import call_command
     from django.db import connection
 
-    from . import database, feed, hotspots, http_auth, inprocess, pages, seed, siem_agent
+    from . import (
+        database,
+        feed,
+        hotspots,
+        http_auth,
+        inprocess,
+        many_tokens,
+        pages,
+        seed,
+        siem_agent,
+    )
 
     progress("migrating")
     call_command("migrate", verbosity=0)
@@ -136,6 +153,19 @@ def main(argv=None):
     if "agent" in parts:
         progress(f"SIEM agent: {plan.agent_events:,} events to rsyslog through gunicorn")
         results["agent"] = siem_agent.agent_throughput(plan.agent_events)
+    # Last: its 50,000 rows per table would change what the parts above measure.
+    if "many" in parts:
+        progress(f"seeding {plan.many_tokens:,} of our tokens and as many of DRF's")
+        many = seed.seed_many(plan.many_tokens)
+        database.settle()
+        progress(f"many tokens: {plan.many_warm_calls:,} calls to warm, then counted and timed")
+        results["many"] = many_tokens.many_tokens(
+            many,
+            warm_calls=plan.many_warm_calls,
+            counted_calls=plan.many_counted_calls,
+            rounds=plan.many_rounds,
+            per_round=plan.inprocess_per_round,
+        )
     progress("done")
     connection.close()
     with open(args.out, "w") as out:
