@@ -255,7 +255,7 @@ def many_lines(databases):
     lines = _title(
         f"9. Many active tokens in-process: {first['tokens']:,} of ours and of DRF's, each call's "
         f"token drawn Zipf s={first['exponent']:g}; our cache holds {first['cache_entries']:,} "
-        f"per process (after {first['warm_calls']:,} calls to warm it)"
+        f"per process, no reloads by age (after {first['warm_calls']:,} calls to warm it)"
     )
     for name in names:
         many = databases[name]["many"]
