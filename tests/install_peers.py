@@ -1,7 +1,8 @@
 """Make sure the Debian programs the tests drive are present; install them when possible.
 
 Chromium for the browser tests (Playwright's own browser downloads are not possible here, so
-they drive /usr/bin/chromium) and rsyslog, the real syslog receiver of the SIEM agent's tests.
+they drive /usr/bin/chromium), rsyslog, the real syslog receiver of the SIEM agent's tests, and
+HAProxy, the load balancer of the rolling-restart test (tests/hosts/test_rolling_restart.py).
 Prints one line per missing program; tests whose program is missing are skipped with a reason.
 """
 
@@ -10,7 +11,11 @@ import shutil
 import subprocess
 import sys
 
-PEERS = {"/usr/bin/chromium": "chromium", "/usr/sbin/rsyslogd": "rsyslog"}
+PEERS = {
+    "/usr/bin/chromium": "chromium",
+    "/usr/sbin/rsyslogd": "rsyslog",
+    "/usr/sbin/haproxy": "haproxy",
+}
 
 
 def main():
@@ -22,7 +27,8 @@ def main():
         return
     print(f"Installing Debian's {', '.join(missing)} for the tests...")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # rsyslog's package would start the machine's own daemon; the tests start their own.
+    # rsyslog's and haproxy's packages would start the machine's own daemons; the tests start
+    # their own.
     policy = "/usr/sbin/policy-rc.d"
     added_policy = not os.path.exists(policy)
     if added_policy:

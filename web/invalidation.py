@@ -49,6 +49,7 @@ LISTENERS = "tokens_cachelistener"  # web.models.CacheListener
 HEARTBEAT = 1.0  # seconds between a listener's lease renewals
 LEASE = 5.0  # how long a renewal lets a process trust its cache, and writers wait at most
 MARGIN = 0.5  # taken off the lease on the process's side, for clock-rate drift
+STOP_CHECK = 0.1  # how often a waiting listener looks whether its process is stopping
 
 
 class MemoryBoard:
@@ -258,7 +259,9 @@ class Listener(threading.Thread):
             renewed = started
             while not self._stopping.is_set():
                 wait = 0 if self._heard_mark > acked else HEARTBEAT - (time.monotonic() - renewed)
-                for notify in conn.notifies(timeout=max(wait, 0), stop_after=1):
+                # In short waits, so a worker on its way out releases its lease (the DELETE
+                # below) at once rather than up to a heartbeat later.
+                for notify in conn.notifies(timeout=min(max(wait, 0), STOP_CHECK), stop_after=1):
                     self._hear(notify.payload)
                 if self._heard_mark > acked or time.monotonic() - renewed >= HEARTBEAT:
                     renewed = time.monotonic()
