@@ -77,8 +77,18 @@ def on_starting(server):
 
 def when_ready(server):
     from portal.warmup import warm_up
+    from web import invalidation
 
     warm_up()
+    # One invalidation listener for the host, in the master, sharing a board with every
+    # worker it forks: a write waits for one acknowledgement per host, not per worker.
+    invalidation.serve_host()
+
+
+def on_exit(server):
+    from web import invalidation
+
+    invalidation.stop_host()
 
 
 def pre_fork(server, worker):
@@ -89,13 +99,19 @@ def pre_fork(server, worker):
 
 
 def post_worker_init(worker):
-    # Each worker hears cache invalidations from before its first request (web.invalidation).
+    # Each worker hears cache invalidations from before its first request (web.invalidation),
+    # and writes its token usage from a thread of its own, never in a request (tokens.pending).
+    from tokens import pending
     from web import invalidation
 
     invalidation.start()
+    pending.start()
 
 
 def worker_exit(server, worker):
+    # What the worker still holds of its token usage is written before it goes.
+    from tokens import pending
     from web import invalidation
 
+    pending.stop()
     invalidation.stop()

@@ -48,7 +48,7 @@ def several_hosts(fixtures, hosts_fixtures, *, plan, progress):
     results.update(_in_process(fixtures, plan, progress, revoking))
     with tempfile.TemporaryDirectory(prefix="portal-bench-hosts-") as directory:
         progress(f"several hosts: starting 2 gunicorns x {WORKERS_PER_HOST} workers")
-        with running_hosts(_host_env(), directory, _query) as hosts:
+        with running_hosts(host_env(), directory, _query) as hosts:
             results["listeners"] = len(_query(LIVE_LISTENERS))
             results.update(_over_http(hosts, fixtures, hosts_fixtures, plan, progress, revoking))
     return results
@@ -108,7 +108,7 @@ def _query(sql):
         return cursor.fetchall()
 
 
-def _host_env():
+def host_env():
     """The bench settings on this database, as bench.http_auth serves them, plus what the
     reach trials need: the client address from X-Forwarded-For (one per trial, so refusals
     never reach the per-address limit on failed authentications)."""

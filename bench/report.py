@@ -1,5 +1,7 @@
 """The printed tables and the PASS/FAIL verdict, from the merged JSON of every database."""
 
+from . import fleet, retention
+
 TARGET_OVERHEAD_SHARE = 0.10  # our auth overhead / DRF's
 TARGET_INPROCESS_RATIO = 1.5  # authenticated / unauthenticated time
 TARGET_HTTP_RATIO = 0.8  # authenticated / unauthenticated throughput
@@ -9,6 +11,8 @@ TARGET_FEED_RATIO = 2.0  # SIEM feed page at the most events / at the fewest (is
 TARGET_COLD_SHARE = 0.5  # our cache-miss overhead / DRF's
 TARGET_REACH_TRIALS = 200  # revocation reach: trials, each must see no accepted call
 RATE_TOLERANCE = 0.9  # a revocation load below 90 % of its rate does not test the target
+SOAK_EVENTS_PER_TOKEN = 6  # tokens.sightings: 5 new networks a day one by one, then a summary
+SOAK_RSS_GROWTH_MB = 64  # a worker's resident memory, first sample to last
 HOSTS_PASSES = (
     ("inprocess", "hot path"),
     ("cold", "cold path (miss)"),
@@ -253,7 +257,7 @@ def many_lines(databases):
         return []
     first = databases[names[0]]["many"]
     lines = _title(
-        f"9. Many active tokens in-process: {first['tokens']:,} of ours and of DRF's, each call's "
+        f"10. Many active tokens in-process: {first['tokens']:,} of ours and of DRF's, each call's "
         f"token drawn Zipf s={first['exponent']:g}; our cache holds {first['cache_entries']:,} "
         f"per process, no reloads by age (after {first['warm_calls']:,} calls to warm it)"
     )
@@ -481,6 +485,78 @@ def _reach_verdict(label, reach):
     )
 
 
+def soak_lines(name, soak):
+    lines = _title(
+        f"9. Usage soak on {name}: gunicorn, {soak['workers']} workers; {soak['tokens']} tokens "
+        f"in {soak['tenants']} tenants called by {soak['clients']} clients from "
+        f"{soak['networks']} /24s of 127/8; one revocation a second"
+    )
+    statuses = ", ".join(f"{status}: {count:,}" for status, count in soak["statuses"].items())
+    lines += [
+        f"  {soak['calls']:,} calls in {soak['seconds']:.0f} s = "
+        f"{soak['calls_per_second']:,.0f}/s ({statuses})",
+        f"  5xx {soak['server_errors']}, failed connections {soak['failed_connections']}, "
+        f"worker boots after the start {soak['worker_boots_after_start']}, WORKER TIMEOUT "
+        f"{soak['worker_timeouts']}, ERROR lines {soak['log_errors']}",
+        f"  {soak['revocations']} revocations ({soak['revocations_per_second']:.2f}/s, "
+        f"{soak['revoke_failures']} failed); calls accepted after a revocation returned: "
+        f"{soak['accepted_after_revocation']}",
+        f"  requests answered {soak['requests_answered']:,}, counted in the database "
+        f"{soak['requests_counted']:,} (lost {soak['counts_lost']:,}; "
+        f"{soak.get('requests_counted_before_stop', 0):,} written before gunicorn stopped); "
+        "networks recorded "
+        f"{soak['networks_recorded']:,}, flagged {soak['networks_flagged']:,}; new-network "
+        f"events {soak['new_network_events']:,}, at most {soak['most_events_for_one_token']} "
+        "for one token",
+        "  workers' RSS, MB: "
+        + "; ".join(
+            f"{seconds} s " + "/".join(f"{mb:.0f}" for mb in sample.values() if mb is not None)
+            for seconds, sample in soak["rss_mb"]
+        ),
+    ]
+    return lines
+
+
+def _rss_growth(soak):
+    """The most any worker's resident memory grew between its first and last sample."""
+    first, last = {}, {}
+    for _seconds, sample in soak["rss_mb"]:
+        for pid, mb in sample.items():
+            if mb is not None:
+                first.setdefault(pid, mb)
+                last[pid] = mb
+    return max((last[pid] - first[pid] for pid in last), default=0.0)
+
+
+def _soak_verdict(name, soak):
+    failures = {
+        "5xx": soak["server_errors"],
+        "failed connections": soak["failed_connections"],
+        "worker restarts": soak["worker_boots_after_start"],
+        "WORKER TIMEOUT": soak["worker_timeouts"],
+        "accepted after a revocation": soak["accepted_after_revocation"],
+        "counts lost": soak["counts_lost"],
+    }
+    growth = _rss_growth(soak)
+    ok = (
+        not any(failures.values())
+        and soak["most_events_for_one_token"] <= SOAK_EVENTS_PER_TOKEN
+        and growth <= SOAK_RSS_GROWTH_MB
+    )
+    result = "PASS" if ok else "FAIL"
+    if ok and soak["revocations_per_second"] < RATE_TOLERANCE * soak["revocations_wanted"]:
+        result = "INVALID"
+    return _verdict(
+        result,
+        f"[{name}] usage soak: no 5xx, no worker restart, 0 calls after a revocation, no "
+        f"count lost, <= {SOAK_EVENTS_PER_TOKEN} new-network events per token, RSS growth "
+        f"<= {SOAK_RSS_GROWTH_MB} MB",
+        ", ".join(f"{label} {count}" for label, count in failures.items())
+        + f", at most {soak['most_events_for_one_token']} events for one token, RSS +"
+        f"{growth:.0f} MB, {soak['calls_per_second']:,.0f} calls/s",
+    )
+
+
 def _verdict(result, target, measured):
     return {"result": result, "target": target, "measured": measured}
 
@@ -532,6 +608,12 @@ def verdicts(databases):
             found.append(_agent_verdict(name, result["agent"]))
         if "skipped" not in result.get("hosts", {"skipped": True}):
             found += _hosts_verdicts(name, result["hosts"])
+        if result.get("fleet"):
+            found += fleet.verdicts(name, result["fleet"])
+        if result.get("retention"):
+            found += retention.verdicts(name, result["retention"])
+        if "skipped" not in result.get("soak", {"skipped": True}):
+            found.append(_soak_verdict(name, result["soak"]))
     return found
 
 
@@ -602,6 +684,8 @@ def render(report):
             lines.append(f"{name}: skipped ({result['skipped']})")
         elif "skipped" in result.get("hosts", {}):
             lines.append(f"{name}, several hosts: skipped ({result['hosts']['skipped']})")
+        if "skipped" in result.get("soak", {}):
+            lines.append(f"{name}, usage soak: skipped ({result['soak']['skipped']})")
     sections = [inprocess_table(databases), http_table(databases)]
     for name in _names(databases):
         if databases[name].get("pages"):
@@ -610,6 +694,12 @@ def render(report):
             sections.append(feed_table(name, databases[name]["feed"]))
         if databases[name].get("agent"):
             sections.append(agent_table(name, databases[name]["agent"]))
+        if databases[name].get("fleet"):
+            sections.append(fleet.report_lines(name, databases[name]["fleet"]))
+        if databases[name].get("retention"):
+            sections.append(retention.report_lines(name, databases[name]["retention"]))
+        if "skipped" not in databases[name].get("soak", {"skipped": True}):
+            sections.append(soak_lines(name, databases[name]["soak"]))
     sections += [burst_lines(databases), hotspot_lines(databases), hosts_lines(databases)]
     sections.append(many_lines(databases))
     for section in sections:

@@ -13,7 +13,20 @@ from dataclasses import dataclass
 
 import django
 
-PARTS = ("inprocess", "burst", "hotspots", "http", "hosts", "pages", "feed", "agent", "many")
+PARTS = (
+    "inprocess",
+    "burst",
+    "hotspots",
+    "http",
+    "hosts",
+    "fleet",
+    "pages",
+    "feed",
+    "retention",
+    "agent",
+    "soak",
+    "many",
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,12 @@ class Plan:
     feed_sizes: tuple = (1_000, 1_000_000)  # audit events per tenant (issue 16)
     feed_rounds: int = 21
     agent_events: int = 50_000  # delivered by one SIEM agent to rsyslog (issue 16)
+    fleet_hosts: int = 16  # fleet growth (issue 26): 16 hosts x 4 workers = 64 processes
+    fleet_workers: int = 4
+    fleet_revocations: int = 60
+    retention_events: int = 10_000_000  # one tenant's audit trail (issue 26, PostgreSQL)
+    # Two flushes of each worker at the production resolution of 60 s (review 3, finding 2).
+    soak_seconds: int = 120
     many_tokens: int = 50_000  # active tokens called with a Zipf-skewed choice (part 9)
     many_warm_calls: int = 60_000  # brings the token cache to its steady state
     many_counted_calls: int = 5_000
@@ -58,6 +77,11 @@ QUICK = Plan(
     feed_sizes=(1_000, 100_000),
     feed_rounds=9,
     agent_events=10_000,
+    fleet_hosts=4,
+    fleet_workers=2,
+    fleet_revocations=20,
+    retention_events=200_000,
+    soak_seconds=70,  # one flush per worker
     # Seeding 50,000 users and 100,000 tokens and filling the cache take minutes; half the
     # tokens keep the quick plan near its minute (the cache then holds half of them).
     many_tokens=20_000,
@@ -139,6 +163,17 @@ def main(argv=None):
         )
     if "hosts" in parts:
         results["hosts"] = _several_hosts(fixtures, plan, progress)
+    if "fleet" in parts:
+        from . import fleet, hosts
+
+        connection.close()  # the hosts' workers open their own
+        results["fleet"] = fleet.fleet_growth(
+            hosts.host_env(),
+            hosts=plan.fleet_hosts,
+            workers=plan.fleet_workers,
+            revocations=plan.fleet_revocations,
+            progress=progress,
+        )
     if "pages" in parts:
         sizes = ", ".join(f"{size:,}" for size in plan.page_sizes)
         progress(f"seeding tenants with {sizes} tokens")
@@ -153,9 +188,17 @@ def main(argv=None):
         database.settle()
         progress(f"SIEM feed scale: {plan.feed_rounds} interleaved rounds")
         results["feed"] = feed.feed_scale(feed_tenants, rounds=plan.feed_rounds)
+    if "retention" in parts:
+        from . import retention
+
+        results["retention"] = retention.retention_scale(
+            size=plan.retention_events, rounds=plan.feed_rounds, progress=progress
+        )
     if "agent" in parts:
         progress(f"SIEM agent: {plan.agent_events:,} events to rsyslog through gunicorn")
         results["agent"] = siem_agent.agent_throughput(plan.agent_events)
+    if "soak" in parts:
+        results["soak"] = _soak(plan, progress)
     # Last: its 50,000 rows per table would change what the parts above measure.
     if "many" in parts:
         progress(f"seeding {plan.many_tokens:,} of our tokens and as many of DRF's")
@@ -186,6 +229,19 @@ def _several_hosts(fixtures, plan, progress):
     hosts_fixtures = seed.seed_hosts(plan.hosts_trials, plan.churn_tokens)
     database.settle()
     return hosts.several_hosts(fixtures, hosts_fixtures, plan=plan, progress=progress)
+
+
+def _soak(plan, progress):
+    from django.db import connection
+
+    from . import database, soak
+
+    if connection.vendor != "postgresql":
+        return {"skipped": "the soak runs on PostgreSQL: run with --db postgres"}
+    progress(f"seeding {soak.TOKENS} tokens in {soak.TENANTS} tenants for the soak")
+    fixtures = soak.seed_soak(soak.TENANTS, soak.TOKENS)
+    database.settle()
+    return soak.soak(fixtures, seconds=plan.soak_seconds, progress=progress)
 
 
 def _server_version(connection):

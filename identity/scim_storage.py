@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, Value
 from django.db.models.functions import Lower
@@ -38,6 +37,7 @@ from scim2_server.storage import ScimStorage, SearchPage
 from audit.models import Action, Via
 from audit.services import audit_record
 from tenants.models import User as AccountUser
+from tenants.models import validate_user_email
 from tenants.services import user_deprovision, user_set_email, user_set_role
 from web.text import is_text
 
@@ -58,7 +58,6 @@ class ScimPortalUser(User):
 
 UserResource = ScimPortalUser[EnterpriseUser]
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-EMAIL_MAX_LENGTH = 254
 TEXT_MAX_LENGTH = 300  # userName and externalId, as stored
 EMAIL_TAKEN = "A user of this tenant already has this e-mail."
 RESOURCE_MAX_LENGTH = 64 * 1024  # a whole user resource, as stored (JSON characters)
@@ -83,24 +82,23 @@ def version_tag(version):
 
 def portal_email(resource):
     """The portal e-mail of a SCIM user: its primary e-mail, else its work e-mail, else its
-    first one, else its userName. It must be an e-mail address."""
+    first one, else its userName. It must be an address the portal can mail
+    (tenants.models.validate_user_email)."""
     emails = [email for email in resource.emails or [] if email.value]
     chosen = (
         next((email for email in emails if email.primary), None)
         or next((email for email in emails if str(email.type or "").lower() == "work"), None)
         or (emails[0] if emails else None)
     )
-    candidate = (chosen.value if chosen else resource.user_name or "").strip()
+    candidate = (chosen.value if chosen else resource.user_name or "").strip().lower()
     try:
-        if len(candidate) > EMAIL_MAX_LENGTH:
-            raise ValidationError("too long")
-        validate_email(candidate)
-    except ValidationError:
+        validate_user_email(candidate)
+    except ValidationError as error:
         raise InvalidValueException(
             detail="A user needs an e-mail address to sign in with: give one in emails "
-            "(the primary one is used) or as userName."
+            f"(the primary one is used) or as userName. {' '.join(error.messages)}"
         ) from None
-    return candidate.lower()
+    return candidate
 
 
 def check_storable(resource):

@@ -1,4 +1,5 @@
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -6,8 +7,9 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import LoginView, LogoutView
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 
-from audit.models import Action
+from audit.models import Action, AuditEvent
 from audit.services import audit_record
 from tenants.models import User
 from web import ratelimit
@@ -23,6 +25,47 @@ SIGN_IN_WINDOW = 15 * 60
 logger = logging.getLogger("portal.signin")
 
 
+# An address an account signed in from within this many days passes its per-account limit.
+KNOWN_ADDRESS_DAYS = 90
+
+
+def signed_in_from_before(email, address):
+    """Whether an account with this e-mail signed in from address's network lately (the
+    rate-limit key: the address, or an IPv6 client's /64). Asked only of a locked account."""
+    key = ratelimit.address_key(address)
+    if key == "unknown":
+        return False
+    since = timezone.now() - timedelta(days=KNOWN_ADDRESS_DAYS)
+    addresses = (
+        AuditEvent.objects.filter(
+            action=Action.USER_SIGNED_IN,
+            subject__in=User.objects.with_email(email),
+            created_at__gte=since,
+            client_ip__isnull=False,
+        )
+        .values_list("client_ip", flat=True)
+        .distinct()[:500]
+    )
+    return any(ratelimit.address_key(known) == key for known in addresses)
+
+
+def record_lock_out(email, address):
+    """Audit, in each tenant with an account of that e-mail, that its password sign-ins are
+    refused for the rest of the window: once, by whichever failure reached the limit. The
+    account's owner is told by e-mail (notifications)."""
+    limit = settings.SIGN_IN_FAILURE_LIMIT_PER_ACCOUNT
+    for user in User.objects.with_email(email).exclude(tenant=None).select_related("tenant"):
+        audit_record(
+            tenant=user.tenant,
+            action=Action.USER_SIGN_IN_LOCKED,
+            subject=user,
+            client_ip=address,
+            detail=f"Password sign-in locked for up to {SIGN_IN_WINDOW // 60} minutes after "
+            f"{limit} failed attempts, from any address; addresses this account signed in "
+            f"from in the past {KNOWN_ADDRESS_DAYS} days may still sign in.",
+        )
+
+
 class SignInView(LoginView):
     """Every password form (the portal's /login/ and Django admin's): Django's sign-in
     (session rotated on success), with failures rate-limited per e-mail and address and per
@@ -33,16 +76,18 @@ class SignInView(LoginView):
     audit_where = ""  # appended to the audit detail: which form
 
     def post(self, request, *args, **kwargs):
+        address, email = client_ip(request), self._email()
         wait = max(
             ratelimit.retry_after(
                 "sign-in", self._key(), limit=settings.SIGN_IN_FAILURE_LIMIT, window=SIGN_IN_WINDOW
             ),
             ratelimit.retry_after(
                 "sign-in-address",
-                client_ip(request) or "unknown",
+                ratelimit.address_key(address),
                 limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ADDRESS,
                 window=SIGN_IN_WINDOW,
             ),
+            self._account_wait(email, address),
         )
         if wait:
             response = render(
@@ -55,9 +100,24 @@ class SignInView(LoginView):
             return response
         return super().post(request, *args, **kwargs)
 
+    def _email(self):
+        return str(self.request.POST.get("username", ""))[:254].strip().lower()
+
     def _key(self):
-        email = str(self.request.POST.get("username", ""))[:254].strip().lower()
-        return f"{client_ip(self.request) or 'unknown'}|{email}"
+        return f"{ratelimit.address_key(client_ip(self.request))}|{self._email()}"
+
+    @staticmethod
+    def _account_wait(email, address):
+        """The per-account limit, across every address (review 3, finding 5). An address the
+        account signed in from lately goes through, so that guessing from elsewhere cannot
+        lock its owner out."""
+        wait = ratelimit.retry_after(
+            "sign-in-account",
+            email,
+            limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ACCOUNT,
+            window=SIGN_IN_WINDOW,
+        )
+        return 0 if wait and signed_in_from_before(email, address) else wait
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -87,10 +147,19 @@ class SignInView(LoginView):
         )
         ratelimit.hit(
             "sign-in-address",
-            address or "unknown",
+            ratelimit.address_key(address),
             limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ADDRESS,
             window=SIGN_IN_WINDOW,
         )
+        email = self._email()
+        if email:
+            ratelimit.hit(
+                "sign-in-account",
+                email,
+                limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ACCOUNT,
+                window=SIGN_IN_WINDOW,
+                on_limit=lambda: record_lock_out(email, address),
+            )
         # Raw input, as the form refused it: PostgreSQL text cannot hold NUL (a 500 otherwise).
         email = str(form.data.get("username", ""))[:254].strip().replace("\x00", "")
         host_tenant = self.request.host_tenant

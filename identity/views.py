@@ -55,7 +55,7 @@ def sso_begin(request):
     # per client address so that nobody can keep workers busy with it.
     wait = ratelimit.hit(
         "sso-start",
-        client_ip(request) or "unknown",
+        ratelimit.address_key(client_ip(request)),
         limit=settings.SSO_START_RATE,
         window=SSO_START_WINDOW,
     )

@@ -6,6 +6,7 @@ import re
 from django.http import JsonResponse
 from django.utils import timezone
 
+from audit import retention
 from audit.cef import cef_line
 from audit.models import AuditEvent
 from web.api import api_error, api_view, iso
@@ -149,6 +150,17 @@ def siem_events(request):
     after = 0 if cursor == "" else decode_cursor(cursor)
     if after is None:
         return api_error(400, "cursor: not a cursor given by this feed; leave it out to start.")
+    if cursor and after < (oldest := retention.kept_after(request.auth.tenant_id)):
+        # Retention deleted events after this cursor: say so, never skip past them.
+        detail = (
+            "cursor: events after it are no longer kept (the tenant's audit retention deleted "
+            "them); continue from oldest_cursor, the oldest position still complete."
+        )
+        return JsonResponse(
+            {"detail": detail, "oldest_cursor": encode_cursor(oldest)},
+            status=410,
+            headers={"Cache-Control": "no-store"},
+        )
     events = list(
         AuditEvent.objects.filter(tenant_id=request.auth.tenant_id, sequence__gt=after)
         .select_related("token")

@@ -153,6 +153,22 @@ PATHS = {
                 "400": error("The cursor or the limit is not valid."),
                 "401": UNAUTHORIZED,
                 "403": error("Not a SIEM agent token."),
+                "410": ok(
+                    {
+                        "type": "object",
+                        "required": ["detail", "oldest_cursor"],
+                        "properties": {
+                            "detail": {"type": "string"},
+                            "oldest_cursor": {
+                                "type": "string",
+                                "description": "The oldest cursor whose following events are "
+                                "all kept: continue from it.",
+                            },
+                        },
+                    },
+                    description="The tenant's audit retention deleted events after this "
+                    "cursor; nothing is skipped silently.",
+                ),
             },
         }
     },

@@ -7,16 +7,17 @@ expiry notice: the expiry is what happened to it.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
+from audit.models import Action, AuditEvent
 from tenants.models import Tenant, User
 from tenants.permissions import receives_hygiene_digest
 from tokens.models import Token
 
-from .models import Kind, SentNotification
+from .models import Delivery, Kind, SentNotification
 
 WEEK_AHEAD = timedelta(days=7)
 DAY_AHEAD = timedelta(days=1)
@@ -34,6 +35,22 @@ class Due:
     period_key: str
     token: Token | None = None
     counts: dict = field(default_factory=dict)
+    # Set when an earlier attempt failed and the next one is not due yet: not sent this run.
+    deferred_until: datetime | None = None
+
+
+def _held(rows, now, *key):
+    """The events a row keeps from being tried now (SentNotificationQuerySet.holding): a
+    set of those that are done with (sent, being sent, given up), and {event: its next
+    attempt} for those waiting for a retry."""
+    done, waiting = set(), {}
+    rows = rows.holding(now).values_list(*key, "delivery", "next_attempt_at")
+    for *event, delivery, next_attempt_at in rows:
+        if delivery == Delivery.FAILED:
+            waiting[tuple(event)] = next_attempt_at
+        else:
+            done.add(tuple(event))
+    return done, waiting
 
 
 def expiry_key(token):
@@ -88,15 +105,22 @@ def token_events(now, tenants):
     }
     for kind, candidates in by_kind.items():
         candidates = list(candidates)
-        sent = set(
-            SentNotification.objects.filter(
-                kind=kind, token__in=[token.pk for token in candidates]
-            ).values_list("token_id", "recipient_id", "period_key")
+        rows = SentNotification.objects.filter(
+            kind=kind, token__in=[token.pk for token in candidates]
         )
+        done, waiting = _held(rows, now, "token_id", "recipient_id", "period_key")
         for token in candidates:
             key = expiry_key(token)
-            if (token.pk, token.owner_id, key) not in sent:
-                yield Due(kind, token.tenant, token.owner, key, token=token)
+            event = (token.pk, token.owner_id, key)
+            if event not in done:
+                yield Due(
+                    kind,
+                    token.tenant,
+                    token.owner,
+                    key,
+                    token=token,
+                    deferred_until=waiting.get(event),
+                )
 
 
 def hygiene_counts(tenant, now):
@@ -116,16 +140,15 @@ def digest_events(now, tenants):
     of zeros would teach people to ignore it)."""
     key = week_key(now)
     for tenant in tenants:
-        sent = set(
-            SentNotification.objects.filter(
-                kind=Kind.WEEKLY_DIGEST, tenant=tenant, token=None, period_key=key
-            ).values_list("recipient_id", flat=True)
+        rows = SentNotification.objects.filter(
+            kind=Kind.WEEKLY_DIGEST, tenant=tenant, token=None, period_key=key
         )
+        done, waiting = _held(rows, now, "recipient_id")
         recipients = [
             user
             for user in User.objects.filter(tenant=tenant, is_active=True)
             .exclude(notification_settings__weekly_digest=False)
-            .exclude(pk__in=sent)
+            .exclude(pk__in=[pk for (pk,) in done])
             .order_by("email")
             if receives_hygiene_digest(user)
         ]
@@ -135,7 +158,46 @@ def digest_events(now, tenants):
         if not any(counts.values()):
             continue
         for user in recipients:
-            yield Due(Kind.WEEKLY_DIGEST, tenant, user, key, counts=counts)
+            yield Due(
+                Kind.WEEKLY_DIGEST,
+                tenant,
+                user,
+                key,
+                counts=counts,
+                deferred_until=waiting.get((user.pk,)),
+            )
+
+
+# A lock (identity.signin) older than this gets no notice: it has long ended.
+LOCK_NOTICE_WINDOW = timedelta(days=1)
+
+
+def lock_events(now, tenants):
+    """One e-mail to an account's owner for each lock of its password sign-in (the audit's
+    user.sign_in_locked, written once per lock), keyed by that event."""
+    locks = list(
+        AuditEvent.objects.filter(
+            tenant__in=tenants,
+            action=Action.USER_SIGN_IN_LOCKED,
+            created_at__gt=now - LOCK_NOTICE_WINDOW,
+            subject__is_active=True,
+        ).select_related("tenant", "subject")
+    )
+    rows = SentNotification.objects.filter(
+        kind=Kind.SIGN_IN_LOCKED, period_key__in=[str(lock.public_id) for lock in locks]
+    )
+    done, waiting = _held(rows, now, "recipient_id", "period_key")
+    for lock in locks:
+        event = (lock.subject_id, str(lock.public_id))
+        if event not in done:
+            yield Due(
+                Kind.SIGN_IN_LOCKED,
+                lock.tenant,
+                lock.subject,
+                event[1],
+                counts={"locked_at": lock.created_at, "address": lock.client_ip},
+                deferred_until=waiting.get(event),
+            )
 
 
 def due_notifications(now, tenants=None):
@@ -143,3 +205,4 @@ def due_notifications(now, tenants=None):
     tenants = Tenant.objects.all() if tenants is None else tenants
     yield from token_events(now, tenants)
     yield from digest_events(now, tenants)
+    yield from lock_events(now, tenants)

@@ -11,6 +11,7 @@ from .models import Kind
 
 TOKEN_TEMPLATE = "notifications/email/token_expiry"
 DIGEST_TEMPLATE = "notifications/email/weekly_digest"
+LOCK_TEMPLATE = "notifications/email/sign_in_locked"
 
 
 def tenant_link(tenant, path):
@@ -25,6 +26,8 @@ def _subject(due):
     prefix = f"[{due.tenant.name}]"
     if due.kind == Kind.WEEKLY_DIGEST:
         return f"{prefix} Weekly API token hygiene"
+    if due.kind == Kind.SIGN_IN_LOCKED:
+        return f"{prefix} Password sign-in to your account was locked"
     name = due.token.name
     return {
         Kind.EXPIRES_IN_7_DAYS: f"{prefix} Your API token “{name}” expires in less than a week",
@@ -42,7 +45,9 @@ def _context(due):
         "portal_url": due.tenant.custom_url,
         "settings_url": tenant_link(due.tenant, reverse("notifications:settings")),
     }
-    if due.token is not None:
+    if due.kind == Kind.SIGN_IN_LOCKED:
+        context.update(due.counts, limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ACCOUNT)
+    elif due.token is not None:
         context["token"] = due.token
         context["token_url"] = tenant_link(
             due.tenant, reverse("tokens:detail", args=[due.token.pk])
@@ -76,7 +81,9 @@ def _context(due):
 
 
 def compose(due, connection=None):
-    template = DIGEST_TEMPLATE if due.kind == Kind.WEEKLY_DIGEST else TOKEN_TEMPLATE
+    template = {Kind.WEEKLY_DIGEST: DIGEST_TEMPLATE, Kind.SIGN_IN_LOCKED: LOCK_TEMPLATE}.get(
+        due.kind, TOKEN_TEMPLATE
+    )
     context = _context(due)
     message = EmailMultiAlternatives(
         subject=_subject(due),

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -12,15 +14,46 @@ class Kind(models.TextChoices):
     EXPIRES_IN_1_DAY = "expires_1d", "Token expires within a day"
     EXPIRED = "expired", "Token expired"
     WEEKLY_DIGEST = "weekly_digest", "Weekly token hygiene digest"
+    SIGN_IN_LOCKED = "sign_in_locked", "Password sign-in locked"
+
+
+class Delivery(models.TextChoices):
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed, tried again later"
+    GAVE_UP = "gave_up", "Failed, given up"
+
+
+# A run that claimed an e-mail and died before recording the outcome leaves it "being sent";
+# after this long another run takes it over. Far above what one message may take (a 10 s
+# timeout per SMTP reply), so a live run is never overtaken.
+CLAIM_LEASE = timedelta(hours=1)
+
+
+def _retryable(now):
+    return Q(delivery=Delivery.FAILED, next_attempt_at__lte=now) | Q(
+        delivery=Delivery.SENDING, claimed_at__lt=now - CLAIM_LEASE
+    )
+
+
+class SentNotificationQuerySet(models.QuerySet):
+    def retryable(self, now):
+        """Events an attempt may take now: a failure whose back-off is over, or a claim its
+        run abandoned."""
+        return self.filter(_retryable(now))
+
+    def holding(self, now):
+        """Events not to be tried now: sent, being sent, given up, or waiting for a retry."""
+        return self.exclude(_retryable(now))
 
 
 class SentNotification(models.Model):
-    """One e-mail sent for one event, so that no event is ever mailed twice.
+    """One e-mail for one event, so that no event is ever mailed twice: the row is claimed
+    before the mail goes out, and says how its sending went (notifications.delivery).
 
     The event is the kind, its subject (a token, or the tenant for the weekly digest), the
     recipient and a period key: the token's expiry for expiry mails (a rotation moves the
-    expiry, and so starts a new round of warnings), the ISO week for the digest. The row is
-    written in the transaction that sends the mail (notifications.delivery)."""
+    expiry, and so starts a new round of warnings), the ISO week for the digest."""
 
     kind = models.CharField(max_length=20, choices=Kind)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
@@ -31,7 +64,18 @@ class SentNotification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     period_key = models.CharField(max_length=40)
-    sent_at = models.DateTimeField(default=timezone.now)
+    # Empty until the mail server accepted the mail.
+    sent_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    # The previous release writes a row only once its mail is sent: what it leaves out is that.
+    delivery = models.CharField(
+        max_length=10, choices=Delivery, default=Delivery.SENT, db_default=Delivery.SENT
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("failed attempts", default=0, db_default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True, default="", db_default="")
+
+    objects = SentNotificationQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -5,6 +5,7 @@ with django-environ's error instead of surfacing later as odd behaviour.
 """
 
 import math
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -168,6 +169,30 @@ else:
     # asks for it: the token lookup of a cache miss (tokens.auth), planned once per connection.
     _db["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 
+# How DATABASE_URL reaches PostgreSQL: "session" (directly, or a pooler in session mode) or
+# "transaction" (PgBouncer in transaction mode, which hands each transaction to any server
+# connection: no prepared statement, server-side cursor or LISTEN survives between two).
+DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session").strip().lower()
+if DATABASE_POOL_MODE not in ("session", "transaction"):
+    raise ImproperlyConfigured("DATABASE_POOL_MODE must be session or transaction.")
+# The invalidation listener's own connection (web.invalidation): LISTEN needs a session, so
+# behind a transaction-mode pooler it must reach PostgreSQL directly. Empty: DATABASE_URL.
+INVALIDATION_DATABASE_URL = env.str("INVALIDATION_DATABASE_URL", default="")
+if DATABASE_POOL_MODE == "transaction":
+    if _db["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOL_MODE=transaction is for PostgreSQL only.")
+    if not INVALIDATION_DATABASE_URL:
+        raise ImproperlyConfigured(
+            "DATABASE_POOL_MODE=transaction needs INVALIDATION_DATABASE_URL: the cache "
+            "invalidation listener needs a session of its own, directly to PostgreSQL."
+        )
+    _db["OPTIONS"]["prepare_threshold"] = None
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+if INVALIDATION_DATABASE_URL and not INVALIDATION_DATABASE_URL.startswith(
+    ("postgres://", "postgresql://", "pgsql://")
+):
+    raise ImproperlyConfigured("INVALIDATION_DATABASE_URL must be a postgres:// URL.")
+
 # Seconds a Redis connect or reply may take: a dead or hung Redis then costs a request a
 # quarter second before rate limits fall back to the database (web.ratelimit), never a
 # stalled worker.
@@ -223,6 +248,8 @@ API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=30)
 # Failed sign-ins per 15 minutes for one e-mail from one address, and from one address in all.
 SIGN_IN_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=5)
 SIGN_IN_FAILURE_LIMIT_PER_ADDRESS = env.int("SIGN_IN_FAILURE_LIMIT_PER_ADDRESS", default=30)
+# Failed sign-ins for one account from every address together (review 3, finding 5).
+SIGN_IN_FAILURE_LIMIT_PER_ACCOUNT = env.int("SIGN_IN_FAILURE_LIMIT_PER_ACCOUNT", default=20)
 
 # Single sign-on's calls to a tenant's identity provider (identity.outbound, identity.discovery).
 # Only public https providers, unless this is on: plain http, IP literals and loopback, private
@@ -328,6 +355,22 @@ if PORTAL_SCHEME == "https":
 
 # Reverse proxies in front of gunicorn whose X-Forwarded-For entries are trusted (0: none).
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+# The addresses (or CIDR ranges; "*": any) those proxies connect from, the same variable
+# gunicorn reads: X-Forwarded-For counts only on a connection from one of them, so a client
+# that reaches a host around the load balancer cannot pick its own address.
+FORWARDED_ALLOW_IPS = [
+    entry.strip() for entry in env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1").split(",")
+]
+if TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES must be 0 or more, not {TRUSTED_PROXIES}.")
+for _entry in FORWARDED_ALLOW_IPS:
+    try:
+        if _entry != "*":
+            ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FORWARDED_ALLOW_IPS must list addresses or CIDR ranges (or *), not {_entry!r}."
+        ) from None
 
 # How often (seconds) a token's last use and usage counts are written at most (tokens.usage).
 TOKEN_LAST_USED_RESOLUTION = env.int("TOKEN_LAST_USED_RESOLUTION", default=60)

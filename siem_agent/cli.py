@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 
 from . import __version__
-from .portal import Portal, Refused, Unavailable, parse_url
+from .portal import Gone, Portal, Refused, Unavailable, parse_url
 from .state import StateError, StateFile
 from .syslog import Destination, Receiver, ReceiverError, message
 
@@ -145,7 +145,18 @@ class Agent:
         return 0
 
     def _deliver_one_batch(self):
-        page = self.portal.events(cursor=self.cursor, limit=self.args.batch)
+        try:
+            page = self.portal.events(cursor=self.cursor, limit=self.args.batch)
+        except Gone as gone:
+            # Nothing the agent can do brings them back; the gap is said once, loudly, and
+            # the portal's audit log still shows the retention that made it.
+            log(
+                "some events after the saved cursor were deleted by the tenant's audit "
+                "retention before they were delivered; continuing from the oldest event kept"
+            )
+            self.state.save(gone.oldest_cursor)
+            self.cursor = gone.oldest_cursor
+            return True
         events = page.get("events") or []
         if not events:
             return False

@@ -15,6 +15,15 @@ class Refused(Exception):
     cannot help, so the agent stops with this one line."""
 
 
+class Gone(Exception):
+    """The portal no longer keeps events after the agent's cursor (the tenant's audit
+    retention deleted them): continue from oldest_cursor, the oldest complete position."""
+
+    def __init__(self, message, oldest_cursor):
+        super().__init__(message)
+        self.oldest_cursor = oldest_cursor
+
+
 class Unavailable(Exception):
     """Worth retrying later: the portal is unreachable, overloaded or failing. retry_after is
     the portal's own advice in seconds (429 and 503), else None."""
@@ -91,10 +100,13 @@ def _json(raw, path):
 
 def _refusal(answer, path):
     try:
-        detail = json.loads(answer.read()).get("detail")
+        body = json.loads(answer.read())
+        detail = body.get("detail")
     except (ValueError, AttributeError, OSError):
-        detail = None
+        body, detail = {}, None
     status = answer.code
+    if status == 410 and isinstance(body.get("oldest_cursor"), str):
+        return Gone(str(detail), body["oldest_cursor"])
     if status == 429 or status >= 500:
         retry_after = answer.headers.get("Retry-After", "")
         seconds = int(retry_after) if retry_after.isdigit() else None

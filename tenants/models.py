@@ -2,7 +2,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+    validate_email,
+)
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -19,6 +24,34 @@ region_validator = RegexValidator(
     SLUG_PATTERN, "A region is a DNS label: lowercase letters, digits or hyphens."
 )
 
+UNMAILABLE = (
+    "This e-mail address cannot be mailed as written: its domain has no IDNA (ASCII) form, "
+    "or that form names another domain."
+)
+
+
+def validate_mailable(value):
+    """Refuse an address the mail backends cannot put on the wire as it is written.
+
+    EmailValidator accepts any Unicode domain; the backends encode it with Python's IDNA
+    codec (django.core.mail.message.sanitize_address), which refuses some (x@aא.com, a
+    UnicodeError at every send) and maps others onto another domain (a full-width letter, a
+    zero-width joiner, ß to ss). A domain is kept only as its A-labels or its U-labels.
+    Local parts are ASCII (EmailValidator), so no address needs SMTPUTF8.
+    """
+    try:
+        validate_email(value)
+    except ValidationError:
+        return  # not an address at all: EmailValidator, the field's other validator, says so
+    domain = value.rpartition("@")[2]
+    try:
+        wire = domain.encode("idna").decode("ascii")
+        forms = {wire.lower(), wire.encode("ascii").decode("idna").lower()}
+    except UnicodeError:
+        forms = set()
+    if domain.lower() not in forms:
+        raise ValidationError(UNMAILABLE, code="unmailable")
+
 
 class Tenant(models.Model):
     slug = models.CharField(max_length=63, unique=True, validators=[slug_validator])
@@ -32,6 +65,11 @@ class Tenant(models.Model):
     )
     token_inactive_revoke_days = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    # Audit events older than this many days are deleted by the daily sweep (audit.retention);
+    # empty keeps every event (CONTRACT §14).
+    audit_retention_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(30), MaxValueValidator(36500)]
     )
     # Networks: new API tokens must name theirs; and every token of the tenant, of any kind,
     # is used only from the tenant's (web.networks: ranges separated by spaces, "" anywhere).
@@ -117,7 +155,9 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
 class User(AbstractBaseUser, PermissionsMixin):
     # Unique per tenant (Meta.constraints), not across the portal: a global unique e-mail let
     # one tenant learn, and block for good, the addresses of another (issue 14, finding 4).
-    email = models.EmailField()
+    # Checked wherever it is saved (validate_user_email): one bad address must not be the
+    # first of a notification run's failures (security review 3, finding 3).
+    email = models.EmailField(validators=[validate_mailable])
     tenant = models.ForeignKey(
         Tenant, on_delete=models.PROTECT, related_name="users", null=True, blank=True
     )
@@ -200,6 +240,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def set_role(self, role):
         self.role = Role(role)
         self.save(update_fields=["role"])
+
+
+def validate_user_email(value):
+    """The rules of User.email, for writes without a model form (commands, SCIM): an address
+    EmailValidator accepts, at most 254 characters, that the mail backends can send to."""
+    User._meta.get_field("email").clean(value, None)
 
 
 class UserSession(models.Model):

@@ -17,6 +17,7 @@ POLICY_FIELDS = (
     "token_inactive_revoke_days",
     "token_networks_required",
     "token_networks",
+    "audit_retention_days",
 )
 
 
@@ -50,6 +51,8 @@ def _policy_summary(tenant):
         parts.append("new tokens name allowed networks")
     if tenant.token_networks:
         parts.append(f"tokens used only from {', '.join(tenant.token_allowed_networks)}")
+    if tenant.audit_retention_days:
+        parts.append(f"audit events kept {tenant.audit_retention_days} days")
     return ", ".join(parts).capitalize() + "."
 
 

@@ -6,11 +6,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from testbed.pgbouncer import PgBouncer
 from testbed.redis_server import RedisServer
 from testbed.server import Gunicorn, free_port, request
 from testbed.throwaway import ThrowawayDatabase, manage, portal_env, run_in_portal
 
 WORKERS_PER_HOST = 2
+POOL_SIZE = 2  # the pooled variant's server connections: fewer than the 4 workers
 
 
 @dataclass
@@ -21,6 +23,7 @@ class Cluster:
     seed: dict
     directory: Path
     redis: RedisServer | None = None
+    pgbouncer: PgBouncer | None = None
     logs: list = field(default_factory=list)
 
     def call(self, host, method, path, secret, *, generic=False, address="192.0.2.1"):
@@ -47,6 +50,15 @@ class Cluster:
         tmp.mkdir(exist_ok=True)
         return {**self.env, "TMPDIR": str(tmp)}
 
+    def server_connections(self):
+        """Sessions on the database that are not a listener's: the requests' connections,
+        through the pooler's server connections when there is one."""
+        return self.database.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+            "AND pid NOT IN (SELECT backend_pid FROM tokens_cachelistener)"
+        )[0][0]
+
     def listeners(self):
         return self.database.query(
             "SELECT count(*) FROM tokens_cachelistener WHERE lease_until > now()"
@@ -54,13 +66,24 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def cluster(directory, *, redis=False, **variables):
+def cluster(directory, *, redis=False, pgbouncer=False, **variables):
+    """pgbouncer: the hosts' requests go through a PgBouncer in transaction mode (POOL_SIZE
+    server connections), their listeners to PostgreSQL directly, as the README says."""
     directory = Path(directory)
     database = ThrowawayDatabase(directory, label="hosts", engine="postgresql")
     server = redis and RedisServer(directory)
+    pooler = pgbouncer and PgBouncer(pool_size=POOL_SIZE)
     try:
         if server:
             server.start()
+        if pooler:
+            pooler.start()
+            variables = {
+                "DATABASE_URL": pooler.url(database.name),
+                "DATABASE_POOL_MODE": "transaction",
+                "INVALIDATION_DATABASE_URL": database.url,
+                **variables,
+            }
         env = portal_env(
             database,
             DJANGO_SETTINGS_MODULE="testbed.served_settings",
@@ -71,21 +94,24 @@ def cluster(directory, *, redis=False, **variables):
             **({"CACHE_URL": server.url} if server else {}),
             **variables,
         )
-        manage("migrate", "--noinput", "-v0", env=env)
+        # Schema changes take a session of their own, past any pooler (docs/operations.md).
+        manage("migrate", "--noinput", "-v0", env={**env, "DATABASE_URL": database.url})
         manage("collectstatic", "--noinput", "-v0", env=env)
         seed = run_in_portal("testbed.seeds.hosts.main", env=env)
         with running_hosts(env, directory, database.query) as hosts:
-            yield Cluster(database, hosts, env, seed, directory, server or None)
+            yield Cluster(database, hosts, env, seed, directory, server or None, pooler or None)
     finally:
         if server:
             server.stop()
+        if pooler:
+            pooler.stop()
         database.drop()
 
 
 @contextlib.contextmanager
 def running_hosts(env, directory, query, names=("a", "b")):
     """A gunicorn per name on env's database, each with its own temp folder; yields them once
-    every worker's invalidation listener has registered. query(sql) returns rows of that
+    every host's invalidation listener has registered. query(sql) returns rows of that
     database (the benchmark starts its hosts here too, with its own settings)."""
     directory, hosts = Path(directory), []
     try:
@@ -98,8 +124,8 @@ def running_hosts(env, directory, query, names=("a", "b")):
             host.start()
             hosts.append(host)
         deadline = time.monotonic() + 20
-        while _listening(query, hosts) < len(names) * WORKERS_PER_HOST:
-            assert time.monotonic() < deadline, "the workers' listeners did not register"
+        while _listening(query, hosts) < len(names):
+            assert time.monotonic() < deadline, "the hosts' listeners did not register"
             time.sleep(0.1)
         yield hosts
     finally:
@@ -108,7 +134,8 @@ def running_hosts(env, directory, query, names=("a", "b")):
 
 
 def _listening(query, hosts):
-    # Only these hosts' workers: other processes on the database may listen too.
-    pids = set().union(*(host.workers() for host in hosts))
+    # One listener per host, in its master (web.invalidation.serve_host); only these hosts':
+    # other processes on the database may listen too.
+    pids = {host.process.pid for host in hosts}
     rows = query("SELECT pid FROM tokens_cachelistener WHERE lease_until > now()")
     return sum(pid in pids for (pid,) in rows)

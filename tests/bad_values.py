@@ -30,6 +30,15 @@ STRINGS = {
     "sql": SQL,
     "template": TEMPLATE,
 }
+# Addresses Django's EmailValidator accepts but no mail can be sent to as written (security
+# review 3, finding 3): a domain Python's IDNA codec refuses (Latin and Hebrew in one label),
+# and domains it maps onto another (a full-width letter, a zero-width joiner, ß to ss).
+UNMAILABLE_EMAILS = {
+    "idna-refused": "x@a\u05d0.com",
+    "full-width": "x@\uff41.com",
+    "zero-width-joiner": "x@a\u200d.com",
+    "sharp-s": "x@stra\u00dfe.de",
+}
 # Page numbers a client may invent.
 NUMBERS = {"minus-one": "-1", "zero": "0", "2**63": str(2**63), "10**40": str(10**40)}
 

@@ -11,7 +11,7 @@ from tenants.models import Role
 from testbed import Missing
 from tests.api import check_answer
 from tests.factories import TenantFactory, UserFactory
-from tokens import authcache, counts, usage
+from tokens import authcache, counts, pending
 from tokens.services import token_issue
 from web import invalidation, ratelimit
 
@@ -37,16 +37,19 @@ def _skip_when_missing():
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
-    """Each test starts as a new worker process would: no cached tokens, no pending counts."""
+    """Each test starts as a new worker process would: no cached tokens, no pending counts.
+    Unlike a worker's, its usage is written when it flushes (pending.flush_all), never by a
+    thread behind its back."""
+    pending.flush_by_hand()
     authcache.clear_local()
     counts.clear_local()
-    usage.forget()
+    pending.forget()
     cache.clear()
     ratelimit.forget()  # clients this process remembers as blocked
     yield
     authcache.clear_local()
     counts.clear_local()
-    usage.forget()
+    pending.forget()
 
 
 @pytest.fixture(autouse=True)

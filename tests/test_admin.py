@@ -9,6 +9,7 @@ from identity.models import IdentitySettings
 from tenants.models import Tenant, User
 from tenants.services import user_deprovision
 from tests.api import api_client
+from tests.bad_values import UNMAILABLE_EMAILS
 from tests.factories import PASSWORD, TokenFactory, UserFactory
 from tokens.models import Token
 
@@ -233,6 +234,30 @@ def test_admin_adds_a_user_whose_email_another_tenant_has(platform, operator, ot
     assert User.objects.filter(email__iexact="operator@contoso.test").count() == 2
 
 
+@pytest.mark.parametrize("email", UNMAILABLE_EMAILS.values(), ids=UNMAILABLE_EMAILS)
+def test_admin_refuses_an_address_no_mail_can_be_sent_to(platform, operator, email):
+    added = platform.post(
+        "/admin/tenants/user/add/",
+        {
+            "email": email,
+            "tenant": str(operator.tenant_id),
+            "role": "security_reader",
+            "usable_password": "false",
+        },
+    )
+    changed = platform.post(
+        f"/admin/tenants/user/{operator.pk}/change/",
+        {"email": email, "tenant": str(operator.tenant_id), "role": operator.role},
+    )
+    for response in (added, changed):
+        assert response.status_code == 200
+        assert "cannot be mailed as written" in response.content.decode()
+    assert set(User.objects.values_list("email", flat=True)) == {
+        "root@platform.test",
+        "operator@contoso.test",
+    }
+
+
 def test_admin_changes_a_user(platform, operator):
     form = {
         "email": operator.email,
@@ -392,3 +417,23 @@ def test_sent_notifications_are_listed_read_only_in_admin(platform, operator):
     )
     assert deleted.status_code == 403
     assert SentNotification.objects.filter(pk=sent.pk).exists()
+
+
+def test_failed_notifications_show_why_and_when_they_are_tried_again_in_admin(platform, operator):
+    from notifications.models import Delivery, Kind, SentNotification
+
+    SentNotification.objects.create(
+        kind=Kind.WEEKLY_DIGEST,
+        tenant=operator.tenant,
+        recipient=operator,
+        period_key="2026-W49",
+        sent_at=None,
+        delivery=Delivery.FAILED,
+        attempts=2,
+        last_error="{'operator@contoso.test': (550, b'5.1.1 No such mailbox here')}",
+    )
+    listing = platform.get(
+        "/admin/notifications/sentnotification/", {"delivery__exact": "failed"}
+    ).content.decode()
+    assert "Failed, tried again later" in listing and "No such mailbox here" in listing
+    assert '<td class="field-attempts">2</td>' in listing

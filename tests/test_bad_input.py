@@ -70,7 +70,7 @@ from tests.bad_values import (
 )
 from tests.factories import PASSWORD, TokenFactory, UserFactory
 from tests.pages import GOOD_SSO
-from tokens import crypto, usage
+from tokens import crypto, pending
 from tokens.models import Token, TokenClientAddress, TokenKind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -871,13 +871,13 @@ def test_a_bad_forwarded_for_is_no_address_on_sign_in_audit(
 
 
 def call_and_flush_usage(settings, issue, owner, forwarded_for):
-    settings.TOKEN_LAST_USED_RESOLUTION = 0  # write the usage counts on these very calls
+    settings.TOKEN_LAST_USED_RESOLUTION = 0  # last use written on both calls
     token, secret = issue(owner)
     client = api_client(secret)
     statuses = [
         client.get("/api/v1/me/", HTTP_X_FORWARDED_FOR=forwarded_for).status_code for _ in range(2)
     ]
-    usage.flush_all()
+    pending.flush_all()
     addresses = TokenClientAddress.objects.filter(token=token).values_list("address", flat=True)
     return statuses, list(addresses)
 
@@ -910,7 +910,7 @@ def test_a_scoped_ipv6_peer_address_is_recorded_without_its_zone(settings, issue
     token, secret = issue(operator)
     client = api_client(secret)
     statuses = [client.get("/api/v1/me/", REMOTE_ADDR="fe80::1%eth0").status_code for _ in "ab"]
-    usage.flush_all()
+    pending.flush_all()
     assert statuses == [200, 200]
     addresses = TokenClientAddress.objects.filter(token=token).values_list("address", flat=True)
     assert list(addresses) == ["fe80::1"]

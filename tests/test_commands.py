@@ -7,11 +7,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tenants.models import Role, Tenant, User
+from tests.bad_values import UNMAILABLE_EMAILS
 from tests.factories import TenantFactory, TokenFactory, UserFactory
 from tokens import crypto
 from tokens.models import Token, TokenStatus
 
 ROOT = Path(__file__).resolve().parent.parent
+PW = "a long enough passphrase"
 
 
 def run(*args):
@@ -74,7 +76,7 @@ def test_createuser_generates_and_prints_a_password_without_a_terminal(tenant):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["not-an-email", "--tenant", "contoso", "--role", "full_admin"], "not a valid e-mail"),
+        (["not-an-email", "--tenant", "contoso", "--role", "full_admin"], "Enter a valid email"),
         (["a@b.test", "--tenant", "nope", "--role", "full_admin"], "No tenant"),
         (["a@b.test", "--tenant", "contoso", "--role", "admin"], "Unknown role"),
         (["admin@contoso.test", "--tenant", "contoso", "--role", "full_admin"], "already exists"),
@@ -91,6 +93,23 @@ def test_createuser_refuses_bad_input_with_one_line(full_admin, args, message):
         run("createuser", *args)
     assert "\n" not in str(error.value)
     assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize("email", UNMAILABLE_EMAILS.values(), ids=UNMAILABLE_EMAILS)
+def test_createuser_refuses_an_address_no_mail_can_be_sent_to(tenant, email):
+    with pytest.raises(CommandError) as error:
+        run("createuser", email, "--tenant", "contoso", "--role", "full_admin", "--password", PW)
+    assert str(error.value) == (
+        f"E-mail {email!r} refused: This e-mail address cannot be mailed as written: its "
+        "domain has no IDNA (ASCII) form, or that form names another domain."
+    )
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize("email", ["ann@b\u00fccher.example", "ann@xn--bcher-kva.example"])
+def test_createuser_takes_an_internationalised_domain_in_either_form(tenant, email):
+    run("createuser", email, "--tenant", "contoso", "--role", "full_admin", "--password", PW)
+    assert User.objects.get().email == email
 
 
 def test_setrole_changes_the_role(operator):

@@ -95,17 +95,16 @@ def test_a_bad_drain_period_stops_gunicorn_from_starting_with_a_clear_message(va
 
 @pytest.mark.django_db
 def test_a_stopping_listener_releases_its_lease_at_once():
-    """What a worker does on its way out (gunicorn.conf.py's worker_exit): writers stop
-    waiting for it at once, not a heartbeat or a lease later."""
+    """What a host's listener does as gunicorn's master exits (gunicorn.conf.py's on_exit):
+    writers stop waiting for the host at once, not a heartbeat or a lease later."""
     if connection.vendor != "postgresql":
         pytest.skip("listeners hold leases on PostgreSQL")
     before = leases_of_this_process()
     for _ in range(3):
-        listener = invalidation.Listener(
-            invalidation.MemoryBoard(), invalidation._listener_params()
-        )
+        board = invalidation.MemoryBoard()
+        listener = invalidation.Listener(board, invalidation._listener_params())
         listener.start()
-        wait_for(lambda listener=listener: listener.trusted_until > time.monotonic())
+        wait_for(lambda board=board: board.trusted_until() > time.monotonic())
         started = time.monotonic()
         listener.stop()
         assert time.monotonic() - started < 0.3

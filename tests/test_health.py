@@ -2,6 +2,7 @@
 answers are proven on a real gunicorn in tests/test_database_unavailable.py, draining on
 SIGTERM in tests/test_draining.py."""
 
+import logging
 import socket
 
 import pytest
@@ -161,3 +162,21 @@ def test_it_answers_ok_when_a_redis_cache_answers(client, settings, redis_server
     response = client.get("/healthz")
     assert response.status_code == 200, response.content
     assert response.json() == {"status": "ok"}
+
+
+def test_a_failing_part_is_logged_when_it_fails_and_when_it_answers_again_not_per_probe(
+    client, settings, redis_server, caplog
+):
+    # Review 3, finding 10: every failing probe logged a WARNING, and anyone may probe.
+    pytest.importorskip("redis")
+    caplog.set_level(logging.INFO, logger="web.health")
+    settings.CACHES = redis_cache("redis://127.0.0.1:1/0")
+    for _ in range(5):
+        assert client.get("/healthz").status_code == 503
+    settings.CACHES = redis_cache(redis_server)
+    for _ in range(3):
+        assert client.get("/healthz").status_code == 200
+    lines = [(record.levelname, record.getMessage()) for record in caplog.records]
+    assert [level for level, _ in lines] == ["WARNING", "INFO"]
+    assert lines[0][1].startswith("health check: redis unavailable: ")
+    assert lines[1][1] == "health check: redis answers again"

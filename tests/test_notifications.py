@@ -5,6 +5,7 @@ server."""
 import io
 import os
 import re
+import smtplib
 import subprocess
 import sys
 from datetime import timedelta
@@ -17,17 +18,25 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
-from notifications.delivery import deliver
+from notifications import mail as mail_module
+from notifications.delivery import MAX_ATTEMPTS, deliver, retry_delay
 from notifications.events import due_notifications, week_key
-from notifications.mail import compose
-from notifications.models import Kind, NotificationSettings, SentNotification
+from notifications.models import (
+    CLAIM_LEASE,
+    Delivery,
+    Kind,
+    NotificationSettings,
+    SentNotification,
+)
 from portal.settings import email_from_url
-from tenants.models import Role
+from tenants.models import Role, User
 from tests.factories import TokenFactory, UserFactory
 from tokens.models import TokenKind
 from tokens.services import token_revoke
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 ISSUED_LONG_AGO = timedelta(days=60)
 
 
@@ -62,7 +71,7 @@ def test_owners_are_warned_a_week_and_a_day_ahead_and_told_when_expired(operator
     assert all(message.to == ["operator@contoso.test"] for message in mail.outbox)
     assert out == (
         "Sent 3 e-mails (1 expiring within a week, 1 expiring within a day, 1 expired, "
-        "0 weekly digests).\n"
+        "0 weekly digests); 0 failed, 0 deferred.\n"
     )
 
 
@@ -98,7 +107,7 @@ def test_a_run_that_lost_the_race_to_another_sends_nothing(operator):
         recipient=due.recipient,
         period_key=due.period_key,
     )
-    assert deliver(due, compose(due)) is False
+    assert deliver(due) is None
     assert mail.outbox == []
     assert SentNotification.objects.count() == 1
 
@@ -253,7 +262,7 @@ def test_tenants_are_kept_apart(full_admin, other_tenant_admin):
     assert mail.outbox == []
     assert send() == (
         "Sent 1 e-mail (0 expiring within a week, 0 expiring within a day, 0 expired, "
-        "1 weekly digest).\n"
+        "1 weekly digest); 0 failed, 0 deferred.\n"
     )
     assert [m.to for m in mail.outbox] == [["admin@contoso.test"]]
     assert "fabrikam" not in mail.outbox[0].body.lower()
@@ -265,7 +274,7 @@ def test_dry_run_lists_and_sends_nothing(operator):
     assert out.splitlines() == [
         "contoso: Token expires within a week to operator@contoso.test (token “week”)",
         "Would send 1 e-mail (1 expiring within a week, 0 expiring within a day, 0 expired, "
-        "0 weekly digests).",
+        "0 weekly digests); 0 deferred.",
     ]
     assert mail.outbox == [] and not SentNotification.objects.exists()
 
@@ -298,12 +307,184 @@ def test_a_mail_server_that_fails_records_nothing(operator, monkeypatch):
         send()
     assert str(failure.value) == (
         "The mail server refused or could not be reached ([Errno 111] Connection refused); "
-        "0 sent before that, the rest are sent on the next run."
+        "0 sent and 0 failed before that, the rest are sent on the next run."
     )
     assert not SentNotification.objects.exists()
     monkeypatch.undo()
     send()
     assert len(mail.outbox) == 1
+
+
+# --- One e-mail that fails stops nothing else (security review 3, finding 3) ------------------
+
+UNMAILABLE = "x@a\u05d0.com"  # EmailValidator accepts it; the IDNA codec of every backend not
+SUMMARY = "0 expiring within a week, 0 expiring within a day, 0 expired, 0 weekly digests"
+
+
+def with_old_address(user, email=UNMAILABLE):
+    """A user saved before addresses were checked: the row written as it is."""
+    User.objects.filter(pk=user.pk).update(email=email)
+    user.refresh_from_db()
+    return user
+
+
+def send_failing(*args):
+    """Run the command, which must fail: its one-line error."""
+    with pytest.raises(CommandError) as failure:
+        send(*args)
+    return str(failure.value)
+
+
+def retry_due():
+    """As if the back-off had passed."""
+    SentNotification.objects.update(next_attempt_at=timezone.now())
+
+
+def test_a_mail_that_fails_is_recorded_and_the_other_tenants_mails_go_out(
+    full_admin, operator, other_tenant_admin, caplog
+):
+    with_old_address(full_admin)  # contoso, before fabrikam
+    TokenFactory(owner=operator, last_used_at=timezone.now() - 100 * DAY)
+    TokenFactory(owner=other_tenant_admin, last_used_at=timezone.now() - 100 * DAY)
+    expiring(operator, "week", 5 * DAY)
+    assert send_failing() == (
+        "Sent 2 e-mails (1 expiring within a week, 0 expiring within a day, 0 expired, "
+        "1 weekly digest); 1 failed, 0 deferred."
+    )
+    assert sorted(m.to[0] for m in mail.outbox) == ["admin@fabrikam.test", "operator@contoso.test"]
+    failed = SentNotification.objects.get(recipient=full_admin)
+    assert (failed.delivery, failed.attempts, failed.sent_at) == (Delivery.FAILED, 1, None)
+    wait = failed.next_attempt_at - timezone.now()
+    assert timedelta(minutes=59) < wait <= timedelta(hours=1)
+    assert "idna" in failed.last_error
+    assert f"weekly_digest to user {full_admin.pk} of tenant contoso, attempt 1, next at" in (
+        caplog.text
+    )
+
+
+def test_a_failed_mail_waits_for_its_back_off_then_is_tried_again(operator):
+    with_old_address(operator)
+    expiring(operator, "week", 5 * DAY)
+    send_failing()
+    assert send() == f"Sent 0 e-mails ({SUMMARY}); 0 failed, 1 deferred.\n"
+    retry_due()
+    assert send_failing().endswith("; 1 failed, 0 deferred.")
+    row = SentNotification.objects.get()
+    assert row.attempts == 2
+    assert timedelta(hours=1, minutes=59) < row.next_attempt_at - timezone.now() <= 2 * HOUR
+    with_old_address(operator, "operator@contoso.test")  # fixed in the meantime
+    retry_due()
+    assert send().startswith("Sent 1 e-mail")
+    row.refresh_from_db()
+    assert (row.delivery, row.attempts, row.next_attempt_at) == (Delivery.SENT, 2, None)
+    assert row.sent_at is not None and mail.outbox[0].to == ["operator@contoso.test"]
+
+
+def test_the_back_off_doubles_from_an_hour_up_to_a_day():
+    hours = [retry_delay(attempts) / HOUR for attempts in range(1, MAX_ATTEMPTS)]
+    assert hours == [1, 2, 4, 8, 16, 24, 24]
+
+
+def test_a_mail_is_given_up_after_its_last_attempt(operator):
+    with_old_address(operator)
+    expiring(operator, "week", 5 * DAY)
+    send_failing()
+    SentNotification.objects.update(attempts=MAX_ATTEMPTS - 1)
+    retry_due()
+    assert send_failing().endswith("; 1 failed (1 given up after 8 attempts), 0 deferred.")
+    row = SentNotification.objects.get()
+    assert (row.delivery, row.attempts, row.next_attempt_at) == (Delivery.GAVE_UP, 8, None)
+    assert send() == f"Sent 0 e-mails ({SUMMARY}); 0 failed, 0 deferred.\n"
+
+
+def test_dry_run_names_the_mails_waiting_for_a_retry(operator):
+    with_old_address(operator)
+    expiring(operator, "week", 5 * DAY)
+    send_failing()
+    retry = SentNotification.objects.get().next_attempt_at
+    assert send("--dry-run").splitlines() == [
+        f"contoso: Token expires within a week to {UNMAILABLE} (token “week”) (failed before; "
+        f"deferred until {retry:%Y-%m-%d %H:%M} UTC)",
+        f"Would send 0 e-mails ({SUMMARY}); 1 deferred.",
+    ]
+
+
+def test_an_old_unmailable_address_does_not_stop_the_console_backend(
+    full_admin, operator, settings, capsys
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    with_old_address(full_admin)
+    TokenFactory(owner=operator, last_used_at=timezone.now() - 100 * DAY)
+    expiring(operator, "week", 5 * DAY)
+    assert send_failing().startswith("Sent 1 e-mail (1 expiring within a week,")
+    printed = capsys.readouterr().out
+    assert "To: operator@contoso.test" in printed and "Weekly API token hygiene" not in printed
+    assert SentNotification.objects.get(recipient=full_admin).delivery == Delivery.FAILED
+
+
+def test_a_mail_that_cannot_be_composed_fails_alone(operator, monkeypatch):
+    expiring(operator, "week", 5 * DAY)
+    expiring(operator, "day", 6 * HOUR)
+    render = mail_module.render_to_string
+
+    def missing_template(name, context):
+        if context["kind"] == Kind.EXPIRES_IN_7_DAYS:
+            raise FileNotFoundError(2, "No such file", name)  # an OSError, not the server's
+        return render(name, context)
+
+    monkeypatch.setattr(mail_module, "render_to_string", missing_template)
+    assert send_failing().startswith("Sent 1 e-mail (0 expiring within a week, 1 expiring")
+    assert SentNotification.objects.get(kind=Kind.EXPIRES_IN_7_DAYS).delivery == Delivery.FAILED
+
+
+def test_a_claim_left_by_a_run_that_died_is_taken_over_after_the_lease(operator):
+    expiring(operator, "week", 5 * DAY)
+    [due] = due_notifications(timezone.now())
+    # A run claimed it and died before the server answered (or before it recorded the answer).
+    claimed = SentNotification.objects.create(
+        kind=due.kind,
+        tenant=due.tenant,
+        token=due.token,
+        recipient=due.recipient,
+        period_key=due.period_key,
+        delivery=Delivery.SENDING,
+        claimed_at=timezone.now() - 30 * MINUTE,
+        sent_at=None,
+    )
+    assert send().startswith("Sent 0 e-mails")  # it may still be sending
+    SentNotification.objects.update(claimed_at=timezone.now() - CLAIM_LEASE - MINUTE)
+    assert send().startswith("Sent 1 e-mail")
+    claimed.refresh_from_db()
+    assert claimed.delivery == Delivery.SENT and len(mail.outbox) == 1
+
+
+def test_a_retry_is_taken_by_one_run_only(operator):
+    with_old_address(operator)
+    expiring(operator, "week", 5 * DAY)
+    send_failing()
+    with_old_address(operator, "operator@contoso.test")
+    retry_due()
+    [due] = due_notifications(timezone.now())
+    assert deliver(due) == Delivery.SENT
+    assert deliver(due) is None  # a second run, with the same list of due mails
+    assert len(mail.outbox) == 1
+
+
+def test_a_server_failure_during_a_retry_leaves_it_due_with_its_attempts(operator, monkeypatch):
+    with_old_address(operator)
+    expiring(operator, "week", 5 * DAY)
+    send_failing()
+    with_old_address(operator, "operator@contoso.test")
+    retry_due()
+
+    def drop(self, messages):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", drop)
+    assert send_failing().startswith("The mail server refused or could not be reached")
+    row = SentNotification.objects.get()
+    assert (row.delivery, row.attempts) == (Delivery.FAILED, 1)
+    assert row.next_attempt_at <= timezone.now()
 
 
 @pytest.mark.parametrize(

@@ -1,3 +1,4 @@
+import io
 import logging
 import signal
 import subprocess
@@ -7,14 +8,16 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from audit.models import Action, AuditEvent
 from portal.settings import cache_from_url
 from testbed.redis_server import RedisServer
 from tests.api import api_client
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 from tokens import crypto
 from web import ratelimit
 from web.models import RateLimitCount
@@ -87,6 +90,96 @@ def test_one_address_trying_many_accounts_is_paused(tenant, low_limits):
     for n in range(5):
         sign_in(client, f"guess{n}@contoso.test", "wrong")
     assert sign_in(client, "another@contoso.test", "wrong").status_code == 429
+
+
+# -- review 3, finding 5: one account guessed from many addresses; IPv6 clients by /64 -------
+
+
+def test_guessing_one_account_from_many_addresses_locks_it_and_says_so_once(operator):
+    # The reviewer's reproduction, with the default limits: forty wrong passwords, one each
+    # from 127.0.3.10-49, and then the right one. Before: every one got the form back and
+    # the right password signed in.
+    client = Client(HTTP_HOST=operator.tenant.host)
+    codes = [
+        sign_in(client, operator.email, "wrong", address=f"127.0.3.{n}").status_code
+        for n in range(10, 50)
+    ]
+    assert codes == [200] * 20 + [429] * 20
+    response = sign_in(client, operator.email, PASSWORD, address="127.0.4.1")
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.content.decode()
+    locks = AuditEvent.objects.filter(action=Action.USER_SIGN_IN_LOCKED)
+    assert [(event.subject, event.tenant) for event in locks] == [(operator, operator.tenant)]
+    assert "after 20 failed attempts" in locks[0].detail
+
+
+def test_an_address_the_account_signed_in_from_before_is_not_locked_out(operator):
+    client = Client(HTTP_HOST=operator.tenant.host)
+    assert sign_in(client, operator.email, PASSWORD, address="192.0.2.44").status_code == 302
+    client = Client(HTTP_HOST=operator.tenant.host)
+    for n in range(25):
+        sign_in(client, operator.email, "wrong", address=f"198.51.100.{n}")
+    assert sign_in(client, operator.email, PASSWORD, address="203.0.113.9").status_code == 429
+    assert sign_in(client, operator.email, PASSWORD, address="192.0.2.44").status_code == 302
+
+
+def test_the_account_limit_does_not_stop_other_accounts(operator, tenant):
+    other = UserFactory(tenant=tenant)
+    client = Client(HTTP_HOST=tenant.host)
+    for n in range(25):
+        sign_in(client, operator.email, "wrong", address=f"198.51.100.{n}")
+    assert sign_in(client, other.email, PASSWORD, address="203.0.113.9").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("::ffff:192.0.2.1", "192.0.2.1"),
+        ("192.0.2.1", "192.0.2.1"),
+        (None, "unknown"),
+        ("", "unknown"),
+        ("not an address", "unknown"),
+    ],
+)
+def test_ipv6_clients_are_limited_by_their_64(address, key):
+    assert ratelimit.address_key(address) == key
+
+
+def test_failed_api_authentications_from_one_64_share_a_limit(db, low_limits):
+    client = api_client(crypto.generate())
+    codes = [
+        client.get("/api/v1/me/", REMOTE_ADDR=f"2001:db8:1:2::{n:x}").status_code
+        for n in range(1, 6)
+    ]
+    assert codes == [401, 401, 401, 429, 429]
+    # The next /64 is another subscriber.
+    assert client.get("/api/v1/me/", REMOTE_ADDR="2001:db8:1:3::1").status_code == 401
+
+
+def test_sign_ins_from_one_64_share_the_per_address_limits(operator, low_limits):
+    client = Client(HTTP_HOST=operator.tenant.host)
+    for n in range(1, 4):
+        sign_in(client, operator.email, "wrong", address=f"2001:db8:1:2::{n}")
+    response = sign_in(client, operator.email, PASSWORD, address="2001:db8:1:2::99")
+    assert response.status_code == 429
+
+
+def test_leak_reports_from_one_64_share_a_limit(db, settings):
+    settings.LEAK_REPORT_RATE = 2
+    client = Client()
+    codes = [
+        client.post(
+            "/api/v1/tokens/report-leak/",
+            {"token": "x"},
+            content_type="application/json",
+            REMOTE_ADDR=f"2001:db8:7::{n}",
+        ).status_code
+        for n in range(1, 4)
+    ]
+    assert codes == [202, 202, 429]
 
 
 # -- where the counts live ----------------------------------------------------------------------
@@ -181,6 +274,21 @@ def test_ended_windows_are_swept_in_bounded_batches(db, monkeypatch):
     assert RateLimitCount.objects.filter(scope="old").count() == 1
 
 
+def test_the_sweep_keeps_pace_with_inserts(db, monkeypatch):
+    # Review 3, finding 8: one sweep a minute of at most SWEEP_BATCH rows fell behind clients
+    # that insert more rows than that a minute. Every SWEEP_BATCH counts also sweep.
+    monkeypatch.setattr(ratelimit, "SWEEP_BATCH", 2)
+    now = int(time.time())
+    for n in range(6):
+        RateLimitCount.objects.create(
+            scope="old", digest=str(n), window_start=now - 120, window_end=now - 60, count=1
+        )
+    for n in range(5):
+        ratelimit.hit("test", f"client-{n}", limit=3, window=60)
+    # A sweep on the first count, and one after each further two: three sweeps of two.
+    assert RateLimitCount.objects.filter(scope="old").count() == 0
+
+
 # -- Redis ------------------------------------------------------------------------------------
 
 
@@ -256,3 +364,18 @@ def test_a_hung_redis_costs_a_call_about_the_timeout_not_a_stalled_worker(redis_
         assert RateLimitCount.objects.get().count == 1  # counted in the database instead
     finally:
         redis_server.process.send_signal(signal.SIGCONT)
+
+
+def test_the_owner_of_a_locked_account_is_told_by_e_mail_once(operator, mailoutbox):
+    client = Client(HTTP_HOST=operator.tenant.host)
+    for n in range(21):
+        sign_in(client, operator.email, "wrong", address=f"127.0.3.{n}")
+    out = io.StringIO()
+    call_command("sendnotifications", stdout=out)
+    assert "1 sign-in lock notice" in out.getvalue()
+    (mail,) = mailoutbox
+    assert mail.to == [operator.email]
+    assert mail.subject.endswith("Password sign-in to your account was locked")
+    assert "after 20 failed attempts within 15 minutes, the last from 127.0.3.19" in mail.body
+    call_command("sendnotifications", stdout=io.StringIO())
+    assert len(mailoutbox) == 1

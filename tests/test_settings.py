@@ -49,6 +49,11 @@ def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
         ("PORTAL_PORT", "70000"),
         ("PORTAL_SCHEME", "ftp"),
         ("DEBUG", "maybe"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.10,load-balancer"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.0/33"),
+        ("TRUSTED_PROXIES", "-1"),
+        ("DATABASE_POOL_MODE", "statement"),
+        ("INVALIDATION_DATABASE_URL", "mysql://db/portal"),
     ],
 )
 def test_it_fails_loudly_on_bad_configuration(variable, value):
@@ -204,3 +209,16 @@ def test_production_passwords_are_hashed_with_pbkdf2():
     algorithm, iterations = result.stdout.splitlines()[-1].rsplit("] ", 1)
     assert algorithm == "['pbkdf2_sha256', '1000000'"
     assert int(iterations) >= 1_000_000
+
+
+def test_transaction_pooling_needs_a_direct_listener_url_and_postgresql():
+    pooled = {**PRODUCTION_ENV, "DATABASE_POOL_MODE": "transaction"}
+    result = run_manage("check", env={**pooled, "DATABASE_URL": "postgres://db/portal"})
+    assert result.returncode == 1
+    assert "needs INVALIDATION_DATABASE_URL" in result.stderr
+    result = run_manage(
+        "check",
+        env={**pooled, "DATABASE_URL": "sqlite:///x.sqlite3", "INVALIDATION_DATABASE_URL": ""},
+    )
+    assert result.returncode == 1
+    assert "DATABASE_POOL_MODE=transaction is for PostgreSQL only." in result.stderr

@@ -56,6 +56,57 @@ def test_at_most_50_networks():
         networks.normalised([*fifty, "192.0.2.0/24"])
 
 
+# Review 3, finding 1: 40,000 distinct addresses held a worker for 6–26 s (quadratic
+# de-duplication, and the maximum checked only after parsing everything). The work is now
+# bounded by the maximum, whatever is sent: counted here, not timed.
+HUGE = [f"10.{n // 65536}.{n // 256 % 256}.{n % 256}" for n in range(40_000)]
+
+
+class CountingPattern:
+    """web.networks' entry pattern, counting the entries it is asked about."""
+
+    def __init__(self, pattern):
+        self.pattern, self.calls = pattern, 0
+
+    def fullmatch(self, value):
+        self.calls += 1
+        return self.pattern.fullmatch(value)
+
+
+@pytest.fixture
+def parsed_entries(monkeypatch):
+    counting = CountingPattern(networks._ENTRY)
+    monkeypatch.setattr(networks, "_ENTRY", counting)
+    return counting
+
+
+def test_a_list_over_the_maximum_is_refused_before_any_entry_is_parsed(parsed_entries):
+    with pytest.raises(networks.BadNetworks, match=r"at most 50 networks \(this list has 40000\)"):
+        networks.normalised(HUGE)
+    assert parsed_entries.calls == 0
+
+
+def test_an_entry_longer_than_any_address_is_refused_unparsed(parsed_entries):
+    with pytest.raises(networks.BadNetworks, match="is not an IPv4 or IPv6 address"):
+        networks.normalised(["1" * 100_000])
+    assert parsed_entries.calls == 0
+
+
+def test_duplicates_count_towards_the_maximum_and_are_found_in_order():
+    assert networks.normalised(["10.0.0.1", "10.0.0.2/24", "10.0.0.1", "10.0.0.9/24"]) == [
+        "10.0.0.1/32",
+        "10.0.0.0/24",
+    ]
+    with pytest.raises(networks.BadNetworks, match=r"this list has 51"):
+        networks.normalised(["10.0.0.1"] * 51)
+
+
+def test_a_stored_list_too_long_for_the_maximum_is_refused_unparsed(parsed_entries):
+    with pytest.raises(ValidationError, match="at most 50 networks"):
+        networks.validate_stored(" ".join(HUGE))
+    assert parsed_entries.calls == 0
+
+
 @pytest.mark.parametrize(
     ("address", "allowed"),
     [
@@ -109,12 +160,21 @@ def test_api_calls_from_in_and_out_of_the_networks(restricted, address, status):
         # Two: the address the outer one saw; what the client itself sent in front is ignored.
         (2, "192.0.2.9, 10.0.0.1, 198.51.100.2", "198.51.100.1", None),
         (2, "10.0.0.1, 192.0.2.1, 198.51.100.2", "198.51.100.1", "192.0.2.1"),
+        # A chain shorter than the proxies it should have passed is no address, never the
+        # inner proxy's own (review 3, finding 4).
+        (2, "10.0.0.1", "198.51.100.1", "an unknown address"),
+        (1, "", "198.51.100.1", "an unknown address"),
+        # A peer that is not one of the proxies reached the host around them: the header is
+        # its own words, and its address is the peer's (review 3, finding 4).
+        (1, "10.20.30.40", "127.0.0.1", "127.0.0.1"),
+        (2, "10.0.0.1, 10.0.0.2", "192.0.2.77", "192.0.2.77"),
     ],
 )
 def test_the_address_is_the_one_behind_the_trusted_proxies(
     restricted, settings, hops, forwarded, peer, seen
 ):
     settings.TRUSTED_PROXIES = hops
+    settings.FORWARDED_ALLOW_IPS = ["198.51.100.0/24"]
     _, secret = restricted
     response = api_client(secret).get(ME, REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
     if seen is None:
@@ -122,6 +182,42 @@ def test_the_address_is_the_one_behind_the_trusted_proxies(
     else:
         assert response.status_code == 403
         assert response.json()["detail"] == refused_from(seen)
+
+
+@pytest.mark.parametrize(
+    ("allowed", "peer", "trusted"),
+    [
+        (["192.0.2.10"], "192.0.2.10", True),
+        (["192.0.2.10"], "192.0.2.11", False),
+        (["192.0.2.0/24", "2001:db9::/64"], "2001:db9::5", True),
+        (["192.0.2.0/24"], "::ffff:192.0.2.7", True),  # a dual-stack socket's IPv4 peer
+        (["*"], "198.51.100.1", True),
+    ],
+)
+def test_forwarded_allow_ips_takes_addresses_ranges_and_any(
+    restricted, settings, allowed, peer, trusted
+):
+    settings.TRUSTED_PROXIES = 1
+    settings.FORWARDED_ALLOW_IPS = allowed
+    _, secret = restricted
+    response = api_client(secret).get(ME, REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR="10.9.9.9")
+    # 10.9.9.9 is inside the token's networks; the peers are not.
+    assert response.status_code == (200 if trusted else 403)
+
+
+def test_the_readmes_production_block_refuses_a_forged_address(restricted, settings):
+    # The reviewer's reproduction: TRUSTED_PROXIES=1 FORWARDED_ALLOW_IPS=10.0.0.10, a token
+    # allowed from 10.0.0.0/8, a call from 127.0.0.1 claiming to be 10.20.30.40: 200 before.
+    settings.TRUSTED_PROXIES = 1
+    settings.FORWARDED_ALLOW_IPS = ["10.0.0.10"]
+    _, secret = restricted
+    forged = api_client(secret).get(ME, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.20.30.40")
+    assert forged.status_code == 403
+    assert forged.json()["detail"] == refused_from("127.0.0.1")
+    through_the_balancer = api_client(secret).get(
+        ME, REMOTE_ADDR="10.0.0.10", HTTP_X_FORWARDED_FOR="10.20.30.40"
+    )
+    assert through_the_balancer.status_code == 200
 
 
 def test_a_refusal_is_audited_once_per_resolution_per_token_and_address(restricted):
@@ -238,6 +334,38 @@ def test_a_bad_network_in_the_dialog_is_an_inline_error(signed_in, operator):
         response.content.decode()
     )
     assert not Token.objects.exists()
+
+
+def test_a_huge_list_in_the_dialog_is_refused_unparsed_even_for_a_reader(
+    signed_in, reader, parsed_entries
+):
+    response = generate(signed_in(reader), allowed_networks="\n".join(HUGE))
+    assert response.status_code == 400
+    assert "Allow at most 50 networks: this list is" in response.content.decode()
+    assert parsed_entries.calls == 0
+    assert not Token.objects.exists()
+
+
+def test_a_huge_list_through_the_api_is_refused_unparsed(restricted, parsed_entries):
+    token, secret = restricted
+    response = api_client(secret).patch(
+        f"/api/v1/tokens/{token.pk}/",
+        {"allowed_networks": HUGE},
+        content_type="application/json",
+        REMOTE_ADDR="10.0.0.1",
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "allowed_networks: Allow at most 50 networks (this list has 40000)."
+    )
+    assert parsed_entries.calls == 0
+
+
+def test_a_huge_list_in_the_policy_is_refused_unparsed(signed_in, full_admin, parsed_entries):
+    response = set_policy(signed_in(full_admin), token_networks="\n".join(HUGE))
+    assert response.status_code == 400
+    assert "Allow at most 50 networks: this list is" in response.content.decode()
+    assert parsed_entries.calls == 0
 
 
 def test_the_owner_edits_the_networks_on_the_tokens_page(signed_in, operator, restricted):
@@ -422,6 +550,28 @@ def test_required_networks_cannot_be_emptied_on_the_tokens_page(
     assert response.status_code == 400
     token.refresh_from_db()
     assert token.allowed_networks == ["10.0.0.0/8"]
+
+
+@pytest.mark.parametrize("anywhere", ["0.0.0.0/0", "::/0", "10.0.0.0/8\n0.0.0.0/0", "1.2.3.4/0"])
+def test_required_networks_are_not_met_by_every_address(
+    networks_required, signed_in, operator, issue, anywhere
+):
+    # Review 3, finding 9: "must name allowed networks" took 0.0.0.0/0 and ::/0.
+    client = signed_in(operator)
+    response = generate(client, allowed_networks=anywhere)
+    assert response.status_code == 400
+    assert "is every address; name the networks themselves." in response.content.decode()
+    assert not Token.objects.exists()
+    with pytest.raises(CommandError, match="is every address"):
+        run("generatetoken", operator.email, "--name", "x", "--allow", anywhere.split()[-1])
+    token, _ = issue(operator, allowed_networks=["10.0.0.0/8"])
+    page = client.post(f"{TOKENS_PAGE}{token.pk}/networks/", {"allowed_networks": anywhere})
+    assert page.status_code == 400
+    assert Token.objects.get(pk=token.pk).allowed_networks == ["10.0.0.0/8"]
+
+
+def test_without_the_policy_every_address_may_be_named(signed_in, operator):
+    assert generate(signed_in(operator), allowed_networks="::/0").status_code == 200
 
 
 def test_a_stored_list_that_is_not_normalised_is_refused_by_model_validation(tenant):

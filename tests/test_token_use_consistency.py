@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.api import api_client
 from tests.factories import TokenFactory, UserFactory
-from tokens import usage
+from tokens import pending, usage
 from tokens.models import TokenUsage
 
 LIST = "/settings/security-extensions/api-tokens/"
@@ -40,7 +40,7 @@ def test_right_after_a_call_the_page_says_the_counts_are_catching_up(signed_in, 
     assert "its latest calls are not counted yet" in html and "catching up" in html
     assert "The addresses of recent calls are still being written." in html
 
-    usage.flush_all()
+    pending.flush_all()
     html = detail(signed_in(operator), token)
     assert "catching up" not in html and "Not used yet" not in html
     assert '<p class="stat">1</p>' in html and "192.0.2.7" in html

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.api import api_client
-from tokens import charts, usage
+from tokens import charts, pending, usage
 from tokens.models import TokenKind, TokenUsage
 
 OVERVIEW = "/settings/security-extensions/api-usage/"
@@ -70,9 +70,9 @@ def test_the_token_chart_is_the_recorded_calls_with_zero_days(issue, operator):
     for _ in range(4):
         usage.record_use(token, "192.0.2.1", now=start)
     usage.record_refusal(token, now=start)
-    usage.flush_all(now=start)
+    pending.flush_all(now=start)
     usage.record_use(token, "192.0.2.1", now=NOW)
-    usage.flush_all(now=NOW)
+    pending.flush_all(now=NOW)
 
     chart = usage.token_chart(token, now=NOW)
     assert len(chart.columns) == 30
@@ -91,9 +91,9 @@ def test_days_are_utc_days_and_the_window_is_the_last_30(issue, operator, settin
     token, _ = issue(operator)
     just_before_midnight = datetime(2026, 11, 29, 23, 59, 59, tzinfo=UTC)
     usage.record_use(token, None, now=just_before_midnight)
-    usage.flush_all(now=just_before_midnight)
+    pending.flush_all(now=just_before_midnight)
     usage.record_use(token, None, now=just_before_midnight + timedelta(seconds=2))
-    usage.flush_all(now=just_before_midnight + timedelta(seconds=2))
+    pending.flush_all(now=just_before_midnight + timedelta(seconds=2))
     TokenUsage.objects.create(token=token, day=date(2026, 10, 31), requests=99)  # 31 days ago
     TokenUsage.objects.create(token=token, day=date(2026, 11, 1), requests=7)  # 30th day
 
@@ -113,7 +113,7 @@ def test_refused_calls_of_a_recognised_token_are_counted_without_a_write_each(is
         for _ in range(5):
             assert client.get("/api/v1/me/", REMOTE_ADDR="192.0.2.9").status_code == 403
     assert len(queries) == 0
-    usage.flush_all()
+    pending.flush_all()
     today = usage.token_chart(token).columns[-1]
     assert today.cells == [("Requests", 1), ("Refused", 6)]
 
@@ -126,7 +126,7 @@ def test_a_token_refused_by_the_endpoint_and_a_deprovisioned_owners_are_counted(
     leaver, leaver_secret = issue(operator)
     operator.deprovision()
     assert api_client(leaver_secret).get("/api/v1/me/").status_code == 403
-    usage.flush_all()
+    pending.flush_all()
     assert usage.token_chart(agent).columns[-1].cells == [("Requests", 0), ("Refused", 1)]
     assert usage.token_chart(leaver).columns[-1].cells == [("Requests", 0), ("Refused", 1)]
 
@@ -134,7 +134,7 @@ def test_a_token_refused_by_the_endpoint_and_a_deprovisioned_owners_are_counted(
 def test_the_token_page_shows_the_chart_and_its_table(signed_in, issue, operator):
     token, secret = issue(operator, name="Nightly export")
     api_client(secret).get("/api/v1/me/", REMOTE_ADDR="192.0.2.55")
-    usage.flush_all()
+    pending.flush_all()
     body = signed_in(operator).get(f"/settings/security-extensions/api-tokens/{token.pk}/")
     html = body.content.decode()
     assert 'role="img" aria-label="Calls per day, last 30 days: 1 in all, busiest' in html

@@ -2,6 +2,7 @@
 by default an API token, acting as its owner, whose owner may write for a write."""
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 
 from audit.models import Via
@@ -14,7 +15,7 @@ from . import counts, crypto
 from .auth import find_token
 from .forms import TokenListingForm
 from .models import Token, TokenAccess, api_token_listing
-from .services import token_make_read_only, token_revoke, token_set_networks
+from .services import TokenChanged, token_make_read_only, token_revoke, token_set_networks
 
 
 def token_json(token):
@@ -62,7 +63,7 @@ def token_list(request):
     return paginated(request, tokens, token_json, counted)
 
 
-@api_view("GET", "PATCH", "DELETE")
+@api_view("GET", "PATCH", "DELETE", narrows_itself="token_id")
 def token_detail(request, token_id):
     token = (
         Token.objects.api()
@@ -81,13 +82,23 @@ def token_detail(request, token_id):
         except NotNarrower as error:
             return api_error(400, str(error))
         address = client_ip(request)
-        if read_only:
-            token_make_read_only(token=token, by=request.user, via=Via.API, client_ip=address)
-        if allowed is not None:
-            token_set_networks(
-                token=token, allowed_networks=allowed, by=request.user, via=Via.API,
-                client_ip=address,
-            )  # fmt: skip
+        try:
+            with transaction.atomic():  # both or neither
+                if read_only:
+                    token_make_read_only(
+                        token=token, by=request.user, via=Via.API, client_ip=address
+                    )
+                if allowed is not None:
+                    token_set_networks(
+                        token=token, allowed_networks=allowed, by=request.user, via=Via.API,
+                        client_ip=address,
+                    )  # fmt: skip
+        except TokenChanged:
+            return api_error(
+                409,
+                "The token's allowed networks changed while this request was made; nothing "
+                "was changed. Read the token again and send the narrowing again.",
+            )
     return JsonResponse(token_json(token))
 
 
@@ -154,7 +165,10 @@ def report_leak(request):
     """
     address = client_ip(request)
     wait = ratelimit.hit(
-        "leak-report", address or "unknown", limit=settings.LEAK_REPORT_RATE, window=60
+        "leak-report",
+        ratelimit.address_key(address),
+        limit=settings.LEAK_REPORT_RATE,
+        window=60,
     )
     if wait:
         return api_error(429, "Too many reports; try again later.", **{"Retry-After": str(wait)})

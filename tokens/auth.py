@@ -9,6 +9,7 @@ one indexed query (digest -> token, owner, tenant); no write unless a bounded-wr
 
 import time
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
 from tenants.models import Tenant, User
@@ -142,7 +143,9 @@ def _fetch_prepared(sql, params, retry=True):
         connection.ensure_connection()
         started = time.monotonic()
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, prepare=True)
+            # Behind a transaction-mode pooler the next transaction may run on a server
+            # connection that never saw the statement prepared.
+            cursor.execute(sql, params, prepare=settings.DATABASE_POOL_MODE == "session")
             row = cursor.fetchone()
     except (OperationalError, InterfaceError):
         # A connection PostgreSQL dropped (a restart) fails here instead of in a health

@@ -41,6 +41,16 @@ class NetworksField(forms.CharField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
+        # Bounded before it is split or parsed (review 3, finding 1).
+        kwargs.setdefault("max_length", networks.MAX_TEXT_LENGTH)
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "max_length": f"Allow at most {networks.MAX_NETWORKS} networks: this list is "
+                f"%(show_value)d characters long, more than {networks.MAX_NETWORKS} take "
+                f"({networks.MAX_TEXT_LENGTH})."
+            },
+        )
         kwargs.setdefault(
             "widget",
             forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"}),
@@ -67,6 +77,22 @@ NETWORKS_HELP = (
 NETWORKS_REQUIRED = "Your organisation requires tokens to name the networks they are used from."
 
 
+def required_networks(value, tenant):
+    """value (normalised ranges), as the tenant's policy takes it: where it requires networks,
+    at least one, and none that is the whole Internet (review 3, finding 9: 0.0.0.0/0 met the
+    letter of the policy)."""
+    if not tenant.token_networks_required:
+        return value
+    if not value:
+        raise forms.ValidationError(NETWORKS_REQUIRED)
+    anywhere = [network for network in value if network.endswith("/0")]
+    if anywhere:
+        raise forms.ValidationError(
+            f"{NETWORKS_REQUIRED} {anywhere[0]} is every address; name the networks themselves."
+        )
+    return value
+
+
 class TokenNetworksForm(forms.Form):
     """The allowed networks of an existing token, on its page, within the tenant's policy."""
 
@@ -77,10 +103,7 @@ class TokenNetworksForm(forms.Form):
         self.tenant = tenant
 
     def clean_allowed_networks(self):
-        value = self.cleaned_data["allowed_networks"]
-        if not value and self.tenant.token_networks_required:
-            raise forms.ValidationError(NETWORKS_REQUIRED)
-        return value
+        return required_networks(self.cleaned_data["allowed_networks"], self.tenant)
 
 
 EXPIRY_CHOICES = [
@@ -151,10 +174,7 @@ class TokenGenerateForm(TokenNameForm):
         return expiry
 
     def clean_allowed_networks(self):
-        value = self.cleaned_data["allowed_networks"]
-        if not value and self.tenant.token_networks_required:
-            raise forms.ValidationError(NETWORKS_REQUIRED)
-        return value
+        return required_networks(self.cleaned_data["allowed_networks"], self.tenant)
 
     def clean(self):
         cleaned = super().clean()
@@ -280,8 +300,10 @@ class TokenPolicyForm(forms.ModelForm):
             "token_inactive_revoke_days",
             "token_networks_required",
             "token_networks",
+            "audit_retention_days",
         ]
         labels = {
+            "audit_retention_days": "Keep audit events for (days)",
             "token_networks_required": "New tokens must name allowed networks",
             "token_expiry_required": "Require an expiry on new tokens",
             "token_max_lifetime_days": "Maximum lifetime (days)",
@@ -294,6 +316,8 @@ class TokenPolicyForm(forms.ModelForm):
             "automatically once a day, tokens of every kind. Leave empty to keep unused tokens.",
             "token_networks_required": "API tokens generated from now on must list the "
             "addresses they may be used from.",
+            "audit_retention_days": "At least 30. Older events are deleted once a day, and a "
+            "SIEM agent behind them is told where to continue. Leave empty to keep every event.",
         }
 
     # Every token of the tenant, of every kind, is used only from these as well as its own.

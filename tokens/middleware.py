@@ -10,8 +10,6 @@ from .auth import DeprovisionedOwner, NotAllowedFrom, ReadOnlyOwner, ReadOnlyTok
 from .services import token_audit_role_drift, token_record_denial, token_record_network_refusal
 from .usage import record_refusal, record_use
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
 
 class ApiTokenMiddleware:
     """Identifies the caller of every request under /api/ and /scim/ by its token; no session
@@ -45,9 +43,10 @@ class ApiTokenMiddleware:
         return self.get_response(request)
 
     @staticmethod
-    def accept(request):
+    def accept(request, *, writes):
         """The endpoint takes tokens of request.auth's kind: None once the token's own last
-        condition holds and its use is recorded, else the refusal.
+        condition holds and its use is recorded, else the refusal. writes: whether the call
+        alters data (the endpoint's Access says).
 
         A token is refused from outside its allowed networks (every kind). A personal token
         acts with its owner's rights at each call, so it writes (whatever the endpoint) only
@@ -62,7 +61,7 @@ class ApiTokenMiddleware:
             owner = request.user  # the token's owner, as it acts
             if token.role_drifted and token.drift_audited_role != owner.role:
                 token_audit_role_drift(token, address)
-            if request.method in WRITE_METHODS and not may_write_with_token(owner, token):
+            if writes and not may_write_with_token(owner, token):
                 # The owner's role first: a reader's token is read only for both reasons.
                 return ReadOnlyOwner(owner) if not may_write(owner) else ReadOnlyToken()
         record_use(token, address)

@@ -464,7 +464,7 @@ def api_token_listing(user, status="all", now=None, *, q="", sort=DEFAULT_SORT):
 
 
 class TokenUsage(models.Model):
-    """Calls made with a token on one day (UTC), written in batches by tokens.usage: those
+    """Calls made with a token on one day (UTC), written in batches by tokens.pending: those
     answered (requests) and those refused although the token was recognised (refused)."""
 
     token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="usage_days")
@@ -473,6 +473,9 @@ class TokenUsage(models.Model):
     # db_default: code of the previous release, still running during a deploy, inserts rows
     # without the column.
     refused = models.PositiveIntegerField(default=0, db_default=0)
+    # Networks the token was newly seen from that day (tokens.sightings): which of them get
+    # an audit event of their own. db_default as for refused.
+    new_networks = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [

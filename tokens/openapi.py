@@ -216,8 +216,9 @@ PATHS = {
         "patch": {
             "operationId": "narrowToken",
             "summary": "Narrow an API token: make it read only, or restrict its networks",
-            "description": "The token's owner or a full admin. The API never widens a token: "
-            "networks only shrink (400 otherwise; the token's page may widen them).",
+            "description": "The token's owner or a full admin. Any token may narrow itself, a "
+            "read-only one too: narrowing only takes rights away. The API never widens a "
+            "token: networks only shrink (400 otherwise; the token's page may widen them).",
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": ref("TokenNarrowing")}},
@@ -228,6 +229,10 @@ PATHS = {
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": NOT_FOUND,
+                "409": error(
+                    "The token's networks changed while the request was made; nothing "
+                    "changed. Read the token and send the narrowing again."
+                ),
             },
         },
         "delete": {

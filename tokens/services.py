@@ -114,14 +114,23 @@ def token_make_read_only(*, token, by, via=Via.PAGE, client_ip=None):
     return True
 
 
+class TokenChanged(Exception):
+    """The token changed between reading it and writing it: the write was not made."""
+
+
 def token_set_networks(*, token, allowed_networks, by, via=Via.PAGE, client_ip=None):
     """Set the networks a token may be used from (normalised ranges; none, anywhere); audited,
-    and at once on every process. False when nothing changed."""
+    and at once on every process. False when nothing changed.
+
+    Only over the networks token was read with, else TokenChanged: a decision made on that
+    list (the API's "narrower than it is") must not overwrite a change made meanwhile, a full
+    admin's narrowing say (review 3, finding 7)."""
     stored, previous = networks.stored(allowed_networks), token.networks
     if stored == previous:
         return False
     with transaction.atomic():
-        Token.objects.filter(pk=token.pk).update(networks=stored)
+        if not Token.objects.filter(pk=token.pk, networks=previous).update(networks=stored):
+            raise TokenChanged
         token.networks = stored
         audit_token_event(
             token,

@@ -1,33 +1,25 @@
 """Bounded-write bookkeeping of token use: last use, daily counts of requests and refused
 calls, client addresses; and the per-day charts read from them (tokens.charts).
 
-Nothing here writes per request. Last use is written when the stored one is older than
-TOKEN_LAST_USED_RESOLUTION (so a new token turns Active on its first call); each process
-counts requests, refused calls and addresses in memory and writes them once its window of that
-length is over, as one upsert per token and day (TokenUsage) plus one per address. Counts
-still in memory when a worker is killed are lost; the 30-day figure is a usage indicator, not
-billing.
+No request writes counts or addresses. Last use is written when the stored one is older than
+TOKEN_LAST_USED_RESOLUTION (so a new token turns Active on its first call); requests, refused
+calls and addresses are counted in the process's memory (tokens.pending), and its background
+thread writes them once per resolution, in a few statements per batch (TokenUsage per token
+and day, TokenClientAddress, tokens.sightings). Counts still in memory when a worker is
+killed are lost; the 30-day figure is a usage indicator, not billing.
 """
 
-import atexit
-import contextlib
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from web import invalidation
 
-from . import charts, sightings
+from . import charts, pending
 from .models import Token, TokenClientAddress, TokenKind, TokenNetwork, TokenUsage
-
-_lock = threading.Lock()
-_pending = {}  # token pk -> [request count, {address: last seen}]
-_flushed_at = {}  # token pk -> when this process last wrote its counts
 
 
 def resolution():
@@ -36,40 +28,19 @@ def resolution():
 
 def record_use(token, client_ip=None, now=None):
     """Note one authenticated call with token. Writes last use when the stored one is older
-    than the resolution (so the first call turns a token Active at once), and this process's
-    request counts and addresses once per resolution; otherwise writes nothing."""
+    than the resolution (so the first call turns a token Active at once); counts the call
+    and its address in memory, for this process's flusher to write (tokens.pending)."""
     now = now or timezone.now()
     if token.last_used_at is None or token.last_used_at <= now - resolution():
         _write_last_use(token, now)
-    _count(token.pk, now, requests=1, client_ip=client_ip)
+    pending.add(token.pk, now, requests=1, address=client_ip)
 
 
 def record_refusal(token, now=None):
     """Note one call refused although token was recognised (outside its networks, a
     deprovisioned owner, a write with a read-only token, an endpoint of another kind): counted
-    like requests, in memory, written once per resolution."""
-    _count(token.pk, now or timezone.now(), refused=1)
-
-
-def _count(token_pk, now, requests=0, refused=0, client_ip=None):
-    window = resolution()
-    due = []
-    with _lock:
-        pending = _pending.setdefault(token_pk, [0, 0, {}])
-        pending[0] += requests
-        pending[1] += refused
-        if client_ip:
-            pending[2][client_ip] = now
-        started = _flushed_at.setdefault(token_pk, now)
-        if now - started >= window:
-            # Flush every token of this process whose window is over, not only this one, so
-            # counts of a script that went quiet are written by the next call of any token.
-            for pk, since in list(_flushed_at.items()):
-                if now - since >= window and pk in _pending:
-                    due.append((pk, _pending.pop(pk)))
-                    _flushed_at[pk] = now
-    for pk, counts in due:
-        _write_counts(pk, counts, now)
+    like requests, in memory, written by this process's flusher."""
+    pending.add(token.pk, now or timezone.now(), refused=1)
 
 
 def _write_last_use(token, now):
@@ -86,56 +57,6 @@ def _write_last_use(token, now):
     if updated and first_use:
         # Generated -> Active: the counts change, no cached token does.
         invalidation.announce(token.tenant_id, invalidation.COUNTS)
-
-
-def _write_counts(token_pk, counts, now):
-    requests, refused, addresses = counts
-    usage, address_table = TokenUsage._meta.db_table, TokenClientAddress._meta.db_table
-    with connection.cursor() as cursor:
-        # One upsert each, the same SQL on SQLite and PostgreSQL.
-        cursor.execute(
-            f"INSERT INTO {usage} (token_id, day, requests, refused) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (token_id, day) DO UPDATE SET "
-            f"requests = {usage}.requests + excluded.requests, "
-            f"refused = {usage}.refused + excluded.refused",
-            [_db_id(token_pk), now.date(), requests, refused],
-        )
-        for address, seen in addresses.items():
-            cursor.execute(
-                f"INSERT INTO {address_table} (token_id, address, last_seen_at) "  # noqa: S608
-                "VALUES (%s, %s, %s) ON CONFLICT (token_id, address) DO UPDATE SET "
-                "last_seen_at = excluded.last_seen_at",
-                [_db_id(token_pk), address, seen],
-            )
-    if addresses:
-        sightings.note_addresses(token_pk, addresses)
-
-
-def _db_id(token_pk):
-    return Token._meta.pk.get_db_prep_value(token_pk, connection)
-
-
-def flush_all(now=None):
-    """Write every pending count of this process (worker exit, tests)."""
-    now = now or timezone.now()
-    with _lock:
-        pending = dict(_pending)
-        _pending.clear()
-    for token_pk, counts in pending.items():
-        _write_counts(token_pk, counts, now)
-
-
-def forget():
-    """Drop this process's pending counts and timers (tests)."""
-    with _lock:
-        _pending.clear()
-        _flushed_at.clear()
-
-
-@atexit.register
-def _flush_on_exit():
-    with contextlib.suppress(Exception):  # the database may be gone at interpreter exit
-        flush_all()
 
 
 COUNTED_DAYS = 30
@@ -174,7 +95,7 @@ def requests_last_30_days(token, now=None):
 def counts_catching_up(token, now=None):
     """Whether the token's last use is newer than the counts written so far: its last use is
     written on the call itself, its counts and addresses only when a process flushes them
-    (record_use), so for a while a used token can show no count for the day of its last use.
+    (tokens.pending), so for a while a used token can show no count for the day of its last use.
     Pages say the counts are catching up then, rather than "not used"."""
     last_used = token.last_used_at
     if last_used is None or last_used.date() < _first_counted_day(now):

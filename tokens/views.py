@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from audit import retention
 from audit.models import Action, AuditEvent, Via
 from tenants.permissions import (
     may_issue_writable_tokens,
@@ -310,12 +311,20 @@ def token_networks(request, token_id):
     form = TokenNetworksForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
         return _render_detail(request, token, networks_form=form, status=400)
-    changed = services.token_set_networks(
-        token=token,
-        allowed_networks=form.cleaned_data["allowed_networks"],
-        by=request.user,
-        client_ip=client_ip(request),
-    )
+    try:
+        changed = services.token_set_networks(
+            token=token,
+            allowed_networks=form.cleaned_data["allowed_networks"],
+            by=request.user,
+            client_ip=client_ip(request),
+        )
+    except services.TokenChanged:
+        messages.error(
+            request,
+            "Someone changed this token's allowed networks at the same moment; yours were not "
+            "saved. Check them below and save again.",
+        )
+        return redirect("tokens:detail", token_id=token.pk)
     if changed:
         messages.success(request, "Allowed networks saved. Calls from elsewhere now fail.")
     return redirect("tokens:detail", token_id=token.pk)
@@ -385,10 +394,11 @@ def token_policy(request):
     preview = None
     if request.method == "POST" and form.is_valid():
         # The valid form has set the policy on the tenant (in memory). Before it is saved,
-        # the admin sees which existing tokens it revokes or flags, and confirms that.
+        # the admin sees which existing tokens it revokes or flags, and which audit events it
+        # deletes, and confirms that.
         preview = _policy_preview(tenant)
         confirmed = request.POST.get("previewed") == preview["fingerprint"]
-        if confirmed or not (preview["unused"] or preview["too_long"]):
+        if confirmed or not (preview["unused"] or preview["too_long"] or preview["audit_events"]):
             # The page sets the whole policy, and each save of it is audited, changed or not.
             tenant_save(
                 tenant=tenant, changed=POLICY_FIELDS, by=request.user, client_ip=client_ip(request)
@@ -406,7 +416,8 @@ PREVIEW_NAMES = 10
 
 def _policy_preview(tenant):
     """What the policy set on `tenant` (unsaved) does to its live tokens: those the daily
-    sweep will revoke as unused, and the API tokens living longer than the maximum. The
+    sweep will revoke as unused, and the API tokens living longer than the maximum; and how
+    many audit events its retention deletes. The
     fingerprint names the policy previewed, so a confirmation saves only that one."""
     now = timezone.now()
     tokens = Token.objects.filter(tenant=tenant).select_related("owner")
@@ -414,7 +425,13 @@ def _policy_preview(tenant):
         "fingerprint": "|".join(str(getattr(tenant, name)) for name in POLICY_FIELDS),
         "unused": None,
         "too_long": None,
+        "audit_events": None,
     }
+    if tenant.audit_retention_days:
+        # Deleting the audit trail cannot be undone: say how much goes before it does.
+        count = retention.purge(tenant.pk, tenant.audit_retention_days, now=now, dry_run=True)
+        if count:
+            preview["audit_events"] = {"count": count, "days": tenant.audit_retention_days}
     for key, days, matching in (
         ("unused", tenant.token_inactive_revoke_days, tokens.unused_for),
         ("too_long", tenant.token_max_lifetime_days, tokens.living_longer_than),

@@ -32,16 +32,17 @@ def api_refusal(refusal):
     return api_error(refusal.status, refusal.detail, **refusal.headers)
 
 
-def api_view(*methods, kinds=None, public=False):
+def api_view(*methods, kinds=None, public=False, narrows_itself=None):
     """A JSON endpoint and what it accepts (web.auth.Access, also `view.access`): by default a
-    token that acts as its owner; `kinds`, tokens of those kinds; `public`, anyone.
+    token that acts as its owner; `kinds`, tokens of those kinds; `public`, anyone;
+    `narrows_itself`, the URL argument naming a token that a PATCH narrows (web.auth.Access).
 
     Before anything else the caller is checked: a refusal is answered as the API's error (401,
     403, or 429 past the failure limit), then methods outside `methods` get 405 with Allow.
     Never cached. CSRF does not apply: the API accepts no session cookie, only the
     Authorization header.
     """
-    access = Access(kinds=kinds, public=public)
+    access = Access(kinds=kinds, public=public, narrows_itself=narrows_itself)
     allowed = [*methods, "HEAD"] if "GET" in methods else list(methods)
 
     def decorator(view):
@@ -49,7 +50,7 @@ def api_view(*methods, kinds=None, public=False):
         @login_not_required
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            refusal = access.refusal(request)
+            refusal = access.refusal(request, kwargs)
             if refusal is not None:
                 return api_refusal(refusal)
             if request.method not in allowed:

@@ -8,8 +8,8 @@ of every request and knows no endpoint. It leaves on the request:
   is ever read there);
 - `auth_refusal`: why the credentials were refused (an AuthenticationFailed), or None;
 - `auth_accepted`: False until an endpoint accepts the token (web.middleware reads it);
-- `authenticator`: itself, for the endpoint to tell it the outcome: `accept(request)` (the
-  token's own last conditions, and its use recorded; returns a refusal or None) and
+- `authenticator`: itself, for the endpoint to tell it the outcome: `accept(request, writes=…)`
+  (the token's own last conditions, and its use recorded; returns a refusal or None) and
   `refused(request, refusal)` (what a refusal leaves behind, an audit event).
 
 Web stands below the apps, so it knows a token only as an object with a `kind`.
@@ -61,25 +61,40 @@ class TooManyFailures(AuthenticationFailed):
         self.headers = {"Retry-After": str(wait)}
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 class Access:
     """What an endpoint accepts, declared on its view (`view.access`).
 
     kinds: tokens of these kinds only (compared with request.auth.kind; opaque values here).
     None, the default: tokens that act as their owner (request.user), with the owner's rights.
     public: anyone, token or not; the credentials are not even looked at.
+    narrows_itself: the name of the view argument holding a token id; a PATCH on the calling
+    token's own id only takes rights away from it, so it is no write: a read-only token may
+    narrow itself (review 3, finding 10).
     """
 
-    __slots__ = ("kinds", "public")
+    __slots__ = ("kinds", "narrows_itself", "public")
 
-    def __init__(self, kinds=None, public=False):
-        self.kinds, self.public = kinds, public
+    def __init__(self, kinds=None, public=False, narrows_itself=None):
+        self.kinds, self.public, self.narrows_itself = kinds, public, narrows_itself
+
+    def writes(self, request, view_kwargs):
+        """Whether the call alters data, as far as the token's own rights go."""
+        if request.method not in WRITE_METHODS:
+            return False
+        if self.narrows_itself and request.method == "PATCH":
+            return (view_kwargs or {}).get(self.narrows_itself) != request.auth.pk
+        return True
 
     def __repr__(self):
         return "Access(public=True)" if self.public else f"Access(kinds={self.kinds!r})"
 
-    def refusal(self, request):
+    def refusal(self, request, view_kwargs=None):
         """None when the request may call the endpoint, and its token's use is then recorded;
-        else the refusal to answer, past the per-address failure limit TooManyFailures."""
+        else the refusal to answer, past the per-address failure limit TooManyFailures.
+        view_kwargs: the view's URL arguments (for narrows_itself)."""
         # Accepted once per request: a 404 raised by an accepted view is not a second call.
         if self.public or request.auth_accepted:
             return None
@@ -89,7 +104,11 @@ class Access:
                 takes = request.user.is_authenticated
             else:
                 takes = request.auth.kind in self.kinds
-            refusal = request.authenticator.accept(request) if takes else NotAccepted()
+            if takes:
+                writes = self.writes(request, view_kwargs)
+                refusal = request.authenticator.accept(request, writes=writes)
+            else:
+                refusal = NotAccepted()
         if refusal is None:
             request.auth_accepted = True
             return None
@@ -120,7 +139,7 @@ def counted(refusal, address):
         return refusal
     wait = ratelimit.hit(
         "api-auth-failure",
-        address or "unknown",
+        ratelimit.address_key(address),
         limit=settings.API_AUTH_FAILURE_LIMIT,
         window=60,
     )

@@ -15,6 +15,7 @@ cost at most one `SELECT 1` (plus a Redis PING for /healthz when the cache is Re
 """
 
 import logging
+import threading
 
 from django.conf import settings
 from django.core.cache import caches
@@ -55,6 +56,9 @@ class HealthCheckMiddleware:
         else:
             response = probe_response(checks())
         response["Cache-Control"] = "no-store"
+        # Django logs every 5xx as an ERROR line (django.request); a failing probe is logged
+        # here instead, once per change of state.
+        response._has_been_logged = True
         return response
 
 
@@ -91,9 +95,8 @@ def database_answers():
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseLibraryError as error:
-        logger.warning("health check: database unavailable: %s", first_line(error))
-        return False
-    return True
+        return _noted("database", error)
+    return _noted("database")
 
 
 def invalidation_trusted():
@@ -108,6 +111,26 @@ def redis_answers():
     try:
         caches["default"]._cache.get_client().ping()
     except Exception as error:  # redis.RedisError, OSError: any failure means "not healthy"
-        logger.warning("health check: redis unavailable: %s", first_line(error))
-        return False
-    return True
+        return _noted("redis", error)
+    return _noted("redis")
+
+
+_failing = set()  # the parts this process last found failing
+_failing_lock = threading.Lock()
+
+
+def _noted(part, error=None):
+    """Whether part answers (error is None), logged when that changes, not on every probe:
+    anyone may probe, every few seconds, and an outage must not flood the log (review 3,
+    finding 10). Returns True when it answers."""
+    with _failing_lock:
+        changed = (error is not None) != (part in _failing)
+        if error is not None:
+            _failing.add(part)
+        else:
+            _failing.discard(part)
+    if changed and error is not None:
+        logger.warning("health check: %s unavailable: %s", part, first_line(error))
+    elif changed:
+        logger.info("health check: %s answers again", part)
+    return error is None

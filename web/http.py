@@ -1,30 +1,58 @@
 """The client's address, and a request's JSON body."""
 
+import functools
 import json
-from ipaddress import ip_address
+from ipaddress import ip_address, ip_network
 
 from django.conf import settings
 
 
 def client_ip(request):
     """The client's address: the socket peer, or, behind TRUSTED_PROXIES reverse proxies,
-    the address the outermost trusted proxy saw (from X-Forwarded-For). Never with an IPv6
-    zone ("fe80::1%eth0"): it names an interface of the server or proxy, not the client, and
-    PostgreSQL's inet column refuses it."""
+    the address the outermost trusted proxy saw (from X-Forwarded-For), None when the header
+    is shorter than the proxies it should have passed. The header counts only on a connection
+    from FORWARDED_ALLOW_IPS (review 3, finding 4): from anywhere else it is the client's own
+    words. Never with an IPv6 zone ("fe80::1%eth0"): it names an interface of the server or
+    proxy, not the client, and PostgreSQL's inet column refuses it."""
     hops = settings.TRUSTED_PROXIES
     address = request.META.get("REMOTE_ADDR", "")
     if not hops and "%" not in address:
         # The WSGI server's socket peer: already a valid address, and this runs on every
         # API call, so it is not parsed again.
         return address or None
-    if hops:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        if len(forwarded) >= hops:
-            address = forwarded[-hops]
+    peer = _address(address)
+    if not hops or peer is None or not _from_proxy(peer):
+        return peer
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    # Right to left: the last entry is what the proxy we talk to saw, and each proxy further
+    # out appended the one before it; whatever the client wrote itself stands further left.
+    if len(forwarded) < hops:
+        return None
+    return _address(forwarded[-hops])
+
+
+def _address(text):
     try:
-        return str(ip_address(address.split("%", 1)[0]))
+        return str(ip_address(text.split("%", 1)[0]))
     except ValueError:
         return None
+
+
+def _from_proxy(peer):
+    proxies = _proxies(tuple(settings.FORWARDED_ALLOW_IPS))
+    if proxies is None:
+        return True
+    client = ip_address(peer)
+    mapped = getattr(client, "ipv4_mapped", None)
+    return any(client in net or (mapped is not None and mapped in net) for net in proxies)
+
+
+@functools.lru_cache(maxsize=8)
+def _proxies(allowed):
+    """FORWARDED_ALLOW_IPS as networks, parsed once; None for "*", any peer."""
+    if "*" in allowed:
+        return None
+    return tuple(ip_network(entry, strict=False) for entry in allowed)
 
 
 class BadJson(ValueError):

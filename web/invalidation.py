@@ -17,8 +17,12 @@ How invalidations reach the other processes depends on the database:
 - SQLite, one host by nature: the board is a small memory-mapped file beside the database
   file, so every process that opens the database (gunicorn workers, manage.py commands) reads
   and marks the same board. A mark is a memory write; reading it is a memory read.
-- PostgreSQL, any number of hosts: each process's board lives in its memory, and a listener
-  thread keeps it current from LISTEN/NOTIFY. The write's NOTIFY is sent in its transaction,
+- PostgreSQL, any number of hosts: a listener thread keeps a board current from
+  LISTEN/NOTIFY. Under gunicorn there is one per host, in the master (serve_host), and the
+  board is a file every worker of the host maps (HostPostgres), so a write waits for one
+  acknowledgement per host and the fleet holds one listener connection per host; any other
+  process (a management command that reads, runserver) has its own listener and a board in
+  its memory (Postgres). The write's NOTIFY is sent in its transaction,
   so it is delivered exactly when the write commits and never lost. After the commit the
   writer waits until every live listener has acknowledged having heard it (a *mark*), so once
   the write returns, the next call on any host is decided on the new state. A listener that
@@ -34,9 +38,11 @@ import logging
 import mmap
 import os
 import socket
+import tempfile
 import threading
 import time
 
+import environ
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -60,9 +66,17 @@ class MemoryBoard:
         self._heard = 0
         self._marks = {AUTH: {}, COUNTS: {}}
         self._everything = 0
+        self._trusted_until = 0.0
 
     def tag(self):
         return self._heard
+
+    def trust(self, until):
+        """Until when (time.monotonic()) the process may answer from its caches."""
+        self._trusted_until = until
+
+    def trusted_until(self):
+        return self._trusted_until
 
     def fresh(self, tenant_id, tag, scope=AUTH):
         return self._everything <= tag and self._marks[scope].get(tenant_id, 0) <= tag
@@ -83,11 +97,15 @@ class FileBoard:
 
     BUCKETS = 256  # tenants share a bucket beyond this: a mark then also reloads the others
     HEARD, EVERYTHING, FIRST = 0, 1, 2
+    # After the buckets, so that a file of an older release reads the same: until when, in
+    # microseconds of time.monotonic() (one clock for every process of the machine), the
+    # processes sharing the board may trust it (a host's listener writes it).
+    TRUST = FIRST + 2 * BUCKETS
 
     def __init__(self, path):
         # Owner-only, and never through a symbolic link someone planted at the path.
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        size = 8 * (self.FIRST + 2 * self.BUCKETS)
+        size = 8 * (self.TRUST + 1)
         if os.fstat(self._fd).st_size < size:
             os.ftruncate(self._fd, size)
         self._map = mmap.mmap(self._fd, size)
@@ -103,6 +121,12 @@ class FileBoard:
 
     def tag(self):
         return self._read(self.HEARD)
+
+    def trust(self, until):
+        self._write(self.TRUST, max(int(until * 1_000_000), 0))
+
+    def trusted_until(self):
+        return self._read(self.TRUST) / 1_000_000
 
     def fresh(self, tenant_id, tag, scope=AUTH):
         return (
@@ -167,7 +191,7 @@ class Postgres:
                 if self.listener is None:
                     self.listener = Listener(self.board, _listener_params())
                     self.listener.start()
-        return time.monotonic() < self.listener.trusted_until
+        return time.monotonic() < self.board.trusted_until()
 
     def notify(self, tenant_id, scope):
         with connection.cursor() as cursor:
@@ -202,11 +226,30 @@ class Postgres:
                     logger.warning("%d cache listener(s) did not acknowledge in time", waiting)
                     return
                 time.sleep(pause)
-                pause = min(pause * 2, 0.01)
+                # Capped low: the wait is one acknowledgement per host, each a few ms away,
+                # and a long sleep would be most of a revocation's time.
+                pause = min(pause * 2, 0.002)
 
     def stop(self):
         if self.listener is not None:
             self.listener.stop()
+
+
+class HostPostgres(Postgres):
+    """PostgreSQL, in a gunicorn worker of a host whose master listens for all its workers
+    (serve_host): the board is the host's shared file, kept current and trusted by that one
+    listener, so the fleet holds one listener connection and one acknowledgement per host,
+    not per worker process (issue 26, item 5). Writing is the same as Postgres's."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.board = FileBoard(path)
+
+    def trusted(self):
+        return time.monotonic() < self.board.trusted_until()
+
+    def stop(self):
+        pass  # the host's listener is the master's, and ends with it
 
 
 class Listener(threading.Thread):
@@ -214,16 +257,15 @@ class Listener(threading.Thread):
 
     def __init__(self, board, params):
         super().__init__(name="cache-invalidation-listener", daemon=True)
-        self.board = board
+        self.board = board  # it marks it, and says until when it may be trusted
         self.params = params
-        self.trusted_until = 0.0  # time.monotonic() until which the process may trust its cache
         self._stopping = threading.Event()
         self._heard_mark = 0
         self._outage_logged = False
 
     def stop(self):
         self._stopping.set()
-        self.trusted_until = 0.0
+        self.board.trust(0.0)
         if self.is_alive():
             self.join(HEARTBEAT + 5)  # its session is closed once this returns
 
@@ -232,7 +274,7 @@ class Listener(threading.Thread):
             try:
                 self._serve()
             except Exception as error:  # noqa: BLE001 - any failure: distrust, retry
-                self.trusted_until = 0.0
+                self.board.trust(0.0)
                 if not self._outage_logged:
                     logger.warning(
                         "Cache invalidation listener lost PostgreSQL (%s): this process reads "
@@ -259,8 +301,8 @@ class Listener(threading.Thread):
             renewed = started
             while not self._stopping.is_set():
                 wait = 0 if self._heard_mark > acked else HEARTBEAT - (time.monotonic() - renewed)
-                # In short waits, so a worker on its way out releases its lease (the DELETE
-                # below) at once rather than up to a heartbeat later.
+                # In short waits, so a process on its way out (a gunicorn master's on_exit)
+                # releases its lease (the DELETE below) at once, not up to a heartbeat later.
                 for notify in conn.notifies(timeout=min(max(wait, 0), STOP_CHECK), stop_after=1):
                     self._hear(notify.payload)
                 if self._heard_mark > acked or time.monotonic() - renewed >= HEARTBEAT:
@@ -294,7 +336,7 @@ class Listener(threading.Thread):
     def _trust_from(self, sent_at):
         # The lease counts from before the renewal was sent, so it ends here no later than
         # its row says it does in PostgreSQL, where writers look.
-        self.trusted_until = sent_at + LEASE - MARGIN
+        self.board.trust(sent_at + LEASE - MARGIN)
 
     def _hear(self, payload):
         kind, _, value = payload.partition(":")
@@ -308,11 +350,29 @@ def _tenant_text(tenant_id):
     return "*" if tenant_id is None else str(int(tenant_id))
 
 
+# django-environ's names of a database URL's parts, and libpq's.
+_LIBPQ_NAMES = (
+    ("NAME", "dbname"),
+    ("USER", "user"),
+    ("PASSWORD", "password"),
+    ("HOST", "host"),
+    ("PORT", "port"),
+)
+
+
 def _listener_params():
+    """The listener's connection: DATABASE_URL's, or INVALIDATION_DATABASE_URL's (a direct
+    one, past a transaction-mode pooler: LISTEN needs a session)."""
     params = connection.get_connection_params()
     # Only what libpq understands: the listener is a plain psycopg connection.
     for key in ("cursor_factory", "context", "prepare_threshold", "server_side_binding"):
         params.pop(key, None)
+    if settings.INVALIDATION_DATABASE_URL:
+        direct = environ.Env.db_url_config(settings.INVALIDATION_DATABASE_URL)
+        for key, name in _LIBPQ_NAMES:
+            params.pop(name, None)
+            if direct.get(key):
+                params[name] = direct[key]
     return params
 
 
@@ -346,6 +406,8 @@ def channel():
                 vendor = connection.vendor
                 if vendor == "sqlite":
                     _channel = Local(_sqlite_board())
+                elif vendor == "postgresql" and os.environ.get(HOST_BOARD):
+                    _channel = HostPostgres(os.environ[HOST_BOARD])
                 elif vendor == "postgresql":
                     _channel = Postgres()
                 else:
@@ -390,6 +452,42 @@ def start():
     """Start hearing invalidations now (gunicorn's post_fork), not at the first request."""
     if settings.TOKEN_CACHE == "on":
         channel().trusted()
+
+
+# Set by serve_host in a gunicorn master, and so inherited by every worker it forks: the path
+# of the board the master's listener keeps for them.
+HOST_BOARD = "PORTAL_HOST_BOARD"
+_host_listener = None
+
+
+def serve_host():
+    """Listen for every worker of this host, in the gunicorn master (when_ready): one
+    listener thread and one PostgreSQL connection for the host, writing into a board file the
+    workers map (HostPostgres). Nothing to do on SQLite (its board is already a shared file)
+    or with the cache off."""
+    global _host_listener
+    if settings.TOKEN_CACHE != "on" or connection.vendor != "postgresql":
+        return
+    folder = tempfile.mkdtemp(prefix="portal-board-")  # owner-only
+    path = os.path.join(folder, "board")
+    board = FileBoard(path)
+    os.environ[HOST_BOARD] = path
+    _host_listener = Listener(board, _listener_params())
+    _host_listener.start()
+
+
+def stop_host():
+    """End the host's listener (the master's exit): its row goes, so writers stop waiting for
+    this host at once rather than when its lease runs out."""
+    global _host_listener
+    if _host_listener is not None:
+        _host_listener.stop()
+        _host_listener = None
+    path = os.environ.pop(HOST_BOARD, None)
+    if path:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            os.rmdir(os.path.dirname(path))
 
 
 def wait_until_caching(timeout=10.0):

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import threading
 import time
+from ipaddress import ip_address, ip_network
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -42,10 +43,30 @@ _blocked = {}  # (scope, digest, limit, window) -> Unix second the window ends
 _lock = threading.Lock()
 _redis_down_until = None  # monotonic time of the next try while Redis is unreachable
 _next_sweep = 0.0
+_counted_since_sweep = 0  # database counts since this process last swept
 
 
-def hit(scope, key, *, limit, window):
-    """Count one event; return seconds to wait once over the limit, else 0."""
+def address_key(address):
+    """A client address as a rate-limit key: an IPv6 client by its /64, the block one
+    subscriber is given and may rotate through at will (review 3, findings 5 and 8), an IPv4
+    one by itself (an IPv4-mapped address as its IPv4 address); "unknown" for none."""
+    if not address:
+        return "unknown"
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return "unknown"
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(ip_network(f"{parsed}/64", strict=False))
+
+
+def hit(scope, key, *, limit, window, on_limit=None):
+    """Count one event; return seconds to wait once over the limit, else 0. on_limit: called
+    by the one event, of every worker and host, that brings the count to the limit (to
+    record a lock-out once)."""
     digest, start, end = _window(key, window)
     memo = (scope, digest, limit, window)
     if _blocked.get(memo, 0) > time.time():
@@ -53,6 +74,8 @@ def hit(scope, key, *, limit, window):
     total = _count(scope, digest, start, end)
     if total >= limit:  # the next event is over the limit whatever else happens
         _remember(memo, end)
+        if total == limit and on_limit is not None:
+            on_limit()
     return _wait(end) if total > limit else 0
 
 
@@ -66,10 +89,10 @@ def retry_after(scope, key, *, limit, window):
 
 def forget():
     """Drop this process's memory (tests start each case as a fresh worker)."""
-    global _redis_down_until, _next_sweep
+    global _redis_down_until, _next_sweep, _counted_since_sweep
     _blocked.clear()
     _redis_down_until = None
-    _next_sweep = 0.0
+    _next_sweep, _counted_since_sweep = 0.0, 0
 
 
 def _window(key, window):
@@ -217,10 +240,14 @@ def database_read(scope, digest, start):
 
 
 def _sweep_now_and_then():
-    global _next_sweep
+    """Delete up to SWEEP_BATCH ended windows once a minute, and also after every SWEEP_BATCH
+    counts: each count inserts at most one row, so the sweep keeps pace with any insert rate
+    (review 3, finding 8: once a minute fell behind clients rotating addresses)."""
+    global _next_sweep, _counted_since_sweep
     now = time.monotonic()
-    if now < _next_sweep:
+    _counted_since_sweep += 1
+    if now < _next_sweep and _counted_since_sweep < SWEEP_BATCH:
         return
-    _next_sweep = now + SWEEP_EVERY
+    _next_sweep, _counted_since_sweep = now + SWEEP_EVERY, 0
     ended = RateLimitCount.objects.filter(window_end__lte=int(time.time()))
     RateLimitCount.objects.filter(pk__in=Subquery(ended.values("pk")[:SWEEP_BATCH])).delete()

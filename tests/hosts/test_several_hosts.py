@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from testbed.cluster import cluster
+from testbed.cluster import POOL_SIZE, cluster
 from testbed.throwaway import suite_engine
 from tokens import crypto
 
@@ -26,11 +26,14 @@ CALLS = 4  # per check: enough to reach both of a host's workers
 BAD_TOKEN = crypto.generate()  # well formed, so each refusal counts against the limit
 
 
-@pytest.fixture(scope="module", params=["postgresql", "postgresql+redis"])
+@pytest.fixture(scope="module", params=["postgresql", "postgresql+redis", "pgbouncer"])
 def hosts(request, tmp_path_factory):
     directory = tmp_path_factory.mktemp("hosts")
     with cluster(
-        directory, redis=request.param.endswith("redis"), API_AUTH_FAILURE_LIMIT="6"
+        directory,
+        redis=request.param.endswith("redis"),
+        pgbouncer=request.param == "pgbouncer",
+        API_AUTH_FAILURE_LIMIT="6",
     ) as made:
         yield made
 
@@ -60,8 +63,13 @@ def trial_tokens(hosts, first, last):
     return hosts.seed["trials"][first:last]
 
 
-def test_every_worker_of_both_hosts_hears_invalidations(hosts):
-    assert hosts.listeners() == 4
+def test_one_listener_per_host_not_per_worker(hosts):
+    # Issue 26, item 5: a write waits for one acknowledgement per host; the workers of a host
+    # read the board its master's listener keeps (web.invalidation.HostPostgres).
+    assert hosts.listeners() == 2
+    masters = {host.process.pid for host in hosts.hosts}
+    rows = hosts.database.query("SELECT pid FROM tokens_cachelistener WHERE lease_until > now()")
+    assert {pid for (pid,) in rows} == masters
 
 
 def test_a_revocation_on_one_host_refuses_the_next_call_on_the_other(hosts):
@@ -179,3 +187,26 @@ def test_killing_redis_mid_load_lets_no_revoked_token_through_and_no_500(hosts):
     assert {status for kind, status in seen if kind == "live"} == {200}
     assert seen[("revoked", 401)] > 20
     assert {status for kind, status in seen if kind == "bad"} <= {401, 429}
+
+
+def test_through_pgbouncer_the_requests_hold_no_more_than_its_pool(hosts):
+    # Issue 26, item 4: in transaction mode the hosts' requests share the pooler's server
+    # connections, however many workers call at once; the listeners go directly.
+    if hosts.pgbouncer is None:
+        pytest.skip("the pooled variant")
+    secret = hosts.seed["admin"]["secret"]
+    seen = []
+
+    def call_and_count():
+        for _ in range(10):
+            assert hosts.call(A, "GET", TOKENS, secret)[0] == 200
+            assert hosts.call(B, "GET", TOKENS, secret)[0] == 200
+            seen.append(hosts.server_connections())
+
+    threads = [threading.Thread(target=call_and_count) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert max(seen) <= POOL_SIZE
+    assert hosts.listeners() == 2

@@ -84,3 +84,21 @@ def agent_health():
             }
         )
     )
+
+
+def purge_through():
+    """Backdate the tenant's events up to the payload's `count`-th newest-but-`keep` and let
+    a 30-day retention delete them: the events the agent has not delivered yet among them
+    are gone for good."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audit import retention
+
+    payload = json.load(sys.stdin)
+    events = AuditEvent.objects.filter(tenant__slug="siem").order_by("-sequence")
+    old = list(events.values_list("pk", flat=True)[payload["keep"] :])
+    AuditEvent.objects.filter(pk__in=old).update(created_at=timezone.now() - timedelta(days=400))
+    tenant = Tenant.objects.get(slug="siem")
+    print(json.dumps(retention.purge(tenant.pk, 30)))

@@ -175,6 +175,25 @@ def test_json_lines_carry_the_feed_event_without_its_cef_copy(portal, fresh_rece
     assert event["token"]["name"].startswith("script ")
 
 
+def test_events_deleted_by_retention_before_delivery_are_said_and_skipped(
+    portal, fresh_receiver, tmp_path
+):
+    agent = Agent(portal, portal.seed["agents"]["cef"], tmp_path / "state.json")
+    assert agent.run_once().returncode == 0
+    portal.generate(5)  # never delivered: retention deletes them first
+    kept = [one["id"] for one in portal.generate(3)]
+    assert run_in_portal("tests.siem.seed.purge_through", env=portal.env, payload={"keep": 3})
+    fresh_receiver.stop()
+    fresh_receiver.output.unlink(missing_ok=True)
+    fresh_receiver.start()
+    result = agent.run_once()
+    assert result.returncode == 0, result.stderr
+    assert "deleted by the tenant's audit retention" in result.stderr
+    lines = fresh_receiver.wait_for(3)
+    assert [line.split(" ", 1)[0] for line in lines] == ["token.generated"] * 3
+    assert len(received_ids(lines)) == len(kept) == 3
+
+
 def test_a_restart_resumes_where_the_receiver_left_off(portal, fresh_receiver, tmp_path):
     agent = Agent(portal, portal.seed["agents"]["cef"], tmp_path / "state.json")
     assert agent.run_once().returncode == 0

@@ -1,4 +1,3 @@
-import smtplib
 from collections import Counter
 
 from django.core.mail import get_connection
@@ -8,10 +7,9 @@ from django.utils import timezone
 from tenants.models import Tenant
 from web.commands import PortalCommand, shown
 
-from ...delivery import deliver
+from ...delivery import MAX_ATTEMPTS, MailServerDown, deliver, one_line
 from ...events import due_notifications
-from ...mail import compose
-from ...models import Kind
+from ...models import Delivery, Kind
 
 TOKEN_MAILS = {
     Kind.EXPIRES_IN_7_DAYS: "expiring within a week",
@@ -24,14 +22,11 @@ def counted(number, noun):
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def one_line(error):
-    return " ".join(str(error).split())[:200] or type(error).__name__
-
-
 class Command(PortalCommand):
     help = (
         "Send the token expiry warnings and the weekly hygiene digest that are due, each "
-        "once (for cron, e.g. hourly). Prints one summary line."
+        "once (for cron, e.g. hourly). Prints one summary line; exits non-zero if an e-mail "
+        "failed (it is tried again later) or the mail server could not be reached."
     )
 
     def add_arguments(self, parser):
@@ -48,31 +43,75 @@ class Command(PortalCommand):
                 raise CommandError(f"No tenant with slug {shown(tenant)}.")
         due = due_notifications(timezone.now(), tenants)
         if dry_run:
-            sent = Counter()
-            for event in due:
-                self.stdout.write(self._describe(event))
-                sent[event.kind] += 1
-            self.stdout.write(self._summary("Would send", sent))
+            self._dry_run(due)
             return
-        sent = Counter()
+        sent, failed, deferred = Counter(), Counter(), 0
         try:
+            # Opened first, so that a server that is down stops the run before any claim.
             with get_connection() as connection:
                 for event in due:
-                    sent[event.kind] += deliver(event, compose(event, connection))
-        except (smtplib.SMTPException, OSError) as error:
+                    if event.deferred_until is not None:
+                        deferred += 1
+                        continue
+                    outcome = self._deliver(event, connection)
+                    if outcome == Delivery.SENT:
+                        sent[event.kind] += 1
+                    elif outcome is not None:
+                        failed[outcome] += 1
+        except (MailServerDown, OSError) as error:  # smtplib's errors are OSErrors too
             raise CommandError(
                 f"The mail server refused or could not be reached ({one_line(error)}); "
-                f"{sum(sent.values())} sent before that, the rest are sent on the next run."
+                f"{sum(sent.values())} sent and {sum(failed.values())} failed before that, "
+                "the rest are sent on the next run."
             ) from None
-        self.stdout.write(self._summary("Sent", sent))
+        summary = self._summary("Sent", sent) + self._failures(failed, deferred)
+        if failed:
+            raise CommandError(summary)
+        self.stdout.write(summary)
+
+    @staticmethod
+    def _deliver(event, connection):
+        try:
+            return deliver(event, connection)
+        except MailServerDown:
+            # Servers close a connection after so many messages: a new one, once; if that
+            # fails too, the server is down and the run stops.
+            connection.close()
+            connection.open()
+            return deliver(event, connection)
+
+    def _dry_run(self, due):
+        sent, deferred = Counter(), 0
+        for event in due:
+            line = self._describe(event)
+            if event.deferred_until is None:
+                sent[event.kind] += 1
+            else:
+                line += (
+                    f" (failed before; deferred until {event.deferred_until:%Y-%m-%d %H:%M} UTC)"
+                )
+                deferred += 1
+            self.stdout.write(line)
+        self.stdout.write(f"{self._summary('Would send', sent)}; {deferred} deferred.")
 
     @staticmethod
     def _describe(event):
-        about = f"token “{event.token.name}”" if event.token else "tenant"
+        if event.token:
+            about = f"token “{event.token.name}”"
+        else:
+            about = "account" if event.kind == Kind.SIGN_IN_LOCKED else "tenant"
         return f"{event.tenant.slug}: {Kind(event.kind).label} to {event.recipient.email} ({about})"
 
     @staticmethod
     def _summary(verb, sent):
         parts = [f"{sent[kind]} {label}" for kind, label in TOKEN_MAILS.items()]
         parts.append(counted(sent[Kind.WEEKLY_DIGEST], "weekly digest"))
-        return f"{verb} {counted(sum(sent.values()), 'e-mail')} ({', '.join(parts)})."
+        if sent[Kind.SIGN_IN_LOCKED]:
+            parts.append(counted(sent[Kind.SIGN_IN_LOCKED], "sign-in lock notice"))
+        return f"{verb} {counted(sum(sent.values()), 'e-mail')} ({', '.join(parts)})"
+
+    @staticmethod
+    def _failures(failed, deferred):
+        given_up = failed[Delivery.GAVE_UP]
+        gave_up = f" ({given_up} given up after {MAX_ATTEMPTS} attempts)" if given_up else ""
+        return f"; {sum(failed.values())} failed{gave_up}, {deferred} deferred."

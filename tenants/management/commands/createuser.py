@@ -5,10 +5,9 @@ import sys
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
-from django.core.validators import validate_email
 from django.db import transaction
 
-from tenants.models import Tenant, User
+from tenants.models import Tenant, User, validate_user_email
 from web.commands import PortalCommand, shown, validation_message
 
 from ._base import parse_role
@@ -31,9 +30,11 @@ class Command(PortalCommand):
     def handle(self, *args, email, tenant, role, password, **options):
         email = email.strip().lower()
         try:
-            validate_email(email)
-        except ValidationError:
-            raise CommandError(f"{shown(email)} is not a valid e-mail address.") from None
+            validate_user_email(email)
+        except ValidationError as error:
+            raise CommandError(
+                f"E-mail {shown(email)} refused: {validation_message(error)}"
+            ) from None
         role = parse_role(role)
         tenant_obj = Tenant.objects.filter(slug=tenant).first()
         if tenant_obj is None:

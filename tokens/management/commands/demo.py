@@ -116,11 +116,12 @@ class Command(PortalCommand):
 
 
 def _record_usage(tokens, now):
-    """Thirty days of calls, as tokens.usage would have written them, so that the charts, the
+    """Thirty days of calls, as tokens.pending would have written them, so that the charts, the
     API usage overview and a new-network flag have something to show."""
     rows = []
-    for token in tokens.filter(name__in=DEMO_USAGE).select_related("tenant", "owner"):
-        busy, refused, refused_days, addresses = DEMO_USAGE[token.name]
+    used = list(tokens.filter(name__in=DEMO_USAGE).select_related("tenant", "owner"))
+    for token in used:
+        busy, refused, refused_days, _addresses = DEMO_USAGE[token.name]
         last_day = token.last_used_at.date()
         for days_ago in range(30):
             day = now.date() - timedelta(days=days_ago)
@@ -134,13 +135,15 @@ def _record_usage(tokens, now):
                 rows.append(
                     TokenUsage(token=token, day=day, requests=answered, refused=refused_that_day)
                 )
-        for hours, address in addresses:
+    # Before the sightings, which count the day's new networks in the same rows.
+    TokenUsage.objects.bulk_create(rows)
+    for token in used:
+        for hours, address in DEMO_USAGE[token.name][3]:
             seen = min(now - timedelta(hours=hours), token.last_used_at)
             TokenClientAddress.objects.update_or_create(
                 token=token, address=address, defaults={"last_seen_at": seen}
             )
             sightings.note_addresses(token.pk, {address: seen})
-    TokenUsage.objects.bulk_create(rows)
 
 
 def _port():

@@ -1,5 +1,6 @@
 from django.utils import timezone
 
+from audit import retention
 from audit.models import Action, Via
 from audit.services import audit_token_event
 from tenants.models import Tenant
@@ -13,7 +14,8 @@ class Command(PortalCommand):
     help = (
         "Revoke expired tokens, and tokens unused for as long as their tenant's policy allows, "
         "and delete usage counts, client addresses and networks seen older than "
-        f"{KEPT_DAYS} days (for cron, e.g. daily). Prints one line per revoked token and a summary."
+        f"{KEPT_DAYS} days, and audit events older than their tenant's retention (for cron, "
+        "e.g. daily). Prints one line per revoked token and a summary."
     )
 
     def add_arguments(self, parser):
@@ -25,6 +27,13 @@ class Command(PortalCommand):
         self.stdout.write(
             f"{'Would delete' if dry_run else 'Deleted'} {days} day counts, {addresses} "
             f"client addresses and {networks} networks seen older than {KEPT_DAYS} days."
+        )
+        events = 0
+        for tenant in Tenant.objects.filter(audit_retention_days__isnull=False):
+            events += retention.purge(tenant.pk, tenant.audit_retention_days, dry_run=dry_run)
+        self.stdout.write(
+            f"{'Would delete' if dry_run else 'Deleted'} {events} audit events older than "
+            "their tenant's retention."
         )
         live = Token.objects.live().select_related("tenant", "owner")
         expired = live.filter(expires_at__lte=now)

@@ -1,0 +1,191 @@
+"""Part "fleet": what a write costs as the fleet grows (issue 26, item 5), PostgreSQL only.
+
+HOSTS gunicorns of WORKERS each (the project's gunicorn.conf.py: one invalidation listener per
+host, in its master) are started on this database, idle; this process then revokes REVOCATIONS
+tokens one after the other through the real service (tokens.services.token_revoke: NOTIFY,
+commit, wait until every live listener has acknowledged). Measured: each revocation's time,
+the updates of the listeners table (acknowledgements and lease renewals) per revocation, from
+pg_stat_user_tables, and the connections the fleet holds, from pg_stat_activity. The same is
+then measured with one listener per worker (bench/gunicorn_worker_listeners.conf.py, the
+design before), side by side in one run.
+"""
+
+import contextlib
+import tempfile
+import time
+from pathlib import Path
+
+from django.db import connection
+
+from testbed.server import Gunicorn, free_port
+
+from .timing import percentiles
+
+LISTENERS = "tokens_cachelistener"
+CONFIGS = {
+    "per_host": "gunicorn.conf.py",
+    "per_worker": "bench/gunicorn_worker_listeners.conf.py",
+}
+# Targets of issue 26: revoke p95, writes per revoke against the number of hosts, and
+# connections against hosts + the request pool.
+TARGET_P95_MS = 10.0
+
+
+def fleet_growth(env, *, hosts, workers, revocations, progress):
+    # Here, not at the top: bench.report reads this module's tables without Django set up.
+    from tenants.models import Role, Tenant, User
+    from tokens.services import token_issue
+
+    if connection.vendor != "postgresql":
+        return {"skipped": "the fleet shares PostgreSQL: run with --db postgres"}
+    tenant = Tenant.objects.create(slug="fleet", name="Fleet")
+    admin = User.objects.create_user("admin@fleet.bench", None, tenant=tenant, role=Role.FULL_ADMIN)
+    results = {"hosts": hosts, "workers_per_host": workers, "revocations": revocations}
+    for mode, config in CONFIGS.items():
+        tokens = [token_issue(owner=admin, name=f"{mode} {n}").token for n in range(revocations)]
+        progress(f"fleet: {hosts} hosts x {workers} workers, listeners {mode.replace('_', ' ')}")
+        with (
+            tempfile.TemporaryDirectory(prefix="portal-bench-fleet-") as directory,
+            _fleet(env, Path(directory), hosts, workers, config) as expected,
+        ):
+            results[mode] = _revoke_all(tokens, admin, expected)
+    return results
+
+
+@contextlib.contextmanager
+def _fleet(env, directory, hosts, workers, config):
+    started = []
+    try:
+        for number in range(hosts):
+            port = free_port()
+            tmp = directory / f"tmp-{number}"
+            tmp.mkdir()
+            host_env = {
+                **env,
+                "PORT": str(port),
+                "PORTAL_PORT": str(port),
+                "TMPDIR": str(tmp),
+                "WEB_CONCURRENCY": str(workers),
+                "DRAIN_SECONDS": "0",
+            }
+            host = Gunicorn(host_env, directory / f"host-{number}.log", config=config)
+            host.start(probe=False)
+            started.append(host)
+        expected = hosts if config == CONFIGS["per_host"] else hosts * workers
+        deadline = time.monotonic() + 60
+        while _live_listeners() < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{_live_listeners()} of {expected} listeners registered")
+            time.sleep(0.2)
+        yield expected
+    finally:
+        for host in started:
+            host.stop()
+
+
+def _revoke_all(tokens, admin, listeners):
+    from tokens.models import Token
+    from tokens.services import token_revoke
+
+    connections_held = _connections()
+    # Statistics reach pg_stat_user_tables within a second of a session's transaction: the
+    # listeners' registrations are counted before, not during, the revocations.
+    time.sleep(1.5)
+    writes_before = _listener_writes()
+    started = time.monotonic()
+    durations = []
+    for token in tokens:
+        token = Token.objects.select_related("tenant", "owner").get(pk=token.pk)
+        began = time.perf_counter()
+        token_revoke(token=token, by=admin)
+        durations.append((time.perf_counter() - began) * 1000)
+    seconds = time.monotonic() - started
+    time.sleep(1.5)
+    writes = _listener_writes() - writes_before
+    return {
+        "listeners": listeners,
+        "revoke_ms": percentiles(durations),
+        "seconds": seconds,
+        "listener_writes": writes,
+        "writes_per_revoke": writes / len(tokens),
+        "connections": connections_held,
+    }
+
+
+def _query(sql, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _live_listeners():
+    return _query(f"SELECT count(*) FROM {LISTENERS} WHERE lease_until > now()")[0][0]  # noqa: S608
+
+
+def _listener_writes():
+    return _query(
+        # Acknowledgements and lease renewals are UPDATEs; a registration's INSERT is not a
+        # cost of writing.
+        "SELECT COALESCE(n_tup_upd, 0) FROM pg_stat_user_tables WHERE relname = %s",
+        [LISTENERS],
+    )[0][0]
+
+
+def _connections():
+    # Every session on this database but this process's own.
+    return _query(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()"
+    )[0][0]
+
+
+def report_lines(name, result):
+    """The side-by-side table of bench.report."""
+    if "skipped" in result:
+        return [f"{name}, fleet: skipped ({result['skipped']})"]
+    lines = [
+        f"Fleet growth [{name}]: {result['hosts']} hosts x {result['workers_per_host']} workers, "
+        f"{result['revocations']} revocations each, idle fleet",
+        f"  {'listeners':<12} {'live':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
+        f"{'writes/revoke':>14} {'connections':>12}",
+    ]
+    for mode in CONFIGS:
+        row = result[mode]
+        ms = row["revoke_ms"]
+        lines.append(
+            f"  {mode.replace('_', ' '):<12} {row['listeners']:>5} {ms['p50']:>8.1f} "
+            f"{ms['p95']:>8.1f} {ms['max']:>8.1f} {row['writes_per_revoke']:>14.1f} "
+            f"{row['connections']:>12}"
+        )
+    return lines
+
+
+def verdicts(name, result):
+    """Issue 26's targets for the design in use (listeners per host)."""
+    if "skipped" in result:
+        return []
+    row, hosts = result["per_host"], result["hosts"]
+    p95 = row["revoke_ms"]["p95"]
+    label = f"[{name}, {hosts} hosts x {result['workers_per_host']} workers]"
+    # Idle workers hold no request connection; the fleet's own are its listeners'.
+    return [
+        {
+            "result": "PASS" if p95 <= TARGET_P95_MS else "FAIL",
+            "target": f"{label} revoke p95 <= {TARGET_P95_MS:g} ms",
+            "measured": f"{p95:.1f} ms (one listener per worker: "
+            f"{result['per_worker']['revoke_ms']['p95']:.1f} ms)",
+        },
+        {
+            "result": "PASS" if row["writes_per_revoke"] <= hosts else "FAIL",
+            "target": f"{label} listener writes per revoke <= hosts ({hosts})",
+            "measured": f"{row['writes_per_revoke']:.1f} (one listener per worker: "
+            f"{result['per_worker']['writes_per_revoke']:.1f})",
+        },
+        {
+            "result": "PASS" if row["connections"] <= hosts else "FAIL",
+            "target": f"{label} connections held by the idle fleet <= hosts ({hosts}) "
+            "+ the request pool",
+            "measured": f"{row['connections']} (one listener per worker: "
+            f"{result['per_worker']['connections']})",
+        },
+    ]
