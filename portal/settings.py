@@ -98,6 +98,10 @@ INSTALLED_APPS = [
     "integrations",
     "identity",
     "notifications",
+    # Deploy-time and post-deploy migrations (CONTRACT §14): `migrate --pre-deploy` applies
+    # only what the previous release can keep serving on; plain `migrate` the rest, once no
+    # host runs it (docs/operations.md, "Deploy a release").
+    "syzygy",
 ]
 
 MIDDLEWARE = [
@@ -192,6 +196,12 @@ if INVALIDATION_DATABASE_URL and not INVALIDATION_DATABASE_URL.startswith(
     ("postgres://", "postgresql://", "pgsql://")
 ):
     raise ImproperlyConfigured("INVALIDATION_DATABASE_URL must be a postgres:// URL.")
+
+# Seconds a migration on PostgreSQL waits for a table lock, and runs any one statement, before
+# it fails (web.migrating). A schema change queued behind a long transaction holds every later
+# query on that table behind it: failing fast and retrying is cheaper than stalling the portal.
+MIGRATION_LOCK_TIMEOUT = env_positive("MIGRATION_LOCK_TIMEOUT", 3, float)
+MIGRATION_STATEMENT_TIMEOUT = env_positive("MIGRATION_STATEMENT_TIMEOUT", 60, float)
 
 # Seconds a Redis connect or reply may take: a dead or hung Redis then costs a request a
 # quarter second before rate limits fall back to the database (web.ratelimit), never a

@@ -9,7 +9,7 @@ from pathlib import Path
 from testbed.pgbouncer import PgBouncer
 from testbed.redis_server import RedisServer
 from testbed.server import Gunicorn, free_port, request
-from testbed.throwaway import ThrowawayDatabase, manage, portal_env, run_in_portal
+from testbed.throwaway import ROOT, ThrowawayDatabase, manage, portal_env, run_in_portal
 
 WORKERS_PER_HOST = 2
 POOL_SIZE = 2  # the pooled variant's server connections: fewer than the 4 workers
@@ -95,7 +95,8 @@ def cluster(directory, *, redis=False, pgbouncer=False, **variables):
             **variables,
         )
         # Schema changes take a session of their own, past any pooler (docs/operations.md).
-        manage("migrate", "--noinput", "-v0", env={**env, "DATABASE_URL": database.url})
+        direct = {"DATABASE_URL": database.url, "DATABASE_POOL_MODE": "session"}
+        manage("migrate", "--noinput", "-v0", env={**env, **direct})
         manage("collectstatic", "--noinput", "-v0", env=env)
         seed = run_in_portal("testbed.seeds.hosts.main", env=env)
         with running_hosts(env, directory, database.query) as hosts:
@@ -109,18 +110,23 @@ def cluster(directory, *, redis=False, pgbouncer=False, **variables):
 
 
 @contextlib.contextmanager
-def running_hosts(env, directory, query, names=("a", "b")):
+def running_hosts(env, directory, query, names=("a", "b"), releases=None):
     """A gunicorn per name on env's database, each with its own temp folder; yields them once
     every host's invalidation listener has registered. query(sql) returns rows of that
-    database (the benchmark starts its hosts here too, with its own settings)."""
+    database (the benchmark starts its hosts here too, with its own settings). releases: a
+    (checkout, settings module) per host, for hosts of two releases at once (tests/upgrade);
+    by default this checkout and env's settings."""
     directory, hosts = Path(directory), []
     try:
-        for name in names:
+        for index, name in enumerate(names):
             port = free_port()
             tmp = directory / f"tmp-{name}"
             tmp.mkdir()
             host_env = {**env, "PORT": str(port), "PORTAL_PORT": str(port), "TMPDIR": str(tmp)}
-            host = Gunicorn(host_env, directory / f"host-{name}.log")
+            root = ROOT
+            if releases:
+                root, host_env["DJANGO_SETTINGS_MODULE"] = releases[index]
+            host = Gunicorn(host_env, directory / f"host-{name}.log", root=root)
             host.start()
             hosts.append(host)
         deadline = time.monotonic() + 20
@@ -134,8 +140,13 @@ def running_hosts(env, directory, query, names=("a", "b")):
 
 
 def _listening(query, hosts):
-    # One listener per host, in its master (web.invalidation.serve_host); only these hosts':
-    # other processes on the database may listen too.
-    pids = {host.process.pid for host in hosts}
-    rows = query("SELECT pid FROM tokens_cachelistener WHERE lease_until > now()")
-    return sum(pid in pids for (pid,) in rows)
+    """Hosts whose invalidation listener has registered: one per host, in its master
+    (web.invalidation.serve_host), or, on release 0.1.0 (tests/upgrade), one in each worker.
+    Only these hosts' count: other processes on the database may listen too."""
+    live = {
+        pid for (pid,) in query("SELECT pid FROM tokens_cachelistener WHERE lease_until > now()")
+    }
+    return sum(
+        host.process.pid in live or bool(workers := host.workers()) and workers <= live
+        for host in hosts
+    )

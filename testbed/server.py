@@ -85,8 +85,9 @@ def request(port, method, path, *, host="portal.localhost", headers=None, body=N
 
 
 class Gunicorn:
-    def __init__(self, env, log_path, config="gunicorn.conf.py"):
-        self.env, self.log_path, self.config = env, Path(log_path), config
+    def __init__(self, env, log_path, config="gunicorn.conf.py", root=ROOT):
+        """root: the checkout to serve (another release's, for tests/upgrade)."""
+        self.env, self.log_path, self.config, self.root = env, Path(log_path), config, root
         self.port = int(env["PORT"])
         self.workers_wanted = int(env["WEB_CONCURRENCY"])
         self.process = None
@@ -107,7 +108,7 @@ class Gunicorn:
                 "--control-socket",
                 str(self.log_path.with_name("gunicorn.ctl")),
             ],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -29,12 +29,17 @@ class ThrowawayDatabase:
     """A database that exists for one test; drop() removes it (PostgreSQL; files go with
     the test's temporary directory)."""
 
-    def __init__(self, directory, label="load", engine=None, server_url=None):
+    def __init__(
+        self, directory, label="load", engine=None, server_url=None, name=None, template=None
+    ):
+        """On PostgreSQL, name replaces the generated one, and template is another
+        ThrowawayDatabase to copy (no session may be open on it)."""
         self.engine = engine or suite_engine()
         if self.engine == "postgresql":
             self._server_url = server_url or os.environ["DATABASE_URL"]
-            self.name = f"portal_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-            self._admin(f'CREATE DATABASE "{self.name}"')
+            self.name = name or f"portal_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+            copy = f' TEMPLATE "{template.name}"' if template else ""
+            self._admin(f'CREATE DATABASE "{self.name}"{copy}')
             self.url = urlunsplit(urlsplit(self._server_url)._replace(path=f"/{self.name}"))
         else:
             self.path = Path(directory) / f"{label}.sqlite3"
@@ -90,10 +95,11 @@ def portal_env(database, **variables):
     return env
 
 
-def manage(*args, env, input=None):
+def manage(*args, env, input=None, root=ROOT):
+    """manage.py of the checkout at root (another release's, for tests/upgrade)."""
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         input=input,
         capture_output=True,
