@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+import signal
 from pathlib import Path
 
 import environ
@@ -29,10 +30,49 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # on a host (make run beside a test run) would share it. The portal does not use it.
 control_socket_disable = True
 
+
+def _drain_seconds():
+    text = os.environ.get("DRAIN_SECONDS", "10")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise ValueError(f"DRAIN_SECONDS must be seconds from 0 to 3600, not {text!r}")
+    return seconds
+
+
+# How long a host keeps serving after SIGTERM while /readyz answers 503, so that load balancers
+# take it out before it stops (CONTRACT §14). Then the usual graceful stop: graceful_timeout
+# more at most for requests in flight.
+DRAIN_SECONDS = _drain_seconds()
+
 # Load the app once in the master and warm it there (portal.warmup): every worker forks from
 # it, so its first request, at boot and after `kill -HUP`, is as fast as the rest. The flip
 # side: `kill -HUP` no longer loads new code; restart gunicorn to deploy.
 preload_app = True
+
+
+def on_starting(server):
+    # gunicorn's own TERM closes the listening sockets at once, while a load balancer may
+    # still send new connections; the master drains first. Its signal handler only queues
+    # TERM; handle_term runs in its main loop, where logging and timers are safe.
+    from web import draining  # mapped here, in the master, before any worker forks
+
+    stop = server.handle_term
+
+    def handle_term():
+        if draining.draining() or DRAIN_SECONDS == 0:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            # The end of the drain, or a second TERM: gunicorn's graceful stop, now (it
+            # raises StopIteration, the arbiter's way out of its loop).
+            return stop()
+        draining.begin()
+        server.log.info("Draining: /readyz answers 503; stopping in %g s", DRAIN_SECONDS)
+        signal.signal(signal.SIGALRM, lambda *_: server.signal(signal.SIGTERM, None))
+        signal.setitimer(signal.ITIMER_REAL, DRAIN_SECONDS)
+
+    server.handle_term = handle_term
 
 
 def when_ready(server):

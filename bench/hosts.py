@@ -118,6 +118,7 @@ def host_env():
         WEB_CONCURRENCY=str(WORKERS_PER_HOST),
         TOKEN_CACHE="on",
         TRUSTED_PROXIES="1",
+        DRAIN_SECONDS="0",  # no load balancer to wait for: stop at once
     )
     return env
 

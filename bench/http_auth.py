@@ -65,6 +65,7 @@ def gunicorn(port):
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "WEB_CONCURRENCY": str(WORKERS),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "DRAIN_SECONDS": "0",  # no load balancer to wait for: stop at once
     }
     command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
     if _has_option("--no-control-socket"):

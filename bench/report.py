@@ -251,6 +251,36 @@ def hotspot_lines(databases, top=8):
     return lines
 
 
+def many_lines(databases):
+    names = [n for n in _names(databases) if databases[n].get("many")]
+    if not names:
+        return []
+    first = databases[names[0]]["many"]
+    lines = _title(
+        f"10. Many active tokens in-process: {first['tokens']:,} of ours and of DRF's, each call's "
+        f"token drawn Zipf s={first['exponent']:g}; our cache holds {first['cache_entries']:,} "
+        f"per process, no reloads by age (after {first['warm_calls']:,} calls to warm it)"
+    )
+    for name in names:
+        many = databases[name]["many"]
+        share, mean_share = _ratio(many, ""), _ratio(many, "mean_")
+        lines += [
+            f"  {name}: cache hit rate {many['hit_rate']:.1%} of {many['counted_calls']:,} calls "
+            f"(the {many['cache_entries']:,} busiest tokens get {many['best_hit_rate']:.1%})",
+            f"  {name}: auth overhead, median of {many['timed_requests']:,} requests: ours (b-a) "
+            f"{_num(many['our_overhead_us'], 1)} µs, DRF's (c-c0) "
+            f"{_num(many['drf_overhead_us'], 1)} µs, ours/DRF's = {_share(share)}; mean "
+            f"(misses included): ours {_num(many['our_mean_overhead_us'], 1)} µs, DRF's "
+            f"{_num(many['drf_mean_overhead_us'], 1)} µs, ours/DRF's = {_share(mean_share)}",
+        ]
+    return lines
+
+
+def _ratio(many, kind):
+    drf = many[f"drf_{kind}overhead_us"]
+    return many[f"our_{kind}overhead_us"] / drf if drf > 0 else None
+
+
 def _hosts_results(databases):
     return [
         (name, databases[name]["hosts"])
@@ -671,6 +701,7 @@ def render(report):
         if "skipped" not in databases[name].get("soak", {"skipped": True}):
             sections.append(soak_lines(name, databases[name]["soak"]))
     sections += [burst_lines(databases), hotspot_lines(databases), hosts_lines(databases)]
+    sections.append(many_lines(databases))
     for section in sections:
         if section:
             lines += [*section, ""]

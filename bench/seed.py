@@ -47,6 +47,12 @@ class HostsFixtures:
 
 
 @dataclass(frozen=True)
+class ManyFixtures:
+    ours: list  # plaintext of each of our tokens, one per user
+    drf: list  # each user's DRF token, in the same order
+
+
+@dataclass(frozen=True)
 class PageTenant:
     size: int
     host: str
@@ -103,6 +109,36 @@ def seed_auth(count):
     drf = DrfToken.objects.create(user=principal).key
     _, knox = AuthToken.objects.create(principal, expiry=None)
     return AuthFixtures(ours=ours, drf=drf, knox=knox, fresh_ours=fresh)
+
+
+@transaction.atomic
+def seed_many(count):
+    """`count` users in one tenant, each with one of our tokens and one DRF token whose
+    plaintexts the bench keeps. Our tokens were last used just now, so calling them records
+    no use while the resolution lasts: what is timed is authentication alone, as with DRF."""
+    tenant = Tenant.objects.create(slug="many", name="Many tokens")
+    owners = _unusable_users(tenant, count, "client")
+    plaintexts = [crypto.generate() for _ in owners]
+    now = timezone.now()
+    with large_sqlite_cache():
+        Token.objects.bulk_create(
+            [
+                Token(
+                    tenant_id=tenant.pk,
+                    owner_id=owner.pk,
+                    name=f"Client {owner.pk}",
+                    digest=crypto.digest(secret),
+                    hint=crypto.hint(secret),
+                    issued_role=owner.role,  # as issued: no role-drift audit on first call
+                    last_used_at=now,
+                )
+                for owner, secret in zip(owners, plaintexts, strict=True)
+            ],
+            batch_size=BATCH,
+        )
+        drf = [DrfToken(key=DrfToken.generate_key(), user=owner) for owner in owners]
+        DrfToken.objects.bulk_create(drf, batch_size=BATCH)
+    return ManyFixtures(ours=plaintexts, drf=[row.key for row in drf])
 
 
 def _spread(rng, now):

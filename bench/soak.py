@@ -112,6 +112,7 @@ def _env():
         PORT=str(port),
         TOKEN_CACHE="on",
         TRUSTED_PROXIES="0",  # the peer address is the client's: the bound 127.x.y.z
+        DRAIN_SECONDS="0",  # no load balancer to wait for: stop at once
     )
     return env
 

@@ -55,6 +55,7 @@ def bare_gunicorn(directory, *, database_url, workers=1, config="gunicorn.conf.p
         "DATABASE_URL": database_url,
         "PORT": str(port),
         "WEB_CONCURRENCY": str(workers),
+        "DRAIN_SECONDS": "0",  # no load balancer to wait for
         **env,
     }
     server = Gunicorn(env, Path(directory) / "gunicorn.log", config=config)

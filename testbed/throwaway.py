@@ -86,6 +86,9 @@ def portal_env(database, **variables):
             "PORTAL_SCHEME": "http",
             "DATABASE_URL": database.url,
             "LOG_LEVEL": "WARNING",
+            # No load balancer waits on these servers: SIGTERM stops them without draining
+            # (tests/test_draining.py and the rolling restart set their own).
+            "DRAIN_SECONDS": "0",
             **variables,
         }
     )

@@ -1,8 +1,9 @@
 """Make sure the Debian programs the tests drive are present; install them when possible.
 
 Chromium for the browser tests (Playwright's own browser downloads are not possible here, so
-they drive /usr/bin/chromium), rsyslog, the real syslog receiver of the SIEM agent's tests, and
-PgBouncer, the pooler the several-hosts suite runs through in one variant.
+they drive /usr/bin/chromium), rsyslog, the real syslog receiver of the SIEM agent's tests,
+PgBouncer, the pooler the several-hosts suite runs through in one variant, and HAProxy, the
+load balancer of the rolling-restart test (tests/hosts/test_rolling_restart.py).
 Prints one line per missing program; tests whose program is missing are skipped with a reason.
 """
 
@@ -16,6 +17,7 @@ PEERS = {
     "/usr/sbin/rsyslogd": "rsyslog",
     # The several-hosts suite's pooled variant (issue 26).
     "/usr/sbin/pgbouncer": "pgbouncer",
+    "/usr/sbin/haproxy": "haproxy",
 }
 
 
@@ -28,8 +30,8 @@ def main():
         return
     print(f"Installing Debian's {', '.join(missing)} for the tests...")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # rsyslog's and pgbouncer's packages would start the machine's own daemons; the tests
-    # start their own.
+    # rsyslog's, pgbouncer's and haproxy's packages would start the machine's own daemons; the
+    # tests start their own.
     policy = "/usr/sbin/policy-rc.d"
     added_policy = not os.path.exists(policy)
     if added_policy:

@@ -104,6 +104,15 @@ def test_gunicorn_healthz_names_the_database(server_without_database):
     assert json.loads(body) == {"status": "unavailable", "failing": ["database"]}
 
 
+def test_gunicorn_is_alive_but_not_ready_without_its_database(server_without_database):
+    response, body = get(server_without_database, "/livez")
+    assert response.status == 200, body
+    response, body = get(server_without_database, "/readyz")
+    assert response.status == 503
+    # Its listener cannot reach PostgreSQL either, so its caches are not trusted.
+    assert json.loads(body) == {"status": "unavailable", "failing": ["database", "invalidation"]}
+
+
 def test_gunicorn_logs_no_traceback(server_without_database):
     for path in ("/login/", "/healthz"):
         get(server_without_database, path, host="contoso.us.portal.localhost")

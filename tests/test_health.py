@@ -1,34 +1,42 @@
-"""GET /healthz for load balancers (CONTRACT §10). The database-down answers are proven on a
-real gunicorn in tests/test_database_unavailable.py."""
+"""GET /healthz, /livez and /readyz for load balancers (CONTRACT §10, §14). The database-down
+answers are proven on a real gunicorn in tests/test_database_unavailable.py, draining on
+SIGTERM in tests/test_draining.py."""
 
 import logging
 import socket
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import OperationalError, connection
 from django.test import Client
 
 from portal.settings import cache_from_url
 from testbed.redis_server import RedisServer
+from web import draining, invalidation
 
 pytestmark = pytest.mark.django_db
 
+PROBES = ["/healthz", "/livez", "/readyz"]
 
-def test_it_answers_ok_with_no_store_when_the_database_answers(client):
-    response = client.get("/healthz")
+
+@pytest.mark.parametrize("path", PROBES)
+def test_it_answers_ok_with_no_store_when_the_database_answers(client, caching, path):
+    response = client.get(path)
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert response["Cache-Control"] == "no-store"
 
 
-def test_head_answers_like_get(client):
-    response = client.head("/healthz")
+@pytest.mark.parametrize("path", PROBES)
+def test_head_answers_like_get(client, caching, path):
+    response = client.head(path)
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
 
 
-def test_other_methods_are_refused(client):
-    response = client.post("/healthz")
+@pytest.mark.parametrize("path", PROBES)
+def test_other_methods_are_refused(client, path):
+    response = client.post(path)
     assert response.status_code == 405
     assert response["Allow"] == "GET, HEAD"
 
@@ -37,21 +45,83 @@ def test_it_is_the_first_middleware():
     assert django_settings.MIDDLEWARE[0] == "web.health.HealthCheckMiddleware"
 
 
-def test_a_probe_by_ip_address_over_plain_http_is_answered(settings):
+@pytest.mark.parametrize("path", PROBES)
+def test_a_probe_by_ip_address_over_plain_http_is_answered(settings, caching, path):
     """A load balancer probes each host by address, over HTTP: neither the HTTPS redirect
     nor ALLOWED_HOSTS may turn it away, while every other path still gets them."""
     settings.SECURE_SSL_REDIRECT = True
     client = Client(HTTP_HOST="10.20.30.40")
-    assert client.get("/healthz").status_code == 200
+    assert client.get(path).status_code == 200
     assert client.get("/login/").status_code == 400  # DisallowedHost
     assert Client(HTTP_HOST="portal.localhost").get("/login/").status_code == 301
 
 
-def test_it_needs_no_sign_in_and_is_never_rate_limited(client, settings):
+@pytest.mark.parametrize("path", PROBES)
+def test_it_needs_no_sign_in_and_is_never_rate_limited(client, settings, caching, path):
     settings.API_AUTH_FAILURE_LIMIT = 1
     settings.SIGN_IN_FAILURE_LIMIT_PER_ADDRESS = 1
-    answers = {client.get("/healthz").status_code for _ in range(20)}
+    answers = {client.get(path).status_code for _ in range(20)}
     assert answers == {200}
+
+
+def test_liveness_never_asks_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert client.get("/livez").status_code == 200
+
+
+@pytest.fixture
+def database_down(monkeypatch):
+    def refused():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", refused)
+
+
+@pytest.fixture
+def host_draining(monkeypatch):
+    monkeypatch.setattr(draining, "_flag", bytearray(1))  # this test's own flag
+    draining.begin()
+
+
+@pytest.fixture
+def listener_without_lease(monkeypatch):
+    """A process that cannot hear other processes' writes (its listener lost its lease)."""
+    monkeypatch.setattr(invalidation, "_channel", invalidation.Deaf(invalidation.MemoryBoard()))
+
+
+@pytest.mark.parametrize(
+    "condition, failing",
+    [
+        ("database_down", ["database"]),
+        ("listener_without_lease", ["invalidation"]),
+        ("host_draining", ["draining"]),
+    ],
+)
+def test_readiness_is_503_naming_why(client, caching, request, condition, failing):
+    request.getfixturevalue(condition)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "failing": failing}
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("condition", ["database_down", "listener_without_lease", "host_draining"])
+def test_liveness_stays_200_whatever_readiness_says(client, caching, request, condition):
+    request.getfixturevalue(condition)
+    assert client.get("/livez").json() == {"status": "ok"}
+
+
+def test_a_process_that_caches_nothing_needs_no_listener_to_be_ready(
+    client, settings, listener_without_lease
+):
+    settings.TOKEN_CACHE = "off"
+    assert client.get("/readyz").status_code == 200
+
+
+def test_a_draining_host_still_serves_every_other_request(client, caching, host_draining):
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 200
+    assert Client(HTTP_HOST="portal.localhost").get("/login/").status_code == 200
 
 
 def redis_cache(location):

@@ -115,7 +115,12 @@ def test_the_readme_postgresql_block_serves_the_tenant(tmp_path, database):
         shell = subprocess.Popen(
             ["bash", "readme.sh"],
             cwd=checkout,
-            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"},
+            env={
+                "PATH": "/usr/local/bin:/usr/bin:/bin",
+                "HOME": str(tmp_path),
+                "LANG": "C.UTF-8",
+                "DRAIN_SECONDS": "0",  # no load balancer waits: stop at once when killed
+            },
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,

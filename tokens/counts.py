@@ -6,7 +6,8 @@ write, and a token's first use, makes the tenant's counts stale on every process
 before it returns, so right after a generate, revoke or deprovisioning every host counts again
 and agrees. Only the passage of time (a token turning Inactive) can make a count lag, by at
 most COUNT_TTL seconds; the rows themselves are always queried fresh. While a process cannot
-hear invalidations it counts on every request.
+hear invalidations it counts on every request. A full cache makes room by forgetting its
+least recently used count (web.lru).
 """
 
 import time
@@ -16,11 +17,12 @@ from django.utils.functional import cached_property
 
 from tenants.permissions import may_see_others_tokens
 from web import invalidation
+from web.lru import LRU
 
 COUNT_TTL = 30
 MAX_ENTRIES = 10_000
 
-_counts = {}  # (scope, name) -> (value, tag, recount after)
+_counts = LRU(MAX_ENTRIES)  # (scope, name) -> (value, tag, recount after)
 
 
 def cached(scope, name, compute):
@@ -35,9 +37,7 @@ def cached(scope, name, compute):
             return value
     tag = board.tag()
     value = compute()
-    if len(_counts) >= MAX_ENTRIES:
-        _counts.clear()
-    _counts[key] = (value, tag, now + COUNT_TTL)
+    _counts.put(key, (value, tag, now + COUNT_TTL))
     return value
 
 

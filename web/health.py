@@ -1,21 +1,30 @@
-"""`GET /healthz` for load balancers (CONTRACT §10), and what counts as "the database is down".
+"""The probes for load balancers and orchestrators (CONTRACT §10, §14), and what counts as
+"the database is down".
 
-The probe is answered by the first middleware, before SecurityMiddleware's HTTPS redirect and
-before anything calls request.get_host() (Django's ALLOWED_HOSTS check), so a load balancer
-may probe a host by its IP address over plain HTTP. It needs no session, no authentication
-and no rate limit, and costs one `SELECT 1` (plus a Redis PING when the cache is Redis).
+- `GET /healthz`: 200 when the database (and Redis, when the cache is Redis) answers.
+- `GET /livez`: 200 while the process answers; it never touches the database, so an outage
+  of the database never gets healthy processes restarted.
+- `GET /readyz`: 200 when this process should get traffic: the database answers, its cache
+  invalidation is trusted (web.invalidation) and the host is not draining (web.draining).
+
+A failing probe answers 503 naming each failing part. The probes are answered by the first
+middleware, before SecurityMiddleware's HTTPS redirect and before anything calls
+request.get_host() (Django's ALLOWED_HOSTS check), so a load balancer may probe a host by its
+IP address over plain HTTP. They need no session, no authentication and no rate limit, and
+cost at most one `SELECT 1` (plus a Redis PING for /healthz when the cache is Redis).
 """
 
 import logging
 import threading
 
+from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import Error as DatabaseLibraryError
 from django.db import InterfaceError, OperationalError, connection
 from django.http import JsonResponse
 
-HEALTH_PATH = "/healthz"
+from web import draining, invalidation
 
 logger = logging.getLogger(__name__)
 
@@ -38,13 +47,14 @@ class HealthCheckMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path_info != HEALTH_PATH:
+        checks = PROBES.get(request.path_info)
+        if checks is None:
             return self.get_response(request)
         if request.method not in ("GET", "HEAD"):
             response = JsonResponse({"detail": "Method not allowed."}, status=405)
             response["Allow"] = "GET, HEAD"
         else:
-            response = health_response()
+            response = probe_response(checks())
         response["Cache-Control"] = "no-store"
         # Django logs every 5xx as an ERROR line (django.request); a failing probe is logged
         # here instead, once per change of state.
@@ -52,19 +62,32 @@ class HealthCheckMiddleware:
         return response
 
 
-def health_response():
-    """200 {"status": "ok"}, or 503 naming each failing part. (gunicorn drops the body of
-    a HEAD response.)"""
-    failing = [name for name, answers in _checks() if not answers()]
+def probe_response(checks):
+    """200 {"status": "ok"}, or 503 naming each failing part of checks ((name, check)
+    pairs). (gunicorn drops the body of a HEAD response.)"""
+    failing = [name for name, passes in checks if not passes()]
     if failing:
         return JsonResponse({"status": "unavailable", "failing": failing}, status=503)
     return JsonResponse({"status": "ok"})
 
 
-def _checks():
+def health_checks():
     yield "database", database_answers
     if isinstance(caches["default"], RedisCache):
         yield "redis", redis_answers
+
+
+def liveness_checks():
+    return ()  # answering at all is the proof; never the database
+
+
+def readiness_checks():
+    yield "draining", lambda: not draining.draining()
+    yield "database", database_answers
+    yield "invalidation", invalidation_trusted
+
+
+PROBES = {"/healthz": health_checks, "/livez": liveness_checks, "/readyz": readiness_checks}
 
 
 def database_answers():
@@ -74,6 +97,12 @@ def database_answers():
     except DatabaseLibraryError as error:
         return _noted("database", error)
     return _noted("database")
+
+
+def invalidation_trusted():
+    """Whether this process hears every other process's writes, so its caches may answer
+    (web.invalidation); with TOKEN_CACHE off it caches nothing and need not."""
+    return settings.TOKEN_CACHE != "on" or invalidation.channel().trusted()
 
 
 def redis_answers():

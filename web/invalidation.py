@@ -55,6 +55,7 @@ LISTENERS = "tokens_cachelistener"  # web.models.CacheListener
 HEARTBEAT = 2.0  # seconds between a listener's lease renewals, at least two per lease
 LEASE = 5.0  # how long a renewal lets a process trust its cache, and writers wait at most
 MARGIN = 0.5  # taken off the lease on the process's side, for clock-rate drift
+STOP_CHECK = 0.1  # how often a waiting listener looks whether its process is stopping
 
 
 class MemoryBoard:
@@ -304,7 +305,9 @@ class Listener(threading.Thread):
             renewed = started
             while not self._stopping.is_set():
                 wait = 0 if self._heard_mark > acked else HEARTBEAT - (time.monotonic() - renewed)
-                for notify in conn.notifies(timeout=max(wait, 0), stop_after=1):
+                # In short waits, so a process on its way out (a gunicorn master's on_exit)
+                # releases its lease (the DELETE below) at once, not up to a heartbeat later.
+                for notify in conn.notifies(timeout=min(max(wait, 0), STOP_CHECK), stop_after=1):
                     self._hear(notify.payload)
                 if self._heard_mark > acked or time.monotonic() - renewed >= HEARTBEAT:
                     renewed = time.monotonic()

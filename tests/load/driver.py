@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
-from .server import request
+from testbed.server import request
 
 TOKENS_PAGE = "/settings/security-extensions/api-tokens/"
 REVEALED = re.compile(r'id="token-value"[^>]*value="([^"]+)"')

@@ -15,10 +15,10 @@ from datetime import datetime
 
 import pytest
 
+from testbed.server import Gunicorn, free_port, prepare, server_env
 from testbed.throwaway import ROOT, ThrowawayDatabase
 
 from .driver import Run, start
-from .server import Gunicorn, free_port, prepare, server_env
 
 pytestmark = pytest.mark.load
 
