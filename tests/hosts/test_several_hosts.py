@@ -195,13 +195,16 @@ def test_through_pgbouncer_the_requests_hold_no_more_than_its_pool(hosts):
     if hosts.pgbouncer is None:
         pytest.skip("the pooled variant")
     secret = hosts.seed["admin"]["secret"]
-    seen = []
+    seen, counting = [], threading.Lock()
 
     def call_and_count():
         for _ in range(10):
             assert hosts.call(A, "GET", TOKENS, secret)[0] == 200
             assert hosts.call(B, "GET", TOKENS, secret)[0] == 200
-            seen.append(hosts.server_connections())
+            # One count at a time: each opens a session of its own, which another count
+            # running at the same moment would see.
+            with counting:
+                seen.append(hosts.server_connections())
 
     threads = [threading.Thread(target=call_and_count) for _ in range(6)]
     for thread in threads:
