@@ -29,6 +29,7 @@ CONFIGS = {
 # Targets of issue 26: revoke p95, writes per revoke against the number of hosts, and
 # connections against hosts + the request pool.
 TARGET_P95_MS = 10.0
+STATS_SETTLE = 11.0  # PostgreSQL reports an idle session's statistics within 10 s
 
 
 def fleet_growth(env, *, hosts, workers, revocations, progress):
@@ -88,9 +89,10 @@ def _revoke_all(tokens, admin, listeners):
     from tokens.services import token_revoke
 
     connections_held = _connections()
-    # Statistics reach pg_stat_user_tables within a second or so of a session's transaction:
-    # the listeners' registrations are counted before, not during, the revocations.
-    time.sleep(1.5)
+    # A session's statistics reach pg_stat_user_tables when it next ends a transaction a
+    # second after its last report, or after 10 s idle: each window below starts and ends
+    # only once everything before it has been reported.
+    time.sleep(STATS_SETTLE)
     writes_before = _listener_writes()
     started = time.monotonic()
     durations = []
@@ -100,7 +102,7 @@ def _revoke_all(tokens, admin, listeners):
         token_revoke(token=token, by=admin)
         durations.append((time.perf_counter() - began) * 1000)
     seconds = time.monotonic() - started
-    time.sleep(1.5)
+    time.sleep(STATS_SETTLE)
     writes_after = _listener_writes()
     window = time.monotonic() - started
     # The same length of time with no revocation: the lease renewals an idle fleet writes
