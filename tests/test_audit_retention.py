@@ -128,3 +128,8 @@ def test_a_bad_retention_is_refused_inline(signed_in, full_admin, tenant, value)
     assert response.status_code == 400
     tenant.refresh_from_db()
     assert tenant.audit_retention_days is None
+
+
+def test_too_short_a_retention_says_what_is_allowed(signed_in, full_admin):
+    response = signed_in(full_admin).post(POLICY, {"audit_retention_days": "7"})
+    assert "Keep audit events for at least 30 days, or leave it empty" in response.content.decode()

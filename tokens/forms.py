@@ -319,6 +319,14 @@ class TokenPolicyForm(forms.ModelForm):
             "audit_retention_days": "At least 30. Older events are deleted once a day, and a "
             "SIEM agent behind them is told where to continue. Leave empty to keep every event.",
         }
+        error_messages = {
+            "audit_retention_days": {
+                "min_value": "Keep audit events for at least 30 days, or leave it empty to "
+                "keep every event.",
+                "max_value": "Keep audit events for at most 36,500 days (100 years), or leave "
+                "it empty to keep every event.",
+            }
+        }
 
     # Every token of the tenant, of every kind, is used only from these as well as its own.
     token_networks = NetworksField(
