@@ -13,6 +13,7 @@ Migrations that were in the previous release's tree are exempt: they have run in
 """
 
 import importlib.util
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +102,9 @@ class Refusal:
         return f"{self.migration}: {self.operation}: {self.reason}"
 
 
+INSTALLED = Path(sys.prefix).resolve()
+
+
 def new_migrations(release, loader):
     """The project's migrations on disk whose file the release's tree does not hold (tracked
     or not), in the order they apply."""
@@ -108,7 +112,10 @@ def new_migrations(release, loader):
     new = set()
     for key, migration in loader.disk_migrations.items():
         path = Path(importlib.util.find_spec(type(migration).__module__).origin)
-        if path.is_relative_to(ROOT) and str(path.relative_to(ROOT)) not in in_release:
+        # The project's own: a virtualenv inside the checkout (make's .venv) holds Django's.
+        if not path.is_relative_to(ROOT) or path.is_relative_to(INSTALLED):
+            continue
+        if str(path.relative_to(ROOT)) not in in_release:
             new.add(key)
     return [key for key in _ordered(loader) if key in new]
 
