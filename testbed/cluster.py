@@ -12,6 +12,7 @@ from testbed.server import Gunicorn, free_port, request
 from testbed.throwaway import ROOT, ThrowawayDatabase, manage, portal_env, run_in_portal
 
 WORKERS_PER_HOST = 2
+COUNTING = "testbed-count"
 POOL_SIZE = 2  # the pooled variant's server connections: fewer than the 4 workers
 
 
@@ -53,11 +54,17 @@ class Cluster:
     def server_connections(self):
         """Sessions on the database that are not a listener's: the requests' connections,
         through the pooler's server connections when there is one."""
-        return self.database.query(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
-            "AND pid NOT IN (SELECT backend_pid FROM tokens_cachelistener)"
-        )[0][0]
+        import psycopg
+
+        # Named, so that the sessions of earlier counts, which PostgreSQL may still be ending,
+        # are not counted as the portal's.
+        with psycopg.connect(self.database.url, application_name=COUNTING) as connection:
+            return connection.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND application_name <> %s "
+                "AND pid NOT IN (SELECT backend_pid FROM tokens_cachelistener)",
+                [COUNTING],
+            ).fetchone()[0]
 
     def listeners(self):
         return self.database.query(
