@@ -10,7 +10,7 @@ a silent gap (integrations.api.siem_events).
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -29,17 +29,16 @@ def purge(tenant_id, days, *, now=None, batch=BATCH, dry_run=False):
     deleted = 0
     while True:
         # By time, the order of the (tenant, created_at) index: no sort of the old rows.
-        ids = list(old.order_by("created_at", "id").values_list("id", flat=True)[:batch])
-        if not ids:
+        rows = list(old.order_by("created_at", "id").values_list("id", "sequence")[:batch])
+        if not rows:
             return deleted
-        chosen = AuditEvent.objects.filter(pk__in=ids)
-        through = chosen.aggregate(through=Max("sequence"))["through"]
+        through = max(sequence for _id, sequence in rows)
         with transaction.atomic():
             AuditCounter.objects.filter(tenant_id=tenant_id).update(
                 kept_after=Greatest(F("kept_after"), through)
             )
         with transaction.atomic():
-            deleted += chosen.delete()[0]
+            deleted += AuditEvent.objects.filter(pk__in=[pk for pk, _ in rows]).delete()[0]
 
 
 def kept_after(tenant_id):

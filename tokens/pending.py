@@ -206,7 +206,7 @@ def _write_counts(rows, day):
             "ON CONFLICT (token_id, day) DO UPDATE SET "
             f"requests = {table}.requests + excluded.requests, "
             f"refused = {table}.refused + excluded.refused",
-            [value for pk, *counts in rows for value in (_db_id(pk), day, *counts)],
+            [value for pk, *counts in rows for value in (sightings.db_id(pk), day, *counts)],
         )
 
 
@@ -230,17 +230,9 @@ def _write_addresses(batch):
             [
                 value
                 for (pk, address), when in sorted(latest.items())
-                for value in (_db_id(pk), address, _db_time(when))
+                for value in (sightings.db_id(pk), address, sightings.db_time(when))
             ],
         )
-
-
-def _db_id(token_pk):
-    return Token._meta.pk.get_db_prep_value(token_pk, connection)
-
-
-def _db_time(when):
-    return connection.ops.adapt_datetimefield_value(when)
 
 
 def held():

@@ -105,7 +105,7 @@ def _update(latest, keys, condition, assignments):
     params = []
     for token_pk, network in rows:
         when = latest[token_pk, network][0]
-        params += [_db_id(token_pk), network, _db_time(when), _db_time(when - SIGHTING_WINDOW)]
+        params += [db_id(token_pk), network, db_time(when), db_time(when - SIGHTING_WINDOW)]
     sql = (
         f"WITH v (token_id, network, seen, since) AS (VALUES {values}), "  # noqa: S608
         f"hit AS (SELECT n.id, v.seen FROM {table} n JOIN v ON n.token_id = v.token_id "
@@ -127,8 +127,8 @@ def _insert(latest, keys, *, baseline):
     values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
     params = []
     for token_pk, network in rows:
-        when = _db_time(latest[token_pk, network][0])
-        params += [_db_id(token_pk), network, when, when, baseline, None if baseline else when]
+        when = db_time(latest[token_pk, network][0])
+        params += [db_id(token_pk), network, when, when, baseline, None if baseline else when]
     sql = (
         f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608
         "ON CONFLICT DO NOTHING RETURNING token_id, network"
@@ -147,11 +147,13 @@ def _keys(rows):
     return {(to_pk(token_id), network) for token_id, network in rows}
 
 
-def _db_id(token_pk):
+def db_id(token_pk):
+    """A token's key as this database's statements take it (also tokens.pending's)."""
     return Token._meta.pk.get_db_prep_value(token_pk, connection)
 
 
-def _db_time(when):
+def db_time(when):
+    """A time as this database's statements take it (also tokens.pending's)."""
     return connection.ops.adapt_datetimefield_value(when)
 
 
@@ -195,7 +197,7 @@ def _count_news(by_token, day):
     table = TokenUsage._meta.db_table
     rows = sorted(by_token)
     values = ", ".join(["(%s, %s, 0, 0, %s)"] * len(rows))
-    params = [value for pk in rows for value in (_db_id(pk), day, len(by_token[pk]))]
+    params = [value for pk in rows for value in (db_id(pk), day, len(by_token[pk]))]
     sql = (
         f"INSERT INTO {table} (token_id, day, requests, refused, new_networks) "  # noqa: S608
         f"VALUES {values} ON CONFLICT (token_id, day) DO UPDATE SET "

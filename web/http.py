@@ -20,20 +20,21 @@ def client_ip(request):
         # The WSGI server's socket peer: already a valid address, and this runs on every
         # API call, so it is not parsed again.
         return address or None
-    peer = _address(address)
+    peer = _parsed(address)
     if not hops or peer is None or not _from_proxy(peer):
-        return peer
+        return None if peer is None else str(peer)
     forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     # Right to left: the last entry is what the proxy we talk to saw, and each proxy further
     # out appended the one before it; whatever the client wrote itself stands further left.
     if len(forwarded) < hops:
         return None
-    return _address(forwarded[-hops])
+    client = _parsed(forwarded[-hops])
+    return None if client is None else str(client)
 
 
-def _address(text):
+def _parsed(text):
     try:
-        return str(ip_address(text.split("%", 1)[0]))
+        return ip_address(text.split("%", 1)[0])
     except ValueError:
         return None
 
@@ -42,9 +43,8 @@ def _from_proxy(peer):
     proxies = _proxies(tuple(settings.FORWARDED_ALLOW_IPS))
     if proxies is None:
         return True
-    client = ip_address(peer)
-    mapped = getattr(client, "ipv4_mapped", None)
-    return any(client in net or (mapped is not None and mapped in net) for net in proxies)
+    mapped = getattr(peer, "ipv4_mapped", None)
+    return any(peer in net or (mapped is not None and mapped in net) for net in proxies)
 
 
 @functools.lru_cache(maxsize=8)
