@@ -42,7 +42,15 @@ class IntegrationForm(forms.ModelForm):
         return name
 
 
+# Syslog over TLS listens on 6514 by convention (RFC 5425), plain syslog on 514 (RFC 3164).
+SYSLOG_TLS_PORT = 6514
+SYSLOG_PORT = 514
+
+
 class SiemAgentForm(IntegrationForm):
+    """A new agent sends over TLS to syslog's TLS port unless told otherwise; the page's script
+    moves the port between the two conventional ones as TLS is ticked or unticked."""
+
     placeholders = {"format": "Choose a format"}
     required_messages = {
         **IntegrationForm.required_messages,
@@ -55,8 +63,16 @@ class SiemAgentForm(IntegrationForm):
         fields = ["name", "format", "host", "port", "tls"]
         help_texts = {
             "host": "Host name or IP address your SIEM receives events on.",
+            "port": f"Usually {SYSLOG_TLS_PORT} for syslog over TLS, {SYSLOG_PORT} without TLS.",
             "tls": "The receiver must present a certificate the agent's machine trusts.",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tls"].initial = True
+        port = self.fields["port"]
+        port.initial = SYSLOG_TLS_PORT
+        port.widget.attrs.update({"data-tls-port": SYSLOG_TLS_PORT, "data-plain-port": SYSLOG_PORT})
 
     def clean_host(self):
         host = self.cleaned_data["host"].strip().lower().rstrip(".")

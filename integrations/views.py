@@ -29,6 +29,8 @@ class Kind:
     breadcrumb: tuple
     # Where its token is accepted, for the add dialog's help.
     works_on: str
+    # The add dialog's button: it creates the integration (its token is shown next).
+    add_button: str
     # The program that uses the token, when the product ships one (its command after adding).
     program: str = ""
 
@@ -53,6 +55,7 @@ KINDS = {
         "api/v1/siem/heartbeat/",
         ("Settings", "Security extensions"),
         works_on="the SIEM heartbeat and the SIEM event feed",
+        add_button="Add agent",
         program="portal-siem-agent",
     ),
     "collectors": Kind(
@@ -66,6 +69,7 @@ KINDS = {
         "api/v1/log-collectors/heartbeat/",
         ("Settings",),
         works_on="the log collector heartbeat endpoint",
+        add_button="Add collector",
     ),
 }
 

@@ -355,3 +355,33 @@ def test_the_error_border_covers_selects_too():
 
     css = (Path(__file__).parent.parent / "static/portal/portal.css").read_text()
     assert ".field.has-error :is(input, select, textarea) { border-color: var(--danger); }" in css
+
+
+def test_a_new_siem_agent_sends_over_tls_to_syslogs_tls_port(signed_in, full_admin):
+    """UX round 3, finding 16: the add dialog starts with TLS ticked and port 6514, and says
+    that 514 is the port without TLS (the page's script swaps the two as TLS is toggled)."""
+    html = signed_in(full_admin).get(SIEM + "new/").content.decode()
+    tls = re.search(r'<input type="checkbox" name="tls"[^>]*>', html).group(0)
+    port = re.search(r'<input type="number" name="port"[^>]*>', html).group(0)
+    assert " checked" in tls
+    assert 'value="6514"' in port
+    assert 'data-tls-port="6514"' in port and 'data-plain-port="514"' in port
+    assert "Usually 6514 for syslog over TLS, 514 without TLS." in html
+    # The log collector's port has no such default: it depends on the receiver.
+    collector = signed_in(full_admin).get(COLLECTORS + "new/").content.decode()
+    assert 'value="' not in re.search(r'<input type="number" name="port"[^>]*>', collector)[0]
+
+
+def test_unticking_tls_is_kept(signed_in, full_admin):
+    assert add(signed_in(full_admin), SIEM).status_code == 200  # no "tls" in the POST
+    agent = SiemAgent.objects.get()
+    assert (agent.tls, agent.port) == (False, 514)
+
+
+@pytest.mark.parametrize(("page", "button"), [(SIEM, "Add agent"), (COLLECTORS, "Add collector")])
+def test_the_add_dialogs_button_says_it_adds(signed_in, full_admin, page, button):
+    """UX round 3, finding 6: the button creates the agent and shows its token; "Next" hid
+    that it adds anything."""
+    html = signed_in(full_admin).get(page + "new/").content.decode()
+    dialog = re.search(r'<dialog id="add-dialog".*?</dialog>', html, re.S).group(0)
+    assert re.findall(r'<button type="submit"[^>]*>([^<]*)</button>', dialog) == [button]

@@ -80,6 +80,18 @@
     sync();
   });
 
+  // A SIEM agent's port follows its TLS box while it holds the other conventional port (or
+  // none): 6514 for syslog over TLS, 514 without. A port someone typed is left alone.
+  document.querySelectorAll("input[data-tls-port]").forEach((port) => {
+    const tls = port.form && port.form.elements.namedItem("tls");
+    if (!tls) return;
+    tls.addEventListener("change", () => {
+      const { tlsPort, plainPort } = port.dataset;
+      const [from, to] = tls.checked ? [plainPort, tlsPort] : [tlsPort, plainPort];
+      if (port.value === from || port.value === "") port.value = to;
+    });
+  });
+
   // Copy buttons: the Clipboard API, else select the text so the user can copy it. They are
   // rendered hidden, as without JavaScript they could do nothing.
   document.querySelectorAll("[data-copy-target]").forEach((button) => {

@@ -170,17 +170,19 @@ def test_the_full_admin_pages_pass_axe(page_as, full_admin, tokens_of_every_kind
     expect(page.get_by_role("heading", name="Audit log", level=1)).to_be_visible()
     check(page, "audit-log")
 
-    for path, heading, button, error in [
+    for path, heading, button, submit, error in [
         (
             "/settings/security-extensions/siem-agents/",
             "SIEM agents",
             "Add SIEM agent",
+            "Add agent",
             "Choose the format your SIEM reads: CEF or JSON lines.",
         ),
         (
             "/settings/log-collectors/",
             "Log collectors",
             "Add log collector",
+            "Add collector",
             "Choose the kind of device whose logs it collects.",
         ),
     ]:
@@ -190,7 +192,7 @@ def test_the_full_admin_pages_pass_axe(page_as, full_admin, tokens_of_every_kind
         page.get_by_role("button", name=button).click()
         dialog = page.get_by_role("dialog", name=button)
         expect(dialog).to_be_visible()
-        dialog.get_by_role("button", name="Next").click()
+        dialog.get_by_role("button", name=submit).click()
         expect(page.get_by_role("dialog", name=button).get_by_text(error)).to_be_visible()
         check(page, heading.lower().replace(" ", "-") + "-add-error")
 

@@ -38,7 +38,7 @@ def test_the_identity_summary_and_a_select_in_error(page_as, full_admin, snap):
     page.get_by_role("button", name="Add SIEM agent").click()
     dialog = page.get_by_role("dialog", name="Add SIEM agent")
     expect(dialog.get_by_label("Format")).to_have_value("")
-    dialog.get_by_role("button", name="Next").click()
+    dialog.get_by_role("button", name="Add agent").click()
     select = page.get_by_role("dialog", name="Add SIEM agent").get_by_label("Format")
     expect(select).to_have_attribute("aria-invalid", "true")
     expect(select).to_have_accessible_description(

@@ -87,7 +87,7 @@ def test_after_adding_an_agent_the_dialog_says_how_to_run_it(page_as, full_admin
     dialog.get_by_label("Destination host").fill("splunk.contoso.example")
     dialog.get_by_label("Port").fill("6514")
     dialog.get_by_label("Send over TLS").check()
-    dialog.get_by_role("button", name="Next").click()
+    dialog.get_by_role("button", name="Add agent").click()
     reveal = page.get_by_role("dialog", name="Copy your new token")
     expect(reveal).to_contain_text(
         f"portal-siem-agent --url {custom_url.rstrip('/')} --token TOKEN"
@@ -97,3 +97,24 @@ def test_after_adding_an_agent_the_dialog_says_how_to_run_it(page_as, full_admin
     snap(page, "siem-agent-run-command-1280")
     reveal.get_by_role("link", name="Done").click()
     expect(page.get_by_role("row").filter(has_text="Splunk HQ")).to_contain_text("TLS")
+
+
+def test_the_port_follows_tls_until_someone_types_one(page_as, full_admin):
+    """Syslog over TLS on 6514 by default; unticking TLS offers plain syslog's 514, and back."""
+    page = page_as(full_admin)
+    page.goto(PAGE)
+    page.get_by_role("button", name="Add SIEM agent").click()
+    dialog = page.get_by_role("dialog", name="Add SIEM agent")
+    tls, port = dialog.get_by_label("Send over TLS"), dialog.get_by_label("Port")
+    expect(tls).to_be_checked()
+    expect(port).to_have_value("6514")
+    expect(port).to_have_accessible_description(
+        "Usually 6514 for syslog over TLS, 514 without TLS."
+    )
+    tls.uncheck()
+    expect(port).to_have_value("514")
+    tls.check()
+    expect(port).to_have_value("6514")
+    port.fill("10514")
+    tls.uncheck()
+    expect(port).to_have_value("10514")
