@@ -24,11 +24,11 @@ from audit.models import Action, AuditEvent, Via
 from integrations.forms import LogCollectorForm, SiemAgentForm
 from integrations.models import SiemAgent
 from integrations.services import integration_create
+from portal.management.commands._demo_story import USERS as DEMO_USERS
 from tenants.models import Role, Tenant, User
 from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS, TOKENS_URL
 from tests.browser.layout import layout_problems
 from tests.factories import UserFactory
-from tokens.management.commands.demo import DEMO_USERS
 from tokens.models import Token, TokenKind
 from tokens.services import token_issue
 
