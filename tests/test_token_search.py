@@ -1,5 +1,6 @@
 """Search and sort of the tokens page and GET /api/v1/tokens/ (CONTRACT §13)."""
 
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -310,3 +311,40 @@ def test_api_search_never_crosses_tenants(issue, full_admin, other_tenant_admin)
     _, secret = issue(full_admin, name="caller")
     for q in ("fabrikam", "secret"):
         assert api_names(api_client(secret).get(API, {"q": q})) == []
+
+
+def test_sort_links_are_named_after_their_column_and_aria_sort_says_the_order(
+    signed_in, full_admin, named
+):
+    html = signed_in(full_admin).get(PAGE, {"sort": "name"}).content.decode()
+    # A screen reader hears "Name, link" in a header whose aria-sort says "sorted ascending":
+    # once, not again in the link's name nor in every cell of the column.
+    assert "sort descending" not in html and ", sort<" not in html
+    assert (
+        'aria-sort="ascending"><a class="sort-link" href="?status=all&amp;sort=-name">Name' in html
+    )
+    assert html.count("aria-sort=") == 1
+
+
+def test_the_sort_by_control_offers_every_order_and_keeps_the_rest_of_the_list(
+    signed_in, full_admin, operator
+):
+    TokenFactory(owner=operator, name="left behind")
+    operator.deprovision()
+    query = {"status": "inactive", "q": "left", "sort": "-last_used_at", "owner": "deprovisioned"}
+    html = signed_in(full_admin).get(PAGE, {**query, "status": "all"}).content.decode()
+    control = html.split('class="sort-control"')[1].split("</form>")[0]
+    assert '<label for="token-sort">Sort by</label>' in control
+    values = re.findall(r'<option value="([^"]+)"', control)
+    assert sorted(values) == sorted(SORT_VALUES)
+    assert '<option value="-last_used_at" selected>' in control
+    for name, value in (("status", "all"), ("q", "left"), ("owner", "deprovisioned")):
+        assert f'<input type="hidden" name="{name}" value="{value}">' in control
+    assert 'name="sort" value=' not in control  # the select is the sort
+
+
+def test_the_revoked_list_offers_no_sort(signed_in, full_admin, operator):
+    token = TokenFactory(owner=operator, name="gone")
+    token.revoke(by=full_admin)
+    html = signed_in(full_admin).get(PAGE, {"revoked": "1"}).content.decode()
+    assert "sort-control" not in html

@@ -142,6 +142,7 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         "q": q,
         "sort": sort,
         "columns": _sort_columns(filters, deprovisioned_only),
+        "sort_choices": SORT_CHOICES,
         "deprovisioned_only": deprovisioned_only,
         "revoked_only": revoked_only,
         "statuses": _status_choices(request.user),
@@ -169,6 +170,17 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
 # The sortable columns: (label, sort key), each a link that sorts by it, and whose second
 # click reverses the order. Dates start newest first, names from A.
 SORT_COLUMNS = (("Name", "name"), ("Generated", "-created_at"), ("Last used", "-last_used_at"))
+
+
+# The same orders as a list, for phones, where a table's header row is not shown.
+SORT_CHOICES = (
+    ("-created_at", "Newest first"),
+    ("created_at", "Oldest first"),
+    ("name", "Name, A to Z"),
+    ("-name", "Name, Z to A"),
+    ("-last_used_at", "Used most recently"),
+    ("last_used_at", "Used least recently"),
+)
 
 
 def _sort_columns(filters, deprovisioned_only):

@@ -3,6 +3,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import PHONE
+
 pytestmark = pytest.mark.browser
 
 
@@ -107,3 +109,36 @@ def test_a_digest_link_narrows_the_table_and_show_all_tokens_widens_it(
     )
     assert token_names(page) == []
     expect(page.get_by_role("heading", name="No token to show")).to_be_visible()
+
+
+def test_a_phone_sorts_with_the_sort_by_control_and_never_tabs_to_hidden_headers(
+    page_as, full_admin, tokens_of_every_kind, token_names
+):
+    page = page_as(full_admin, viewport=PHONE)
+    expect(page.locator("thead")).to_be_hidden()
+    sort_by = page.get_by_label("Sort by")
+    expect(sort_by).to_be_visible()
+    expect(sort_by).to_have_value("-created_at")
+    sort_by.select_option(label="Name, A to Z")
+    page.get_by_role("button", name="Sort", exact=True).click()
+    expect(page).to_have_url(re.compile(r"\?status=all&sort=name$"))
+    assert token_names(page)[:3] == ["CI pipeline", "Grafana dashboard", "Legacy sync job"]
+    # Every stop of the keyboard is a control a person can see.
+    page.locator("body").focus()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate_handle("document.activeElement")
+        assert not focused.evaluate("el => !!el.closest('thead')"), "a hidden sort link"
+        box = focused.bounding_box()
+        if box:
+            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+
+
+def test_the_desktop_names_sort_links_after_their_columns(
+    page_as, full_admin, tokens_of_every_kind
+):
+    page = page_as(full_admin)
+    expect(page.get_by_label("Sort by")).to_be_hidden()
+    for column in ("Name", "Generated", "Last used"):
+        expect(header(page, column).get_by_role("link")).to_have_accessible_name(column)
+    expect(header(page, "Generated")).to_have_attribute("aria-sort", "descending")
