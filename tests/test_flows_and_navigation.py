@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import TokenFactory, UserFactory
+from tokens.auth import DeprovisionedOwner, NotAllowedFrom, ReadOnlyToken
 from tokens.models import Token
 
 TOKENS = "/settings/security-extensions/api-tokens/"
@@ -221,6 +222,23 @@ def test_the_api_reference_shows_the_documents_inline_code_as_code_not_backticks
     assert 'Empty is the same as <code class="literal">all</code>.' in html
     assert '<code class="literal">-created_at</code>' in html
     assert "<code>Authorization: Token &lt;token&gt;</code>" in html  # with spaces: may wrap
+
+
+def test_the_api_reference_says_a_call_from_outside_the_allowed_networks_gets_403(
+    signed_in, reader
+):
+    html = signed_in(reader).get("/help/api/").content.decode()
+    me = html.split('id="me"', 1)[1].split("</section>", 1)[0]
+    assert "the call came from outside the token&#x27;s allowed networks" in me
+
+
+def test_using_tokens_says_why_a_valid_token_is_refused(signed_in, reader):
+    html = signed_in(reader).get("/help/using-tokens/").content.decode()
+    refused = html.split('id="errors-title"', 1)[1].split("</section>", 1)[0]
+    assert "read-only token" in refused and ReadOnlyToken().detail in refused  # the API's words
+    assert "allowed networks" in refused
+    assert NotAllowedFrom(None, "203.0.113.7").detail in refused
+    assert "deprovisioned" in refused and DeprovisionedOwner(None).detail in refused
 
 
 def test_using_tokens_explains_the_header_the_url_the_errors_and_leaks(signed_in, reader, tenant):
