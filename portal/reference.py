@@ -10,7 +10,8 @@ def _ref_name(ref):
 
 
 def describe_schema(schema):
-    """A short human description of a schema: 'Token', 'string, one of: all, active', …"""
+    """A short human description of a schema, values in backticks as in the document's own
+    Markdown: 'Token', 'string, one of: `all`, `active`', …"""
     if not schema:
         return ""
     if "$ref" in schema:
@@ -18,14 +19,14 @@ def describe_schema(schema):
     if "anyOf" in schema:
         return " or ".join(describe_schema(option) for option in schema["anyOf"])
     if "const" in schema:
-        return "empty" if schema["const"] == "" else repr(schema["const"])
+        return "empty" if schema["const"] == "" else f"`{schema['const']}`"
     kind = schema.get("type", "")
     if isinstance(kind, list):
         kind = " or ".join(kind)
     if kind == "array":
         return f"list of {describe_schema(schema.get('items', {}))}"
     if "enum" in schema:
-        values = ", ".join(value if value != "" else "(empty)" for value in schema["enum"])
+        values = ", ".join(f"`{value}`" if value != "" else "(empty)" for value in schema["enum"])
         return f"{kind}, one of: {values}"
     return kind
 

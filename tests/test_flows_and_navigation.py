@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import TokenFactory, UserFactory
+from tokens.auth import DeprovisionedOwner, NotAllowedFrom, ReadOnlyToken
 from tokens.models import Token
 
 TOKENS = "/settings/security-extensions/api-tokens/"
@@ -205,11 +206,39 @@ def test_the_api_reference_renders_every_operation_of_the_openapi_document(
         for method in ("get", "post", "put", "patch", "delete"):
             if method in item:
                 assert f"<code>{method.upper()} {path}</code>" in html
-    assert "<code>status</code>" in html  # a parameter of the list
-    assert "string, one of: all, active, inactive, generated, expired, (empty)" in html
+    assert '<code class="literal">status</code>' in html  # a parameter of the list
+    statuses = ("all", "active", "inactive", "generated", "expired")
+    listed = ", ".join(f'<code class="literal">{status}</code>' for status in statuses)
+    assert f"string, one of: {listed}, (empty)" in html
     assert "TokenPage" in html and "<code>401</code>" in html and "<code>429</code>" in html
-    assert "LeakReport" in html and "<code>token</code>" in html  # a request body's fields
+    assert "LeakReport" in html and '<code class="literal">token</code>' in html  # body fields
     assert "<script" not in html.split("</head>", 1)[1]
+
+
+def test_the_api_reference_shows_the_documents_inline_code_as_code_not_backticks(signed_in, reader):
+    html = signed_in(reader).get("/help/api/").content.decode()
+    assert "`" not in html
+    # "Empty is the same as `all`." and the sort values, each kept whole by code.literal.
+    assert 'Empty is the same as <code class="literal">all</code>.' in html
+    assert '<code class="literal">-created_at</code>' in html
+    assert "<code>Authorization: Token &lt;token&gt;</code>" in html  # with spaces: may wrap
+
+
+def test_the_api_reference_says_a_call_from_outside_the_allowed_networks_gets_403(
+    signed_in, reader
+):
+    html = signed_in(reader).get("/help/api/").content.decode()
+    me = html.split('id="me"', 1)[1].split("</section>", 1)[0]
+    assert "the call came from outside the token&#x27;s allowed networks" in me
+
+
+def test_using_tokens_says_why_a_valid_token_is_refused(signed_in, reader):
+    html = signed_in(reader).get("/help/using-tokens/").content.decode()
+    refused = html.split('id="errors-title"', 1)[1].split("</section>", 1)[0]
+    assert "read-only token" in refused and ReadOnlyToken().detail in refused  # the API's words
+    assert "allowed networks" in refused
+    assert NotAllowedFrom(None, "203.0.113.7").detail in refused
+    assert "deprovisioned" in refused and DeprovisionedOwner(None).detail in refused
 
 
 def test_using_tokens_explains_the_header_the_url_the_errors_and_leaks(signed_in, reader, tenant):

@@ -1,6 +1,7 @@
 """Per-day usage charts (issue 19): the token page's chart of requests and refused calls, and
 the API usage overview for full admins. The charts' figures are the recorded calls."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -24,10 +25,30 @@ def bars(chart):
 
 
 @pytest.mark.parametrize(
-    ("value", "top"), [(0, 1), (1, 1), (3, 5), (10, 10), (11, 20), (210, 250), (1204, 2000)]
+    ("busiest", "ticks"),
+    [
+        (0, [0, 1]),
+        (1, [0, 1]),
+        (3, [0, 1, 2, 3]),
+        (7, [0, 2, 4, 6, 8]),
+        (11, [0, 5, 10, 15]),
+        (200, [0, 50, 100, 150, 200]),
+        (820, [0, 200, 400, 600, 800, 1000]),
+        (5648, [0, 2000, 4000, 6000]),
+    ],
 )
-def test_the_scale_is_a_round_number_at_least_the_busiest_day(value, top):
-    assert charts.nice_ceiling(value) == top
+def test_the_scale_ticks_are_whole_numbers_a_round_step_apart_up_to_the_busiest_day(busiest, ticks):
+    assert charts.scale_steps(busiest) == ticks
+
+
+def test_the_dates_under_a_chart_are_its_mondays():
+    days = [date(2026, 11, 1) + timedelta(days=n) for n in range(30)]
+    chart = charts.stacked_bars(
+        days, [charts.Series("Answered", "tone-requests", [1] * 30)], subject="Calls"
+    )
+    assert chart.day_ticks == ["2 Nov", "9 Nov", "16 Nov", "23 Nov", "30 Nov"]
+    assert chart.columns[1].tick == "2 Nov" and chart.columns[2].tick == ""
+    assert chart.columns[0].day_label == "Sun 1 Nov"  # the table and each bar's name
 
 
 def test_bars_stack_bottom_up_and_scale_to_the_busiest_day():
@@ -35,30 +56,38 @@ def test_bars_stack_bottom_up_and_scale_to_the_busiest_day():
     chart = charts.stacked_bars(
         days,
         [
-            charts.Series("Requests", "tone-requests", [150, 0, 40]),
+            charts.Series("Answered", "tone-requests", [150, 0, 40]),
             charts.Series("Refused", "tone-refused", [50, 0, 0]),
         ],
         subject="Calls",
     )
     first, empty, third = chart.columns
-    assert chart.scale_max == 200
+    assert chart.scale == [0, 50, 100, 150, 200]
+    assert chart.grid == [75, 50, 25, 0]  # a dashed line at each tick above the axis
     assert [(s.tone, s.y, s.height) for s in first.segments] == [
         ("tone-requests", 25, 75),
         ("tone-refused", 0, 25),
     ]
     assert empty.segments == [] and empty.total == 0  # a day without calls: a zero bar
     assert third.segments[0].height == 20
-    assert first.title == "1 Nov: 200 calls (Requests 150, Refused 50)"
-    assert empty.title == "2 Nov: 0 calls"
-    assert chart.label == "Calls per day, last 3 days: 240 in all, busiest 1 Nov with 200"
+    assert first.title == "Sun 1 Nov: 200 calls (Answered 150, Refused 50)"
+    assert empty.title == "Mon 2 Nov: 0 calls"
+    assert chart.label == ("Calls per day (UTC), last 3 days: 240 in all, busiest 1 Nov with 200")
+
+
+def test_a_day_with_one_call_says_call():
+    chart = charts.stacked_bars(
+        [date(2026, 11, 1)], [charts.Series("Answered", "tone-requests", [1])], subject="Calls"
+    )
+    assert chart.columns[0].title == "Sun 1 Nov: 1 call"
 
 
 def test_a_chart_without_calls_says_so():
     chart = charts.stacked_bars(
-        [date(2026, 11, 1)], [charts.Series("Requests", "tone-requests", [0])], subject="Calls"
+        [date(2026, 11, 1)], [charts.Series("Answered", "tone-requests", [0])], subject="Calls"
     )
-    assert chart.label == "Calls per day, last 1 days: none"
-    assert chart.scale_max == 1
+    assert chart.label == "Calls per day (UTC), last 1 days: none"
+    assert chart.empty and chart.scale == [0, 1]  # no 0.5 tick
 
 
 # -- The token's chart is its recorded calls -------------------------------------------------
@@ -76,13 +105,13 @@ def test_the_token_chart_is_the_recorded_calls_with_zero_days(issue, operator):
 
     chart = usage.token_chart(token, now=NOW)
     assert len(chart.columns) == 30
-    assert chart.first_day == "1 Nov" and chart.last_day == "30 Nov"
-    assert bars(chart)["27 Nov"] == [("Requests", 4), ("Refused", 1)]
-    assert bars(chart)["30 Nov"] == [("Requests", 1), ("Refused", 0)]
-    assert bars(chart)["28 Nov"] == [("Requests", 0), ("Refused", 0)]
+    assert chart.columns[0].day_label == "Sun 1 Nov" and chart.columns[-1].day_label == "Mon 30 Nov"
+    assert bars(chart)["Fri 27 Nov"] == [("Answered", 4), ("Refused", 1)]
+    assert bars(chart)["Mon 30 Nov"] == [("Answered", 1), ("Refused", 0)]
+    assert bars(chart)["Sat 28 Nov"] == [("Answered", 0), ("Refused", 0)]
     assert sum(column.total for column in chart.columns) == 6
     assert chart.label == (
-        "Calls per day, last 30 days: 6 in all, busiest 27 Nov with 5; 1 refused"
+        "Calls per day (UTC), last 30 days: 6 in all, busiest 27 Nov with 5; 1 refused"
     )
 
 
@@ -98,10 +127,10 @@ def test_days_are_utc_days_and_the_window_is_the_last_30(issue, operator, settin
     TokenUsage.objects.create(token=token, day=date(2026, 11, 1), requests=7)  # 30th day
 
     chart = usage.token_chart(token, now=NOW)
-    assert bars(chart)["29 Nov"] == [("Requests", 1), ("Refused", 0)]
-    assert bars(chart)["30 Nov"] == [("Requests", 1), ("Refused", 0)]
-    assert bars(chart)["1 Nov"] == [("Requests", 7), ("Refused", 0)]
-    assert "31 Oct" not in bars(chart)
+    assert bars(chart)["Sun 29 Nov"] == [("Answered", 1), ("Refused", 0)]
+    assert bars(chart)["Mon 30 Nov"] == [("Answered", 1), ("Refused", 0)]
+    assert bars(chart)["Sun 1 Nov"] == [("Answered", 7), ("Refused", 0)]
+    assert "Sat 31 Oct" not in bars(chart)
 
 
 def test_refused_calls_of_a_recognised_token_are_counted_without_a_write_each(issue, operator):
@@ -115,7 +144,7 @@ def test_refused_calls_of_a_recognised_token_are_counted_without_a_write_each(is
     assert len(queries) == 0
     pending.flush_all()
     today = usage.token_chart(token).columns[-1]
-    assert today.cells == [("Requests", 1), ("Refused", 6)]
+    assert today.cells == [("Answered", 1), ("Refused", 6)]
 
 
 def test_a_token_refused_by_the_endpoint_and_a_deprovisioned_owners_are_counted(
@@ -127,8 +156,8 @@ def test_a_token_refused_by_the_endpoint_and_a_deprovisioned_owners_are_counted(
     operator.deprovision()
     assert api_client(leaver_secret).get("/api/v1/me/").status_code == 403
     pending.flush_all()
-    assert usage.token_chart(agent).columns[-1].cells == [("Requests", 0), ("Refused", 1)]
-    assert usage.token_chart(leaver).columns[-1].cells == [("Requests", 0), ("Refused", 1)]
+    assert usage.token_chart(agent).columns[-1].cells == [("Answered", 0), ("Refused", 1)]
+    assert usage.token_chart(leaver).columns[-1].cells == [("Answered", 0), ("Refused", 1)]
 
 
 def test_the_token_page_shows_the_chart_and_its_table(signed_in, issue, operator):
@@ -137,9 +166,40 @@ def test_the_token_page_shows_the_chart_and_its_table(signed_in, issue, operator
     pending.flush_all()
     body = signed_in(operator).get(f"/settings/security-extensions/api-tokens/{token.pk}/")
     html = body.content.decode()
-    assert 'role="img" aria-label="Calls per day, last 30 days: 1 in all, busiest' in html
+    assert 'role="group" aria-label="Calls per day (UTC), last 30 days: 1 in all, busiest' in html
     assert "<summary>Show as table</summary>" in html
-    assert html.count("<g><title>") == 30  # one hover figure per day
+    assert '<table class="day-table">' in html  # a table on phones too, not .data-table's cards
+
+
+def test_each_day_of_a_chart_is_a_named_tab_stop(signed_in, issue, operator):
+    token, _ = issue(operator)
+    _used(token, timezone.now().date(), requests=3, refused=1)
+    html = signed_in(operator).get(f"/settings/security-extensions/api-tokens/{token.pk}/")
+    days = re.findall(r'<g class="chart-day" tabindex="0" role="img"><title>([^<]*)</title>',
+                      html.content.decode())  # fmt: skip
+    assert len(days) == 30
+    assert re.fullmatch(r"\w{3} \d+ \w{3}: 4 calls \(Answered 3, Refused 1\)", days[-1])
+    assert re.fullmatch(r"\w{3} \d+ \w{3}: 0 calls", days[0])
+
+
+def test_the_token_page_names_the_unit_and_utc_days(signed_in, issue, operator):
+    token, _ = issue(operator)
+    _used(token, timezone.now().date(), requests=3)
+    html = signed_in(operator).get(f"/settings/security-extensions/api-tokens/{token.pk}/")
+    html = html.content.decode()
+    assert '<h2 id="chart-title">Calls, last 30 days</h2>' in html
+    assert '<p class="chart-unit">Calls per day (UTC)</p>' in html
+    assert '<th scope="col">Day (UTC)</th>' in html
+    assert '<h2 id="requests-title">Answered calls, last 30 days</h2>' in html
+    assert "0.5" not in html.split('class="chart-scale"', 1)[1].split("</div>", 1)[0]
+
+
+def test_a_token_without_calls_has_a_sentence_not_a_flat_chart(signed_in, issue, operator):
+    token, _ = issue(operator)
+    html = signed_in(operator).get(f"/settings/security-extensions/api-tokens/{token.pk}/")
+    html = html.content.decode()
+    assert '<p class="chart-empty">No calls in the last 30 days.</p>' in html
+    assert '<svg class="chart-bars"' not in html and "Show as table" not in html
 
 
 # -- The overview ----------------------------------------------------------------------------
@@ -187,7 +247,22 @@ def test_the_overview_page_links_each_token(signed_in, issue, full_admin):
     html = signed_in(full_admin).get(OVERVIEW).content.decode()
     link = f'href="/settings/security-extensions/api-tokens/{token.pk}/"'
     assert html.count(link) == 2  # busiest, and refused
-    assert 'aria-label="Requests per day, last 30 days: 40 in all, busiest' in html
+    assert 'aria-label="Answered calls per day (UTC), last 30 days: 40 in all, busiest' in html
+
+
+def test_the_overview_heads_its_30_day_total_as_such_and_its_chart_per_utc_day(
+    signed_in, issue, full_admin
+):
+    token, _ = issue(full_admin, name="Deploy bot")
+    _used(token, timezone.now().date(), requests=1234)
+    html = signed_in(full_admin).get(OVERVIEW).content.decode()
+    assert re.search(
+        r'<h2 id="requests-title">Answered calls, last 30 days</h2>\s*<p class="stat">1,234</p>',
+        html,
+    )
+    assert "Requests per day" not in html and ">Requests<" not in html
+    assert '<p class="chart-unit">Answered calls per day (UTC)</p>' in html
+    assert '<th scope="col">Answered calls</th>' in html  # the busiest tokens' column
 
 
 def test_the_overview_says_when_nothing_was_called(signed_in, full_admin):

@@ -33,7 +33,8 @@ from .models import (
 
 # What tokens.middleware answers a personal token it authenticated but may not let through.
 FORBIDDEN = error(
-    "The token's owner is deprovisioned, or may not write, or the token is read only."
+    "The token's owner is deprovisioned, or may not write, or the token is read only, or the "
+    "call came from outside the token's allowed networks."
 )
 NOT_FOUND = error("No such object visible to the token's owner.")
 TOKEN_ID = {"name": "id", "in": "path", "required": True, "schema": UUID}

@@ -114,7 +114,7 @@ def counted_days(now=None):
 
 
 def token_chart(token, now=None):
-    """The token page's chart: its requests and refused calls on each of the last 30 days,
+    """The token page's chart: its answered and refused calls on each of the last 30 days,
     zero on days without a call. One query."""
     days = counted_days(now)
     rows = token.usage_days.filter(day__gte=days[0]).values_list("day", "requests", "refused")
@@ -123,7 +123,7 @@ def token_chart(token, now=None):
     refused = [by_day.get(day, (0, 0))[1] for day in days]
     extra = f"; {sum(refused):,} refused" if sum(refused) else ""
     series = [
-        charts.Series("Requests", "tone-requests", requests),
+        charts.Series("Answered", "tone-requests", requests),
         charts.Series("Refused", "tone-refused", refused),
     ]
     return charts.stacked_bars(days, series, subject="Calls", extra=extra)
@@ -144,8 +144,8 @@ class TenantUsage:
 
 
 def tenant_usage(tenant, now=None):
-    """The API usage overview of a tenant's API tokens over the last 30 days: the requests
-    chart (the busiest TOP_TOKENS tokens stacked, the rest as Other), the busiest tokens and
+    """The API usage overview of a tenant's API tokens over the last 30 days: the answered
+    calls chart (the busiest TOP_TOKENS tokens stacked, the rest as Other), the busiest tokens and
     those with refused calls, and the networks tokens were newly used from (unreviewed, or
     flagged in those days). Five queries at most, however many tokens and days."""
     days = counted_days(now)
@@ -181,7 +181,7 @@ def tenant_usage(tenant, now=None):
     ]
     other = [totals.get(d, 0) - sum(each.values[i] for each in series) for i, d in enumerate(days)]
     if any(other) or not series:
-        series.append(charts.Series("Other" if series else "Requests", "tone-other", other))
+        series.append(charts.Series("Other" if series else "Answered", "tone-other", other))
     new_networks = list(
         TokenNetwork.objects.filter(token__tenant=tenant, token__kind=TokenKind.API)
         .filter(
@@ -192,7 +192,7 @@ def tenant_usage(tenant, now=None):
         .order_by(F("reviewed_at").desc(nulls_first=True), "-flagged_at", "pk")[:LISTED_NETWORKS]
     )
     return TenantUsage(
-        chart=charts.stacked_bars(days, series, subject="Requests"),
+        chart=charts.stacked_bars(days, series, subject="Answered calls"),
         requests=sum(totals.values()),
         busiest=busiest,
         refusing=refusing,

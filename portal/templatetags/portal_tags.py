@@ -1,12 +1,15 @@
+import re
 from datetime import UTC
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 register = template.Library()
+
+BACKTICKED = re.compile(r"`([^`]+)`")
 
 
 @register.simple_tag
@@ -79,3 +82,20 @@ def duration(seconds):
             count = seconds // size
             return f"{count} {unit}{'s' if unit == 'day' and count != 1 else ''}"
     return f"{seconds} s"
+
+
+@register.filter
+def inline_code(text):
+    """Text whose `backticked` parts (the OpenAPI document's Markdown) are each a <code>."""
+    parts = BACKTICKED.split(str(text))  # text, code, text, code, …, text
+    html = [_code(part) if i % 2 else conditional_escape(part) for i, part in enumerate(parts)]
+    return mark_safe("".join(html))  # noqa: S308 -- every part is escaped
+
+
+def _code(value):
+    # A value without a space (a sort value such as -name) is kept on one line rather than
+    # broken at its hyphen: a hyphen that looks like a line break misleads, and CSS keeps the
+    # text as typed for whoever copies it.
+    if any(character.isspace() for character in value):
+        return format_html("<code>{}</code>", value)
+    return format_html('<code class="literal">{}</code>', value)

@@ -113,6 +113,70 @@
     });
   });
 
+  // Usage charts: each day's bar is named by its date and figures. Here a chart becomes one
+  // Tab stop (the latest day first) whose arrow keys, Home and End move from day to day, and
+  // the day focused, pointed at or tapped shows its figures beside its bar. Without
+  // JavaScript every bar is a Tab stop with its figures on hover, and the table has them all.
+  document.querySelectorAll("[data-chart]").forEach((chart) => {
+    const frame = chart.querySelector(".chart-frame");
+    const tip = chart.querySelector("[data-chart-tip]");
+    const days = [...chart.querySelectorAll(".chart-day")];
+    if (!frame || !tip || !days.length) return;
+    days.forEach((day) => {
+      // The name moves from <title> to aria-label: the tip replaces the browser's tooltip.
+      const title = day.querySelector("title");
+      day.setAttribute("aria-label", title.textContent);
+      title.remove();
+      day.tabIndex = -1;
+    });
+    let current = days[days.length - 1];
+    current.tabIndex = 0;
+
+    const show = (day) => {
+      days.forEach((each) => each.classList.toggle("is-selected", each === day));
+      tip.textContent = day.getAttribute("aria-label");
+      tip.hidden = false;
+      const box = frame.getBoundingClientRect();
+      const bar = day.getBoundingClientRect();
+      // Beside the bar, on the side with more room, so that it never hides the bar itself.
+      const onLeft = bar.left + bar.width / 2 - box.left > box.width / 2;
+      tip.style.left = onLeft ? "auto" : `${bar.right - box.left}px`;
+      tip.style.right = onLeft ? `${box.right - bar.left}px` : "auto";
+    };
+    const hide = () => {
+      tip.hidden = true;
+      days.forEach((each) => each.classList.remove("is-selected"));
+    };
+    const focused = () => days.find((day) => day === document.activeElement);
+
+    days.forEach((day) => {
+      day.addEventListener("focus", () => {
+        current.tabIndex = -1;
+        current = day;
+        day.tabIndex = 0;
+        show(day);
+      });
+      day.addEventListener("pointerenter", () => show(day));
+      day.addEventListener("click", () => day.focus()); // a tap keeps the day shown
+      day.addEventListener("blur", () => { if (!focused()) hide(); });
+    });
+    frame.addEventListener("pointerleave", () => {
+      const day = focused();
+      if (day) show(day);
+      else hide();
+    });
+    frame.addEventListener("keydown", (event) => {
+      const index = days.indexOf(current);
+      const next = {
+        ArrowLeft: index - 1, ArrowRight: index + 1, Home: 0, End: days.length - 1,
+      }[event.key];
+      if (event.key === "Escape") hide();
+      if (next === undefined || !days[next]) return;
+      event.preventDefault();
+      days[next].focus();
+    });
+  });
+
   // Menus: one open at a time; a click elsewhere or Escape closes them.
   const menus = [...document.querySelectorAll("details[data-menu]")];
   menus.forEach((menu) => menu.addEventListener("toggle", () => {

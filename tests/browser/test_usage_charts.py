@@ -1,6 +1,7 @@
 """A full admin sees how tokens are used (issue 19): the token page's per-day chart and the API
-usage overview, each with an accessible name and its figures as a table, axe clean. The
-screenshots docs/screenshots/token-usage-chart-1280.png, api-usage-overview-1280.png,
+usage overview, each with an accessible name and its figures as a table, axe clean; each day's
+figures reachable by keyboard and touch, and the table a compact table on a phone (UX round 3).
+The screenshots docs/screenshots/token-usage-chart-1280.png, api-usage-overview-1280.png,
 api-usage-new-networks-1280.png and token-new-network-1280.png are these pages."""
 
 import math
@@ -11,7 +12,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, PHONE, TOKENS_URL
 from tokens import sightings
 from tokens.models import TokenClientAddress, TokenUsage
 
@@ -66,15 +67,15 @@ def test_a_token_page_charts_its_calls_per_day(page_as, full_admin, tokens_of_ev
     page = page_as(full_admin)
     page.goto(f"/settings/security-extensions/api-tokens/{tokens_of_every_kind['soar'][0].pk}/")
 
-    chart = page.get_by_role("img", name="Calls per day, last 30 days:")
+    chart = page.get_by_role("group", name="Calls per day (UTC), last 30 days:")
     expect(chart).to_be_visible()
     expect(chart).to_have_accessible_name(
         # the busiest day and the refused calls are read out with the total
-        re.compile(r"^Calls per day, last 30 days: [\d,]+ in all, busiest \d+ \w{3} with [\d,]+; "
-                   r"[\d,]+ refused$")
+        re.compile(r"^Calls per day \(UTC\), last 30 days: [\d,]+ in all, busiest \d+ \w{3} "
+                   r"with [\d,]+; [\d,]+ refused$")
     )  # fmt: skip
     expect(page.get_by_role("listitem").filter(has_text="Refused")).to_be_visible()
-    table = page.get_by_role("table", name="Calls per day with this token, last 30 days")
+    table = page.get_by_role("table", name="Calls per day (UTC) with this token, last 30 days")
     expect(table).to_be_hidden()
     axe_check(page, "token-usage-chart-1280")
     snap(page, "token-usage-chart-1280")
@@ -82,7 +83,9 @@ def test_a_token_page_charts_its_calls_per_day(page_as, full_admin, tokens_of_ev
     page.get_by_text("Show as table").click()
     expect(table).to_be_visible()
     expect(table.get_by_role("row")).to_have_count(31)  # a header and 30 days, empty ones too
-    expect(table.get_by_role("columnheader")).to_have_text(["Day", "Requests", "Refused", "In all"])
+    expect(table.get_by_role("columnheader")).to_have_text(
+        ["Day (UTC)", "Answered", "Refused", "Total"]
+    )
     axe_check(page, "token-usage-table-1280")
 
 
@@ -95,7 +98,7 @@ def test_the_api_usage_overview_for_a_full_admin(page_as, full_admin, tokens_of_
     menus.get_by_role("link", name="API usage").click()
     expect(page.get_by_role("heading", name="API usage", level=1)).to_be_visible()
 
-    chart = page.get_by_role("img", name="Requests per day, last 30 days:")
+    chart = page.get_by_role("group", name="Answered calls per day (UTC), last 30 days:")
     expect(chart).to_be_visible()
     legend = page.get_by_role("list", name="Legend")
     expect(legend.get_by_role("listitem")).to_have_text(
@@ -122,7 +125,7 @@ def test_the_api_usage_overview_for_a_full_admin(page_as, full_admin, tokens_of_
     snap(page, "api-usage-overview-1280")
 
     page.get_by_text("Show as table").click()
-    by_day = page.get_by_role("table", name="Requests per day, last 30 days, by token")
+    by_day = page.get_by_role("table", name="Answered calls per day (UTC), last 30 days, by token")
     expect(by_day.get_by_role("row")).to_have_count(31)
     axe_check(page, "api-usage-overview-table-1280")
 
@@ -139,6 +142,82 @@ def test_the_api_usage_overview_for_a_full_admin(page_as, full_admin, tokens_of_
     busiest = page.get_by_role("table", name="Busiest API tokens, last 30 days")
     busiest.get_by_role("link", name="SIEM export").click()
     expect(page.get_by_role("heading", name="SIEM export", level=1)).to_be_visible()
+
+
+def tab_from_the_charts_heading(page):
+    """Press Tab as someone reading the page would, having reached the chart's heading."""
+    page.locator("#chart-title").evaluate("heading => { heading.tabIndex = -1; heading.focus(); }")
+    page.keyboard.press("Tab")
+
+
+def test_on_a_phone_a_charts_table_is_a_compact_table_not_a_card_per_day(
+    page_as, full_admin, tokens_of_every_kind, axe_check, snap
+):
+    seed_thirty_days(tokens_of_every_kind)
+    page = page_as(full_admin, viewport=PHONE)
+    page.goto(f"{TOKENS_URL}{tokens_of_every_kind['soar'][0].pk}/")
+    page.get_by_text("Show as table").click()
+    table = page.get_by_role("table", name="Calls per day (UTC) with this token, last 30 days")
+    expect(table.get_by_role("row")).to_have_count(31)
+    expect(table.get_by_role("columnheader", name="Total")).to_be_visible()  # a header row
+    box = table.bounding_box()
+    assert box["height"] < 1200  # 30 short rows, not 30 cards
+    assert box["x"] + box["width"] <= PHONE["width"]  # every column in sight, nothing scrolls
+    assert table.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    axe_check(page, "token-usage-table-375")
+    snap(page, "token-usage-table-375")
+
+    # The overview's table, a column per busy token, scrolls in its box; the page does not.
+    page.goto(OVERVIEW)
+    page.get_by_text("Show as table").click()
+    by_day = page.get_by_role("table", name="Answered calls per day (UTC), last 30 days, by token")
+    assert by_day.bounding_box()["height"] < 1200
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    axe_check(page, "api-usage-table-375")
+
+
+def test_each_days_figures_are_reachable_by_keyboard(page_as, full_admin, tokens_of_every_kind):
+    seed_thirty_days(tokens_of_every_kind)
+    page = page_as(full_admin)
+    page.goto(f"{TOKENS_URL}{tokens_of_every_kind['soar'][0].pk}/")
+    tab_from_the_charts_heading(page)
+    today = timezone.now().date()
+    focused = page.locator(":focus")
+    # The latest day first, named by its date and count.
+    expect(focused).to_have_accessible_name(
+        re.compile(rf"^{today:%a} {today.day} {today:%b}: [\d,]+ calls")
+    )
+    page.keyboard.press("ArrowLeft")
+    yesterday = today - timedelta(days=1)
+    expect(focused).to_have_accessible_name(
+        re.compile(rf"^{yesterday:%a} {yesterday.day} {yesterday:%b}: [\d,]+ calls")
+    )
+    name = focused.evaluate("bar => bar.getAttribute('aria-label')")
+    expect(page.locator("[data-chart-tip]")).to_have_text(name)  # shown beside the bar too
+    page.keyboard.press("Tab")  # the chart is one Tab stop: on to the table
+    expect(page.get_by_text("Show as table")).to_be_focused()
+
+
+def test_a_tap_on_a_bar_shows_its_days_figures(page_as, full_admin, tokens_of_every_kind):
+    seed_thirty_days(tokens_of_every_kind)
+    page = page_as(full_admin, viewport=PHONE, has_touch=True)
+    page.goto(OVERVIEW)
+    bars = page.get_by_role("group", name=re.compile("^Answered calls per day")).get_by_role("img")
+    expect(bars).to_have_count(30)
+    bars.nth(9).tap()
+    tip = page.locator("[data-chart-tip]")
+    expect(tip).to_be_visible()
+    expect(tip).to_have_text(re.compile(r"^\w{3} \d+ \w{3}: [\d,]+ answered calls \(SIEM export"))
+
+
+def test_without_javascript_each_bar_is_a_named_tab_stop(page_as, full_admin, tokens_of_every_kind):
+    seed_thirty_days(tokens_of_every_kind)
+    page = page_as(full_admin)
+    page.route("**/portal.js", lambda route: route.abort())
+    page.goto(f"{TOKENS_URL}{tokens_of_every_kind['soar'][0].pk}/")
+    tab_from_the_charts_heading(page)
+    expect(page.locator(":focus")).to_have_accessible_name(re.compile(r"^\w{3} \d+ \w{3}: "))
+    expect(page.get_by_text("Show as table")).to_be_visible()
 
 
 def test_a_token_used_from_a_new_network_is_flagged_until_a_full_admin_reviews_it(
