@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from tests.factories import TokenFactory, UserFactory
@@ -64,3 +67,42 @@ def test_the_revoke_all_button_counts_in_words(signed_in, full_admin, former):
     html = client.get(LIST, {"owner": "deprovisioned"}).content.decode()
     assert ">Revoke the 1 token</button>" in html and "Revoke all 1" not in html
     assert ">Revoke the 1 token</button>" in client.get(REVOKE_ALL).content.decode()
+
+
+def test_a_row_names_the_deprovisioned_owner_once_beside_its_usage_status(
+    signed_in, full_admin, former
+):
+    html = signed_in(full_admin).get(LIST).content.decode()
+    rows = html.split("<tbody>", 1)[1].split("</tr>")[:2]
+    for row in rows:
+        assert row.count("Owner deprovisioned") == 1
+        assert '<span class="badge badge-generated">Generated</span> <span class="badge ' in row
+        assert ">Owner deprovisioned · calls refused</span>" in row
+    assert "counted as" not in html and ">Refused<" not in html
+
+
+def test_the_status_help_says_deprovisioned_owners_tokens_keep_their_status(
+    signed_in, full_admin, former
+):
+    html = signed_in(full_admin).get(LIST).content.decode()
+    help_text = html[html.index('id="status-help"') :].split("</p>", 1)[0]
+    assert (
+        "A token whose owner is deprovisioned keeps its status, and every call with it is "
+        "refused." in help_text
+    )
+
+
+def test_an_expired_or_revoked_token_of_a_deprovisioned_owner_has_the_same_flag_on_its_page(
+    signed_in, full_admin, former
+):
+    expired, revoked = Token.objects.filter(owner=former)
+    expired.expires_at = timezone.now() - timedelta(days=1)
+    expired.save(update_fields=["expires_at"])
+    token_revoke(token=revoked, by=full_admin)
+    client = signed_in(full_admin)
+    page = client.get(f"{LIST}{expired.pk}/").content.decode()
+    assert '<span class="badge badge-expired">Expired</span>' in page
+    assert page.count("Owner deprovisioned") == 1 and "Owner deprovisioned · calls refused" in page
+    page = client.get(f"{LIST}{revoked.pk}/").content.decode()
+    assert '<span class="badge badge-revoked">Revoked</span>' in page
+    assert page.count("Owner deprovisioned") == 1 and "calls refused" not in page
