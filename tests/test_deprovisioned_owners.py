@@ -106,3 +106,24 @@ def test_an_expired_or_revoked_token_of_a_deprovisioned_owner_has_the_same_flag_
     page = client.get(f"{LIST}{revoked.pk}/").content.decode()
     assert '<span class="badge badge-revoked">Revoked</span>' in page
     assert page.count("Owner deprovisioned") == 1 and "calls refused" not in page
+
+
+def test_revoking_all_returns_to_the_same_place_on_the_list(signed_in, full_admin, former):
+    client = signed_in(full_admin)
+    place = "status=active&q=former&owner=deprovisioned"
+    shown = place.replace("&", "&amp;")
+    carried = f'<input type="hidden" name="back" value="{shown}">'
+    assert carried in client.get(f"{LIST}?{place}").content.decode()
+    confirm = client.get(REVOKE_ALL, {"back": place}).content.decode()
+    assert carried in confirm
+    assert f'<a href="{LIST}?{shown}" class="button">Cancel</a>' in confirm
+    assert client.post(REVOKE_ALL, {"back": place})["Location"] == f"{LIST}?{place}"
+
+
+def test_the_revoke_all_page_cancels_to_the_deprovisioned_owners_tokens_by_default(
+    signed_in, full_admin, former
+):
+    confirm = signed_in(full_admin).get(REVOKE_ALL).content.decode()
+    assert (
+        f'<a href="{LIST}?status=all&amp;owner=deprovisioned" class="button">Cancel</a>' in confirm
+    )
