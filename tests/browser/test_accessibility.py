@@ -71,6 +71,9 @@ def test_the_tokens_list_and_its_dialogs_pass_axe(
     expect(page.get_by_role("dialog", name="Copy your new token")).to_be_visible()
     check(page, "reveal")
     page.get_by_role("link", name="Done").click()
+    expect(page.get_by_role("button", name="Back to the token")).to_be_focused()
+    check(page, "reveal-close-without-copying")
+    page.get_by_role("button", name="Close without copying").click()
 
     page.get_by_role("button", name="Revoke Terraform provider").click()
     expect(page.get_by_role("dialog", name="Revoke token?")).to_be_visible()
