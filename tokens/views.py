@@ -24,7 +24,7 @@ from tenants.permissions import (
     may_set_token_policy,
 )
 from tenants.services import POLICY_FIELDS, tenant_save
-from web.access import allowed
+from web.access import allowed, undone_when_signed_out
 from web.http import client_ip
 
 from . import counts, services, sightings, usage
@@ -292,6 +292,7 @@ def token_list(request):
     return _render_page(request, status=200)
 
 
+@undone_when_signed_out("no token was generated")
 @require_http_methods(["GET", "POST"])
 @never_cache
 def token_generate(request):
@@ -369,6 +370,7 @@ def _render_detail(request, token, networks_form=None, status=200):
     return render(request, "tokens/token_detail.html", context, status=status)
 
 
+@undone_when_signed_out("the allowed networks were not saved")
 @require_http_methods(["POST"])
 def token_networks(request, token_id):
     token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
@@ -396,6 +398,7 @@ def token_networks(request, token_id):
     return redirect("tokens:detail", token_id=token.pk)
 
 
+@undone_when_signed_out("the new networks were not marked reviewed")
 @require_http_methods(["POST"])
 def review_networks(request, token_id):
     """A full admin has looked at where a token was newly used from: its flag goes."""
@@ -409,6 +412,7 @@ def review_networks(request, token_id):
     return redirect("tokens:detail", token_id=token.pk)
 
 
+@undone_when_signed_out("the token was not revoked")
 @require_http_methods(["GET", "POST"])
 def revoke(request, token_id):
     token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
@@ -427,6 +431,7 @@ def _confirm(request, token, action):
     return render(request, "tokens/token_confirm.html", context)
 
 
+@undone_when_signed_out("the token was not rotated")
 @require_http_methods(["GET", "POST"])
 @never_cache
 def rotate(request, token_id):
@@ -443,6 +448,7 @@ def rotate(request, token_id):
     )
 
 
+@undone_when_signed_out("no token was revoked")
 @allowed(may_revoke_others_tokens)
 @require_http_methods(["GET", "POST"])
 def revoke_deprovisioned(request):
@@ -467,6 +473,7 @@ def revoke_deprovisioned(request):
     return redirect(_list_url_at(_carried_back(request.POST)))
 
 
+@undone_when_signed_out("the token policy was not saved")
 @allowed(may_set_token_policy)
 @require_http_methods(["GET", "POST"])
 def token_policy(request):

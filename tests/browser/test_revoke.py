@@ -70,3 +70,25 @@ def test_revoking_keeps_the_status_search_and_order_of_the_list(
     expect(page.get_by_role("status")).to_contain_text("“ci one” was revoked")
     assert page.url == f"{custom_url}{TOKENS_URL.lstrip('/')}{PLACE}"
     assert token_names(page) == ["ci two"]
+
+
+def test_a_revoke_after_the_session_expired_says_so_and_signing_in_returns_to_the_list(
+    page_as, operator, token_of, token_names, custom_url, sign_in_with_form
+):
+    from django.contrib.sessions.models import Session
+
+    for name in ("ci two", "ci one", "other"):
+        token_of(operator, name)
+    page = page_as(operator)
+    page.goto(f"{TOKENS_URL}{PLACE}")
+    Session.objects.all().delete()  # expired on the server while the page stayed open
+    page.get_by_role("button", name="Revoke ci one").click()
+    page.get_by_role("button", name="Revoke token").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Your session expired, so the token was not revoked. Sign in and try again."
+    )
+    assert Token.objects.live().count() == 3
+    sign_in_with_form(page, operator)
+    expect(page.get_by_role("heading", name="API tokens", level=1)).to_be_visible()
+    assert page.url == f"{custom_url}{TOKENS_URL.lstrip('/')}{PLACE}"
+    assert token_names(page) == ["ci one", "ci two"]
