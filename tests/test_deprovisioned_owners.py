@@ -65,8 +65,12 @@ def test_the_revoke_all_button_counts_in_words(signed_in, full_admin, former):
     assert ">Revoke all 2 tokens</button>" in client.get(REVOKE_ALL).content.decode()
     token_revoke(token=Token.objects.filter(owner=former).first(), by=full_admin)
     html = client.get(LIST, {"owner": "deprovisioned"}).content.decode()
-    assert ">Revoke the 1 token</button>" in html and "Revoke all 1" not in html
-    assert ">Revoke the 1 token</button>" in client.get(REVOKE_ALL).content.decode()
+    assert ">Revoke this token</button>" in html and "Revoke the 1" not in html
+    dialog = html[html.index('<dialog id="revoke-all-dialog"') :].split("</dialog>", 1)[0]
+    assert ">Revoke the token</button>" in dialog and "the 1 token" not in dialog
+    confirm = client.get(REVOKE_ALL).content.decode()
+    assert ">Revoke the token</button>" in confirm and "This token will be revoked" in confirm
+    assert "Revoke the 1" not in confirm and "1 token will" not in confirm
 
 
 def test_a_row_names_the_deprovisioned_owner_once_beside_its_usage_status(
@@ -127,3 +131,19 @@ def test_the_revoke_all_page_cancels_to_the_deprovisioned_owners_tokens_by_defau
     assert (
         f'<a href="{LIST}?status=all&amp;owner=deprovisioned" class="button">Cancel</a>' in confirm
     )
+
+
+def test_the_revoke_all_button_counts_every_token_it_revokes_not_only_those_listed(
+    signed_in, full_admin, former
+):
+    first, _second = Token.objects.filter(owner=former)
+    first.name = "findable"
+    first.save(update_fields=["name"])
+    client = signed_in(full_admin)
+    response = client.get(LIST, {"owner": "deprovisioned", "q": "findable"})
+    assert [t.name for t in response.context["page"].object_list] == ["findable"]
+    html = response.content.decode()
+    assert ">Revoke all 2 tokens</button>" in html and "Revoke this token" not in html
+    assert "The button revokes all 2, not only those listed here." in html
+    client.post(REVOKE_ALL)
+    assert not Token.objects.live().filter(owner=former).exists()
