@@ -672,6 +672,8 @@ def test_ids_the_user_may_not_reach_are_404_on_every_page(signed_in, operator, f
     client = signed_in(operator)
     before = row_counts()
     for method, action in PAGE_ACTIONS:
+        if reason == "revoked" and (method, action) == ("get", ""):
+            continue  # its own revoked token's page, read only: test_revoked_tokens
         response = getattr(client, method)(f"{TOKENS}{foreign_ids[reason]}/{action}")
         assert response.status_code == 404, (method, action)
     assert row_counts() == before

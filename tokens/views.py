@@ -56,8 +56,8 @@ REVOKED_VIA = {
 
 
 def _revoked_tokens(user):
-    """The revoked API tokens a full admin may look into, newest revocation first, each with
-    who revoked it (revoked_by_label) read from the model or, failing that, the audit trail."""
+    """The revoked API tokens the user may look into, newest revocation first, each with who
+    revoked it (revoked_by_label) read from the model or, failing that, the audit trail."""
     event = AuditEvent.objects.filter(token=OuterRef("pk"), action=Action.TOKEN_REVOKED)
     return (
         Token.objects.api()
@@ -346,7 +346,7 @@ def _first_submission(request, form_id):
 def token_detail(request, token_id):
     token = _visible(request).select_related("owner").filter(pk=token_id).first()
     if token is None:
-        # A revoked token's page, read-only, for full admins' investigations; a 404 to others.
+        # A revoked token's page, read only, for whoever may see the token; a 404 to others.
         token = _label_revoker(get_object_or_404(_revoked_tokens(request.user), pk=token_id))
     return _render_detail(request, token)
 
