@@ -351,8 +351,14 @@ def token_detail(request, token_id):
     return _render_detail(request, token)
 
 
+def _networks_editable(user, token):
+    """A token's allowed networks are edited on its page while it can still be used: not once
+    it is revoked or expired (rotating an expired token revives it, networks and all)."""
+    return not token.is_revoked and not token.is_expired and may_narrow_token(user, token)
+
+
 def _render_detail(request, token, networks_form=None, status=200):
-    if networks_form is None and not token.is_revoked and may_narrow_token(request.user, token):
+    if networks_form is None and _networks_editable(request.user, token):
         networks_form = TokenNetworksForm(
             initial={"allowed_networks": token.allowed_networks}, tenant=request.tenant
         )
@@ -376,6 +382,13 @@ def token_networks(request, token_id):
     token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
     if not may_narrow_token(request.user, token):
         raise Http404
+    if not _networks_editable(request.user, token):
+        messages.error(
+            request,
+            f"“{token.name}” has expired, so its allowed networks were not changed. Rotate it "
+            "to use it again; its networks can then be changed.",
+        )
+        return redirect("tokens:detail", token_id=token.pk)
     form = TokenNetworksForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
         return _render_detail(request, token, networks_form=form, status=400)
