@@ -51,6 +51,39 @@ def test_a_bad_entry_is_named_in_the_message(value):
         networks.normalised(["10.0.0.0/8", value])
 
 
+def test_every_bad_entry_is_named_in_one_message():
+    with pytest.raises(networks.BadNetworks) as refused:
+        networks.normalised(["10.0.0.300", "10.0.0.0/8", "example.com", "::/129"])
+    assert str(refused.value) == (
+        "“10.0.0.300”, “example.com” and “::/129” are not IPv4 or IPv6 addresses or CIDR ranges."
+    )
+
+
+def test_past_five_bad_entries_the_rest_are_counted():
+    bad = [f"host{n}.example" for n in range(8)]
+    with pytest.raises(networks.BadNetworks) as refused:
+        networks.normalised(["10.0.0.0/8", *bad])
+    assert str(refused.value) == (
+        "“host0.example”, “host1.example”, “host2.example”, “host3.example”, “host4.example” "
+        "and 3 more are not IPv4 or IPv6 addresses or CIDR ranges."
+    )
+
+
+def test_the_dialog_names_every_bad_network(signed_in, operator):
+    response = signed_in(operator).post(
+        "/settings/security-extensions/api-tokens/new/",
+        {
+            "name": "CI",
+            "form_id": uuid.uuid4().hex,
+            "allowed_networks": "10.0.0.1\n10.0.0.300\nlocalhost",
+        },
+    )
+    assert response.status_code == 400
+    assert "“10.0.0.300” and “localhost” are not IPv4 or IPv6 addresses or CIDR ranges." in (
+        response.content.decode()
+    )
+
+
 def test_at_most_50_networks():
     fifty = [f"10.0.{n}.0/24" for n in range(50)]
     assert len(networks.normalised(fifty)) == 50
