@@ -505,7 +505,11 @@ def test_bad_audit_filters_are_refused_on_the_page_the_export_and_the_api(
     page = client.get(AUDIT_LOG + query)
     assert page.status_code == 400 and 'class="field-error"' in page.content.decode()
     export = client.get(AUDIT_CSV + query)
-    assert export.status_code == 400 and 'class="field-error"' in export.content.decode()
+    assert export.status_code == 400 and export["Content-Type"] == "text/plain; charset=utf-8"
+    message = export.content.decode()
+    assert message.startswith("Nothing was exported. ") and message.count("\n") == 1
+    assert message.isprintable() is False and message[:-1].isprintable()  # only its final \n
+    assert len(message) < 300
     api = api_client(secret).get(API_AUDIT + query)
     assert api.status_code == 400 and api.json()["detail"].startswith(f"{field}: ")
     assert row_counts() == before
