@@ -138,8 +138,10 @@ def test_sign_in_empty_states_and_the_other_pages_pass_axe(
     expect(page.get_by_role("heading", name="About", level=1)).to_be_visible()
     check(page, "about")
     page.get_by_role("navigation", name="Main").get_by_text("Settings").click()
-    # A reader's Security extensions is API tokens alone: the menu leads straight there.
     page.get_by_role("link", name="Security extensions").first.click()
+    expect(page.get_by_role("heading", name="Security extensions", level=1)).to_be_visible()
+    check(page, "security-extensions-reader")
+    page.get_by_role("link", name="API tokens").first.click()
     expect(page.get_by_role("heading", name="API tokens", level=1)).to_be_visible()
     page.goto("/help/using-tokens/")
     expect(page.get_by_role("heading", name="Using tokens", level=1)).to_be_visible()
