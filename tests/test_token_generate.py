@@ -123,3 +123,32 @@ def test_every_role_may_generate(signed_in, full_admin, operator, reader):
     for user in (full_admin, operator, reader):
         assert generate(signed_in(user)).status_code == 200
     assert Token.objects.count() == 3
+
+
+LIST = "/settings/security-extensions/api-tokens/"
+
+
+def test_generating_reveals_over_the_same_place_on_the_list(signed_in, operator):
+    from tests.factories import TokenFactory
+
+    TokenFactory(owner=operator, name="old")
+    client = signed_in(operator)
+    opened = client.get(URL, {"back": "status=generated&q=ci"})
+    assert opened.context["page"].object_list == []  # no token "ci" yet
+    html = opened.content.decode()
+    assert '<input type="hidden" name="back" value="status=generated&amp;q=ci">' in html
+    assert (
+        f'<a href="{LIST}?status=generated&amp;q=ci" class="button" data-close-dialog>Cancel</a>'
+        in html
+    )
+    response = client.post(
+        URL, {"name": "ci", "form_id": uuid.uuid4().hex, "back": "status=generated&q=ci"}
+    )
+    assert [t.name for t in response.context["page"].object_list] == ["ci"]
+    assert f'data-list-url="{LIST}?status=generated&amp;q=ci"' in response.content.decode()
+
+
+def test_the_lists_generate_button_carries_the_place_on_the_list(signed_in, operator):
+    html = signed_in(operator).get(LIST, {"status": "active", "sort": "name"}).content.decode()
+    form = html[html.index(f'action="{URL}" data-opens-dialog') :].split("</form>", 1)[0]
+    assert '<input type="hidden" name="back" value="status=active&amp;sort=name">' in form
