@@ -1,3 +1,4 @@
+import re
 import uuid
 
 import pytest
@@ -152,3 +153,11 @@ def test_the_lists_generate_button_carries_the_place_on_the_list(signed_in, oper
     html = signed_in(operator).get(LIST, {"status": "active", "sort": "name"}).content.decode()
     form = html[html.index(f'action="{URL}" data-opens-dialog') :].split("</form>", 1)[0]
     assert '<input type="hidden" name="back" value="status=active&amp;sort=name">' in form
+
+
+def test_the_list_answered_at_new_links_to_the_list_not_to_new(signed_in, operator):
+    """Without JavaScript the reveal is the list rendered at /new/: its filters, sort links and
+    pages must lead to the list, not to /new/?status=… (a GET of the generate page)."""
+    html = generate(signed_in(operator)).content.decode()
+    hrefs = re.findall(r'href="([^"]*\?[^"]*)"', html)
+    assert hrefs and all(h.startswith("/settings/security-extensions/api-tokens/?") for h in hrefs)
