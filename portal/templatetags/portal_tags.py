@@ -97,6 +97,14 @@ def host_breaks(value):
 
 
 @register.filter
+def url_breaks(value):
+    """A URL that may wrap after its dots and single slashes only, so that a narrow screen
+    breaks it between names, never inside a name or a port number."""
+    parts = re.split(r"(?<=\.)|(?<=[^/]/)(?!/)|(?<=//)", str(value or ""))
+    return format_html_join(mark_safe("<wbr>"), "{}", ((part,) for part in parts))  # noqa: S308
+
+
+@register.filter
 def duration(seconds):
     """A number of seconds in its largest unit ("45 s", "3 min", "2 h", "5 days"), rounded
     down: short enough for a table cell."""

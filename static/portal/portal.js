@@ -8,7 +8,7 @@
     // attribute, unlike close(), fires no close event.
     if (dialog.open) dialog.removeAttribute("open");
     dialog.showModal();
-    const target = dialog.querySelector("[autofocus], input:not([type=hidden]), button");
+    const target = dialog.querySelector("[autofocus], input:not([type=hidden]), textarea, button");
     if (target) target.focus();
   };
 
@@ -56,7 +56,7 @@
     const keep = () => {
       question.hidden = true;
       actions.hidden = false;
-      reveal.querySelector("input").focus();
+      reveal.querySelector("#token-value").focus();
     };
     // Escape, Done: an uncopied value is gone for good once closed, so ask first; Escape
     // again goes back to the value. Escape is taken at keydown: browsers may refuse to let a
@@ -75,7 +75,7 @@
     question.querySelector("[data-discard-token]").addEventListener("click", () => reveal.close());
 
     const forget = () => {
-      reveal.querySelectorAll("input").forEach((input) => { input.value = ""; });
+      reveal.querySelectorAll("input, textarea").forEach((field) => { field.value = ""; });
       reveal.remove();
     };
     reveal.addEventListener("close", () => {

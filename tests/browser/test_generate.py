@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import PHONE
 from tokens.models import Token
 
 pytestmark = pytest.mark.browser
@@ -232,3 +233,15 @@ def test_after_rotating_the_reveal_returns_to_the_same_list_and_the_tokens_row(
     reveal.get_by_role("button", name="Close without copying").click()
     expect(page.get_by_role("link", name="ci two")).to_be_focused()
     assert page.locator("tbody .token-name").all_inner_texts() == ["ci one", "ci two"]
+
+
+def test_a_phone_shows_the_whole_token_value(page_as, operator, generate_token):
+    page = page_as(operator, viewport=PHONE)
+    secret = generate_token(page, "Phone script")
+    field = page.get_by_role("dialog", name="Copy your new token").get_by_label("Token", exact=True)
+    # Wrapped over lines inside the field, none of it scrolled out of sight.
+    hidden = field.evaluate(
+        "el => [el.scrollWidth - el.clientWidth, el.scrollHeight - el.clientHeight]"
+    )
+    assert hidden[0] <= 1 and hidden[1] <= 1, hidden
+    assert field.input_value() == secret and len(secret) > 40
