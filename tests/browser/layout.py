@@ -185,7 +185,27 @@ FOCUS_OFF_SCREEN = """() => {
   return found.slice(0, 8);
 }"""
 
-CHECKS = (OVERFLOW, CLIPPED_CELLS, OVERLAPPING_TEXT, SPILLED_TEXT, FOCUS_OFF_SCREEN)
+# A name or heading broken inside a word ("dashbo / ard"): a column squeezed below its longest
+# word. E-mail addresses and URLs break at their <wbr>s and are not looked at.
+BROKEN_WORDS = """() => {
+  const found = [];
+  for (const el of document.querySelectorAll('.token-name, h1, h2, thead th')) {
+    for (const node of [...el.childNodes].filter(n => n.nodeType === 3)) {
+      const words = /\\S+/g;
+      let match;
+      while ((match = words.exec(node.textContent)) && found.length < 5) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+        if (lines > 1) found.push(`word broken across lines: ${JSON.stringify(match[0])}`);
+      }
+    }
+  }
+  return found;
+}"""
+
+CHECKS = (OVERFLOW, CLIPPED_CELLS, OVERLAPPING_TEXT, SPILLED_TEXT, FOCUS_OFF_SCREEN, BROKEN_WORDS)
 
 
 def layout_problems(page, state):
