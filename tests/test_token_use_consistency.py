@@ -1,7 +1,7 @@
 """What a token's pages say about its use agrees with itself at every moment (issue 20, item 5):
 "Not used yet" follows last use, counts not yet written say they are catching up, and a token
 whose calls are refused (owner deprovisioned) keeps its contract status, which decides the
-filter counts, flagged "Owner deprovisioned · calls refused" beside it."""
+filter counts, flagged "Owner deprovisioned" beside it, noting that every call is refused."""
 
 import re
 from datetime import timedelta
@@ -87,7 +87,8 @@ def test_a_refused_token_keeps_its_status_with_the_owner_flag_on_the_list_and_it
     client = signed_in(full_admin)
     for html in (client.get(LIST).content.decode(), detail(client, refused_token)):
         assert ("active", "Active") in badges(html)
-        assert ("warning", "Owner deprovisioned · calls refused") in badges(html)
+        assert ("warning", "Owner deprovisioned") in badges(html)
+        assert '<span class="status-note">Every call is refused</span>' in html
         assert ("refused", "Refused") not in badges(html) and "counted as" not in html
 
 

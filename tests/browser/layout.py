@@ -32,6 +32,12 @@ CLIPPED_CELLS = """() => [...document.querySelectorAll('td, th')].filter(cell =>
 }).map(cell => 'clipped cell ' + cell.tagName.toLowerCase() + ' '
   + JSON.stringify(cell.textContent.trim().slice(0, 40)))"""
 
+# A table wider than its box, where the box was not made to scroll (.scrolls: named, focusable,
+# with shadows at its edges): its last columns (the row's buttons) are cut off.
+SCROLLED_TABLES = """() => [...document.querySelectorAll('.table-wrap:not(.scrolls)')]
+  .filter(box => box.offsetParent && box.scrollWidth > box.clientWidth + 1)
+  .map(box => `table wider than its box: ${box.scrollWidth} px in ${box.clientWidth} px`)"""
+
 # The boxes of the visible text on the page, each cut to what its scrolling or clipping
 # ancestors let show; shared by the overlap and spill checks below.
 _TEXT_BOXES = """
@@ -205,7 +211,15 @@ BROKEN_WORDS = """() => {
   return found;
 }"""
 
-CHECKS = (OVERFLOW, CLIPPED_CELLS, OVERLAPPING_TEXT, SPILLED_TEXT, FOCUS_OFF_SCREEN, BROKEN_WORDS)
+CHECKS = (
+    OVERFLOW,
+    CLIPPED_CELLS,
+    SCROLLED_TABLES,
+    OVERLAPPING_TEXT,
+    SPILLED_TEXT,
+    FOCUS_OFF_SCREEN,
+    BROKEN_WORDS,
+)
 
 
 def layout_problems(page, state):
