@@ -33,6 +33,7 @@ from .forms import (
     TokenNetworksForm,
     TokenPageListingForm,
     TokenPolicyForm,
+    TokenRotateForm,
 )
 from .models import DEFAULT_SORT, STATUS_FILTER_CHOICES, Token, api_token_listing
 
@@ -150,6 +151,7 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         "shows_owner": may_see_others_tokens(request.user),
         "generate_form": generate_form or _generate_form(request),
         "form_id": uuid.uuid4().hex,
+        "rotate_form": TokenRotateForm(),
         "issued": issued,
         "dialog": dialog,
         "query": _page_query(filters, deprovisioned_only, revoked_only),
@@ -304,6 +306,7 @@ def _render_detail(request, token, networks_form=None, status=200):
     context = {
         "token": token,
         "networks_form": networks_form,
+        "rotate_form": TokenRotateForm(),
         "requests_30_days": usage.requests_last_30_days(token),
         "counts_catching_up": usage.counts_catching_up(token),
         "usage_chart": usage.token_chart(token),
@@ -372,11 +375,24 @@ def rotate(request, token_id):
     if not may_rotate_token(request.user, token):
         raise Http404
     if request.method == "GET":
-        return render(request, "tokens/token_confirm.html", {"token": token, "action": "rotate"})
-    issued = services.token_rotate(token=token, by=request.user, client_ip=client_ip(request))
+        return _confirm_rotation(request, token, TokenRotateForm())
+    form = TokenRotateForm(request.POST)
+    if not form.is_valid():
+        return _confirm_rotation(request, token, form, status=400)
+    issued = services.token_rotate(
+        token=token,
+        by=request.user,
+        overlap=form.cleaned_data["overlap"],
+        client_ip=client_ip(request),
+    )
     if issued is None:  # revoked meanwhile
         raise Http404
     return _render_page(request, issued=issued, status=200, dialog="reveal")
+
+
+def _confirm_rotation(request, token, form, status=200):
+    context = {"token": token, "action": "rotate", "rotate_form": form}
+    return render(request, "tokens/token_confirm.html", context, status=status)
 
 
 @allowed(may_revoke_others_tokens)
