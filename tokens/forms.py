@@ -73,7 +73,7 @@ class TokenRotateForm(forms.Form):
         required=False,
         empty_value=int(DEFAULT_OVERLAP.total_seconds()),
         initial=int(DEFAULT_OVERLAP.total_seconds()),
-        help_text="…or at the new value's first use, whichever comes first.",
+        help_text="…or at the new value’s first use, whichever comes first.",
     )
 
     def clean_overlap(self):
