@@ -224,6 +224,7 @@ BAD_OVERLAPS = {
     "string": "3600",
     "float": 3600.5,
     "huge": 10**30,
+    "huge-float": 1e300,
     "null": None,
     "true": True,
     "list": [3600],
@@ -254,6 +255,13 @@ def test_a_body_that_is_no_rotation_is_a_400(issue, operator, data, detail):
     )
     assert response.status_code == 400 and detail in response.json()["detail"]
     assert stored(token).rotated_at is None
+
+
+def test_a_whole_number_written_as_a_decimal_is_a_whole_number(issue, operator):
+    """JSON Schema's integer, which the OpenAPI document states, takes 3600.0."""
+    token, old = issue(operator)
+    assert rotate_api(old, token, {"overlap": 3600.0}).status_code == 200
+    assert stored(token).previous_valid_until - stored(token).rotated_at == timedelta(hours=1)
 
 
 def test_the_largest_overlap_is_7_days(issue, operator):

@@ -45,9 +45,12 @@ class BadOverlap(ValueError):
 def overlap_from_seconds(seconds):
     """A rotation's overlap (how long the old secret keeps working at most) from a number of
     seconds as the API and the command take it: a whole number, not a string, a fraction,
-    null or true (JSON's true is Python's 1)."""
+    null or true (JSON's true is Python's 1). 3600.0 is a whole number, as JSON Schema's
+    integer says (the OpenAPI document's)."""
     most = int(MAX_OVERLAP.total_seconds())
     shape = f"overlap: send a whole number of seconds from 0 (at once) to {most} (7 days)."
+    if isinstance(seconds, float) and seconds.is_integer():
+        seconds = int(seconds)
     if isinstance(seconds, bool) or not isinstance(seconds, int):
         raise BadOverlap(shape)
     if not 0 <= seconds <= most:
