@@ -19,6 +19,7 @@ from tests.pages import revealed_value
 from tokens import crypto
 from tokens.models import Token, TokenAccess, TokenKind
 from tokens.services import token_rotate
+from web import invalidation
 
 ME = "/api/v1/me/"
 DAY = 24 * 3600
@@ -91,6 +92,24 @@ def test_the_overlaps_end_ends_the_old_one(issue, operator, monkeypatch):
     # Never a reuse: the new secret was not used yet, so the old one was simply late.
     assert not AuditEvent.objects.filter(action="token.previous_secret_reused").exists()
     assert status(new) == 200
+
+
+def test_a_rotation_by_the_previous_release_ends_the_old_secret(issue, operator):
+    """During an upgrade the previous release, which knows no overlap, may rotate a token
+    that is in one: it replaces digest, hint and rotated_at only, and means the secret before
+    to stop at once. The replaced secret of the earlier rotation is not honoured then."""
+    token, old = issue(operator)
+    rotate_api(old, token, {"overlap": 3600})
+    assert status(old) == 200
+    theirs = crypto.generate()
+    Token.objects.filter(pk=token.pk).update(
+        digest=crypto.digest(theirs), hint=crypto.hint(theirs), rotated_at=timezone.now()
+    )
+    invalidation.announce(token.tenant_id)  # as the previous release's rotation does
+    response = api_client(old).get(ME)
+    assert response.status_code == 401 and response.json()["detail"] == REPLACED
+    assert status(theirs) == 200
+    assert stored(token).successor_used_at is None  # its first call is no successor's
 
 
 def test_an_overlap_of_0_ends_the_old_secret_at_once(issue, operator):

@@ -63,8 +63,10 @@ class PreviousSecretReused(AuthenticationFailed):
     sends it holds a copy the token's consumer has moved away from. The successor is left
     alone (a full admin decides)."""
 
+    DETAIL = "This token value was replaced by a rotation and no longer works."
+
     def __init__(self, token):
-        super().__init__("This token value was replaced by a rotation and no longer works.")
+        super().__init__(self.DETAIL)
         self.token = token
 
 
@@ -189,6 +191,18 @@ def find_token(value):
     return token, token.digest != digest
 
 
+def _ended(token):
+    """Why a replaced secret no longer works: its overlap ran out, or (during an upgrade) the
+    previous release rotated the token again."""
+    until = token.previous_valid_until
+    if until is not None and until <= timezone.now():
+        return (
+            "This token value was replaced by a rotation; it stopped working at "
+            f"{until:%Y-%m-%d %H:%M} UTC."
+        )
+    return PreviousSecretReused.DETAIL
+
+
 def identify(header, *, host_tenant):
     """(the usable token of an Authorization header, whether the secret sent is the one its
     last rotation replaced), or raise AuthenticationFailed.
@@ -207,10 +221,7 @@ def identify(header, *, host_tenant):
     if previous and not token.previous_secret_valid_at(timezone.now()):
         if token.successor_used_at is not None:
             raise PreviousSecretReused(token)
-        raise AuthenticationFailed(
-            "This token value was replaced by a rotation; it stopped working at "
-            f"{token.previous_valid_until:%Y-%m-%d %H:%M} UTC."
-        )
+        raise AuthenticationFailed(_ended(token))
     if token.is_expired:
         raise AuthenticationFailed(f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.")
     # Only a personal token depends on its owner; a tenant's token (an agent's, a collector's,

@@ -279,6 +279,12 @@ class Token(models.Model):
         max_length=64, null=True, blank=True, editable=False
     )
     previous_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # The secret that replaced it. Should digest differ, a rotation that knows nothing of the
+    # overlap (the previous release's, still serving during an upgrade) has replaced the
+    # secret since, and ended the one before it: previous_digest is not honoured then.
+    successor_digest = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, editable=False
+    )
     successor_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     previous_reused_at = models.DateTimeField(null=True, blank=True, editable=False)
     previous_reused_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
@@ -408,8 +414,7 @@ class Token(models.Model):
         """Whether the secret the last rotation replaced still works at now: its overlap has
         not ended, and the new secret has not been used yet."""
         return (
-            self.previous_digest is not None
-            and self.successor_used_at is None
+            self.awaits_successor_use
             and self.previous_valid_until is not None
             and now < self.previous_valid_until
         )
@@ -423,7 +428,11 @@ class Token(models.Model):
     def awaits_successor_use(self):
         """Rotated, and its new secret not used yet: the new secret's first successful call is
         recorded (a write, once), which ends the old secret's overlap."""
-        return self.previous_digest is not None and self.successor_used_at is None
+        return (
+            self.previous_digest is not None
+            and self.successor_used_at is None
+            and self.successor_digest == self.digest
+        )
 
     def expiry_after_rotation(self, now):
         """(expires_at, note) for a new secret of this token, issued now.

@@ -187,7 +187,13 @@ def token_rotate(*, token, by, overlap=timedelta(0), via=Via.PAGE, client_ip=Non
             return None
         token.expires_at, token.rotated_at = current.expires_at, current.rotated_at
         expires_at, note = token.expiry_after_rotation(now)
-        changes = {"digest": digest, "hint": hint, "rotated_at": now, "expires_at": expires_at}
+        changes = {
+            "digest": digest,
+            "successor_digest": digest,
+            "hint": hint,
+            "rotated_at": now,
+            "expires_at": expires_at,
+        }
         replacing = current.previous_secret_valid_at(now)
         if replacing:
             until = min(current.previous_valid_until, now + overlap)

@@ -37,6 +37,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='token',
+            name='successor_digest',
+            field=models.CharField(blank=True, editable=False, max_length=64, null=True),
+        ),
+        migrations.AddField(
+            model_name='token',
             name='successor_used_at',
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
