@@ -122,7 +122,9 @@ MIDDLEWARE = [
     # session user: the API never accepts a session.
     "tokens.middleware.ApiTokenMiddleware",
     "tenants.middleware.TenantSessionMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Django's LoginRequiredMiddleware, which also tells a form sent after its session ended
+    # that it was not done.
+    "web.middleware.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

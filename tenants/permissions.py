@@ -82,8 +82,9 @@ def may_revoke_others_tokens(user):
 
 
 def may_see_revoked_tokens(user):
-    """Revoked tokens stay out of every listing but one: full admins' Revoked filter and the
-    revoked token's own page, for investigations."""
+    """Revoked tokens stay out of every listing but one, full admins' Revoked filter, for
+    investigations. A revoked token's own page, read only, is for whoever may see the token
+    (may_see_token): its owner too, to find out when, how and by whom it was revoked."""
     return _administers(user)
 
 

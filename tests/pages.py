@@ -4,9 +4,8 @@
 def revealed_value(response):
     """The token value a copy-once reveal response shows in its read-only Token field."""
     html = response.content.decode()
-    marker = 'id="token-value" class="mono" value="'
-    start = html.index(marker) + len(marker)
-    return html[start : html.index('"', start)]
+    start = html.index(">", html.index('id="token-value"')) + 1
+    return html[start : html.index("</textarea>", start)]
 
 
 # A complete single sign-on form of Settings › Identity, as a full admin would post it.

@@ -168,7 +168,72 @@ def test_the_csv_export_follows_the_filters_and_defuses_formulas(signed_in, full
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:2] == ["time_utc", "event"]
     assert len(rows) == 2 and rows[1][1] == "user.signed_in"
-    assert rows[1][-1] == "'=HYPERLINK()"
+    assert dict(zip(rows[0], rows[1], strict=True))["detail"] == "'=HYPERLINK()"
+
+
+def csv_rows(response):
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_the_csv_export_tells_tokens_of_one_name_apart_by_id_and_hint(
+    signed_in, issue, full_admin, tenant
+):
+    first, _ = issue(full_admin, name="Deploy")
+    second, _ = issue(full_admin, name="Deploy")
+    audit_record(tenant=tenant, action="user.signed_in", actor=full_admin)
+    response = signed_in(full_admin).get(LOG + "export.csv")
+    rows = csv_rows(response)
+    assert list(rows[0]) == [
+        "time_utc", "event", "via", "actor", "subject", "token", "client_ip", "detail",
+        "token_id", "token_hint",
+    ]  # fmt: skip
+    about_tokens = {(row["token"], row["token_id"], row["token_hint"]) for row in rows[1:]}
+    assert about_tokens == {
+        ("Deploy", str(first.pk), first.hint),
+        ("Deploy", str(second.pk), second.hint),
+    }
+    assert (rows[0]["token_id"], rows[0]["token_hint"]) == ("", "")  # the sign-in
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"since": "2030-01-02", "until": "2030-01-01"},
+        {"since": "2030-13-01"},
+        {"until": "yesterday", "action": "user.signed_in"},
+    ],
+)
+def test_a_bad_date_range_shows_its_error_and_no_events(signed_in, full_admin, tenant, query):
+    audit_record(tenant=tenant, action="user.signed_in", actor=full_admin, detail="Visible?")
+    response = signed_in(full_admin).get(LOG, query)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'class="field-error"' in html
+    assert "<table" not in html and "Visible?" not in html
+    assert "<h2>Filter not applied</h2>" in html and ">clear the filters</a>" in html
+    assert "Export CSV" not in html
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            {"since": "2030-01-02", "until": "2030-01-01"},
+            "To: The end date is before the start date.",
+        ),
+        ({"since": "2030-13-01"}, "From: Enter a valid date."),
+    ],
+)
+def test_a_bad_date_range_exports_nothing_but_a_one_line_400(
+    signed_in, full_admin, tenant, query, message
+):
+    audit_record(tenant=tenant, action="user.signed_in", actor=full_admin, detail="Visible?")
+    response = signed_in(full_admin).get(LOG + "export.csv", query)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert "attachment" not in response.get("Content-Disposition", "")
+    body = response.content.decode()
+    assert body == f"Nothing was exported. {message} Correct the filter and export again.\n"
 
 
 def test_the_api_lists_events_for_full_admins_only(issue, full_admin, operator, tenant):
@@ -366,7 +431,7 @@ def test_the_log_shows_the_exact_time_as_text_not_only_on_hover(signed_in, full_
     assert ">just now</time>" in html
 
 
-def test_token_names_link_to_the_token_page_only_where_there_is_one(
+def test_token_names_link_to_the_api_token_pages_revoked_ones_included(
     signed_in, issue, full_admin, operator, tenant
 ):
     live, _secret = issue(operator, name="Live token")
@@ -377,7 +442,10 @@ def test_token_names_link_to_the_token_page_only_where_there_is_one(
         audit_record(tenant=tenant, action="token.used_after_role_change", token=token)
     html = signed_in(full_admin).get(LOG).content.decode()
     assert f'<a href="/settings/security-extensions/api-tokens/{live.pk}/">Live token</a>' in html
-    assert f"api-tokens/{revoked.pk}/" not in html and "Revoked token" in html
+    assert (
+        f'<a href="/settings/security-extensions/api-tokens/{revoked.pk}/">Revoked token</a>'
+        in html
+    )
     assert f"api-tokens/{provisioning.pk}/" not in html and "Okta" in html
 
 

@@ -162,18 +162,41 @@ def test_the_policy_help_speaks_of_the_daily_revocation_not_a_command(signed_in,
 
 def test_full_admins_find_siem_agents_and_log_collectors_in_settings(signed_in, full_admin):
     entries = menu(signed_in(full_admin).get("/about/").content.decode())
-    assert ("/settings/security-extensions/", "Security extensions") in entries
+    assert entries[:3] == [
+        ("/settings/security-extensions/", "Security extensions"),
+        (TOKENS, "API tokens"),
+        ("/settings/security-extensions/api-usage/", "API usage"),
+    ]
     assert ("/settings/security-extensions/siem-agents/", "SIEM agents") in entries
     assert ("/settings/log-collectors/", "Log collectors") in entries
 
 
 @pytest.mark.parametrize("persona", ["operator", "reader"])
-def test_readers_and_operators_go_from_settings_straight_to_api_tokens(request, signed_in, persona):
+def test_readers_and_operators_find_security_extensions_and_api_tokens_in_settings(
+    request, signed_in, persona
+):
     client = signed_in(request.getfixturevalue(persona))
     entries = menu(client.get("/about/").content.decode())
-    assert entries == [(TOKENS, "Security extensions")]
+    assert entries == [
+        ("/settings/security-extensions/", "Security extensions"),
+        (TOKENS, "API tokens"),
+    ]
+
+
+@pytest.mark.parametrize("persona", ["operator", "reader"])
+def test_the_tokens_pages_breadcrumb_leads_to_security_extensions_not_back_to_itself(
+    request, signed_in, persona
+):
+    client = signed_in(request.getfixturevalue(persona))
+    html = client.get(TOKENS).content.decode()
+    crumb = '<li><a href="/settings/security-extensions/">Security extensions</a></li>'
+    assert crumb in html.split('aria-label="Breadcrumb"', 1)[1].split("</nav>", 1)[0]
     response = client.get("/settings/security-extensions/")
-    assert response.status_code == 302 and response["Location"] == TOKENS
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<h1>Security extensions</h1>" in page
+    assert f'<h2><a href="{TOKENS}">API tokens</a></h2>' in page
+    assert "SIEM agents</a></h2>" not in page and "API usage</a></h2>" not in page
 
 
 @pytest.mark.parametrize("persona", ["full_admin", "operator", "reader"])

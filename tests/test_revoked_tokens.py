@@ -4,9 +4,11 @@ and every other filter still drops a revoked token at once (CONTRACT §4)."""
 
 import re
 
+import pytest
+
 from audit.models import Via
 from tests.factories import TokenFactory, UserFactory
-from tokens.models import Token, TokenKind
+from tokens.models import TokenKind
 from tokens.services import token_revoke
 
 LIST = "/settings/security-extensions/api-tokens/"
@@ -31,7 +33,9 @@ def test_full_admins_have_a_revoked_filter_with_who_and_when(signed_in, full_adm
     assert response.status_code == 200
     assert names(response) == ["expired long ago", "leaked"]  # newest revocation first
     html = response.content.decode()
-    assert 'href="?revoked=1" aria-current="page">Revoked <span class="count">2</span>' in html
+    assert (
+        f'href="{LIST}?revoked=1" aria-current="page">Revoked <span class="count">2</span>' in html
+    )
     assert "by admin@contoso.test" in html and "by the expiry sweep" in html
     assert '<th scope="col">Revoked</th>' in html
     assert ">Revoke<" not in html and ">Rotate<" not in html  # read-only: no row buttons
@@ -75,8 +79,27 @@ def test_a_revoked_tokens_page_is_read_only_for_full_admins(signed_in, full_admi
     assert ">Revoke</button>" not in html and ">Rotate</button>" not in html
 
 
-def test_a_revoked_tokens_page_is_the_styled_404_for_others(signed_in, operator, full_admin):
-    token = revoked(operator, "mine", by=operator)
+@pytest.mark.parametrize("persona", ["operator", "reader"])
+def test_an_owner_opens_its_own_revoked_tokens_page_read_only(
+    request, signed_in, full_admin, persona
+):
+    owner = request.getfixturevalue(persona)
+    token = revoked(owner, "mine", by=full_admin)
+    response = signed_in(owner).get(f"{LIST}{token.pk}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<span class="badge badge-revoked">Revoked</span>' in html
+    assert re.search(r"Revoked <time[^>]*>[^<]*</time> by admin@contoso.test", html)
+    assert "Token revoked" in html  # its history
+    assert ">Revoke</button>" not in html and ">Rotate</button>" not in html
+    assert f"{token.pk}/networks/" not in html and "Save networks" not in html
+    # Its breadcrumb leads to the list it has, which has no Revoked filter.
+    assert f'<li><a href="{LIST}">API tokens</a></li>' in html
+
+
+def test_a_revoked_tokens_page_is_the_styled_404_for_others(signed_in, operator, tenant):
+    colleague = UserFactory(tenant=tenant, role="security_operator")
+    token = revoked(colleague, "theirs", by=colleague)
     response = signed_in(operator).get(f"{LIST}{token.pk}/")
     assert response.status_code == 404
     html = response.content.decode()
@@ -91,12 +114,17 @@ def test_a_revoked_token_of_another_tenant_is_404_for_full_admins(
     assert signed_in(full_admin).get(f"{LIST}{token.pk}/").status_code == 404
 
 
-def test_revoke_and_rotate_of_a_revoked_token_stay_404(signed_in, full_admin):
-    token = revoked(full_admin, "gone", by=full_admin)
-    client = signed_in(full_admin)
-    assert client.post(f"{LIST}{token.pk}/revoke/").status_code == 404
-    assert client.post(f"{LIST}{token.pk}/rotate/").status_code == 404
-    assert Token.objects.get(pk=token.pk).revoked_by == full_admin
+@pytest.mark.parametrize("persona", ["full_admin", "operator"])
+def test_revoke_rotate_and_networks_of_a_revoked_token_stay_404(
+    request, signed_in, full_admin, persona
+):
+    owner = request.getfixturevalue(persona)
+    token = revoked(owner, "gone", by=full_admin)
+    client = signed_in(owner)
+    for action in ("revoke", "rotate", "networks", "review-networks"):
+        assert client.post(f"{LIST}{token.pk}/{action}/").status_code == 404
+    token.refresh_from_db()
+    assert token.revoked_by == full_admin and token.networks == ""
 
 
 def test_the_revoked_count_follows_a_revocation_at_once(signed_in, full_admin, caching):

@@ -1,3 +1,5 @@
+from urllib.parse import quote
+
 import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -229,3 +231,64 @@ def test_signing_out_says_so_on_the_sign_in_page(signed_in, operator):
 def test_no_signed_out_message_for_someone_not_signed_in(client, tenant):
     response = client.post("/logout/", HTTP_HOST=tenant.host, follow=True)
     assert "You are signed out." not in response.content.decode()
+
+
+# --- A form sent after the session ended (UX round 3, finding 11) ------------------------------
+
+LIST = "/settings/security-extensions/api-tokens/"
+
+
+def session_ended(client):
+    """The session expired on the server while the browser kept its cookie and page."""
+    Session.objects.all().delete()
+    return client
+
+
+def test_a_revoke_sent_after_the_session_expired_is_not_done_and_sign_in_says_why(
+    signed_in, operator
+):
+    from tests.factories import TokenFactory
+
+    token = TokenFactory(owner=operator, name="CI")
+    client = session_ended(signed_in(operator))
+    page = f"http://{operator.tenant.host}{LIST}?status=generated&q=ci"
+    response = client.post(f"{LIST}{token.pk}/revoke/", {"back": "q=ci"}, HTTP_REFERER=page)
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=" + quote(f"{LIST}?status=generated&q=ci")
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    html = client.get(response["Location"]).content.decode()
+    assert (
+        '<p class="alert warning">Your session expired, so the token was not revoked. Sign in '
+        "and try again.</p>" in html
+    )
+    assert f'name="next" value="{LIST}?status=generated&amp;q=ci"' in html
+    signed = client.post(response["Location"], {"username": operator.email, "password": PASSWORD})
+    assert signed["Location"] == f"{LIST}?status=generated&q=ci"
+    assert "session expired" not in client.get(signed["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(
+    "referer",
+    [None, "https://evil.example/settings/", "http://fabrikam.us.portal.localhost/about/",
+     "http://contoso.us.portal.localhost//evil.example/", "http://contoso.us.portal.localhost/login/"],
+)  # fmt: skip
+def test_signing_in_again_leads_only_to_a_page_of_this_host(signed_in, operator, referer):
+    client = session_ended(signed_in(operator))
+    headers = {"HTTP_REFERER": referer} if referer else {}
+    response = client.post(f"{LIST}policy/", {}, **headers)
+    assert response["Location"] == "/login/?next=" + quote(LIST)
+
+
+def test_a_form_that_declares_nothing_says_nothing_was_saved(signed_in, operator):
+    client = session_ended(signed_in(operator))
+    response = client.post("/account/notifications/", {}, follow=True)
+    assert response.redirect_chain[-1][0].startswith("/login/")
+    assert "Your session expired, so nothing you sent was saved." in response.content.decode()
+
+
+def test_a_page_opened_after_the_session_expired_says_nothing(signed_in, operator):
+    client = session_ended(signed_in(operator))
+    response = client.get(LIST, follow=True)
+    assert response.redirect_chain == [(f"/login/?next={quote(LIST)}", 302)]
+    assert "session expired" not in response.content.decode()

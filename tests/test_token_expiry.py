@@ -1,3 +1,4 @@
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -141,3 +142,68 @@ def test_bad_policy_values_are_refused(signed_in, full_admin, tenant, value):
 def test_only_full_admins_see_the_policy(request, signed_in, persona):
     client = signed_in(request.getfixturevalue(persona))
     assert client.get("/settings/security-extensions/api-tokens/policy/").status_code == 404
+
+
+# --- Expiry as a date and a number of days (UX round 3, finding 8) ---------------------------
+
+
+def test_the_expiry_choices_name_the_days_and_the_date_they_end(tenant):
+    from tokens.forms import TokenGenerateForm
+
+    form = TokenGenerateForm(tenant=tenant, now=datetime(2026, 12, 6, 15, 30, tzinfo=UTC))
+    assert form.fields["expiry"].choices == [
+        ("none", "No expiry"),
+        ("30", "30 days (5 January 2027)"),
+        ("90", "90 days (6 March 2027)"),
+        ("365", "365 days (6 December 2027)"),
+        ("custom", "On a date…"),
+    ]
+
+
+def test_the_dialogs_default_expiry_shows_its_date(signed_in, operator):
+    day = (timezone.now() + timedelta(days=90)).astimezone(UTC)
+    html = signed_in(operator).get(NEW).content.decode()
+    assert f'<option value="90" selected>90 days ({day.day} {day:%B %Y})</option>' in html
+
+
+def expiry_of(html):
+    return re.search(r'<time datetime="[^"]+" title="([^"]+)">([^<]+)</time> \(([^)]+)\)', html)
+
+
+def test_the_reveal_says_the_expiry_date_and_days_not_months(signed_in, operator):
+    html = generate(signed_in(operator), expiry="90").content.decode()
+    sentence = html[html.index("It expires on") :].split("</p>", 1)[0]
+    exact, shown, distance = expiry_of(sentence).groups()
+    day = Token.objects.get().expires_at
+    assert shown == f"{day.day} {day:%B %Y}" and distance == "in 90 days"
+    assert exact == f"{day:%Y-%m-%d %H:%M:%S} UTC"
+    assert "month" not in sentence
+
+
+def test_the_token_page_shows_the_expiry_date_and_days_with_the_exact_time_on_hover(
+    signed_in, operator
+):
+    expires = timezone.now() + timedelta(days=45, hours=1)
+    token = TokenFactory(owner=operator, expires_at=expires)
+    html = signed_in(operator).get(f"{LIST}{token.pk}/").content.decode()
+    fact = html[html.index("<dt>Expires</dt>") :].split("</dd>", 1)[0]
+    exact, shown, distance = expiry_of(fact).groups()
+    assert (shown, distance) == (f"{expires.day} {expires:%B %Y}", "in 45 days")
+    assert exact == f"{expires:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def test_an_expired_tokens_page_says_when_it_expired(signed_in, operator):
+    token = TokenFactory(owner=operator, expires_at=timezone.now() - timedelta(days=3))
+    html = signed_in(operator).get(f"{LIST}{token.pk}/").content.decode()
+    fact = html[html.index("<dt>Expired</dt>") :].split("</dd>", 1)[0]
+    assert expiry_of(fact).group(3) == "3 days ago"
+
+
+def test_the_list_shows_the_exact_expiry_on_hover(signed_in, operator):
+    expires = timezone.now() + timedelta(days=90)
+    TokenFactory(owner=operator, expires_at=expires)
+    html = signed_in(operator).get(LIST).content.decode()
+    assert (
+        f'Expires <time datetime="{expires.isoformat()}" title="{expires:%Y-%m-%d %H:%M:%S} UTC">'
+        in html
+    )

@@ -4,12 +4,14 @@ no query when the token is cached."""
 
 import io
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from audit.models import Action, AuditEvent
 from integrations.models import SiemAgent
@@ -47,6 +49,39 @@ def test_entries_are_normalised_deduplicated_and_kept_in_order():
 def test_a_bad_entry_is_named_in_the_message(value):
     with pytest.raises(networks.BadNetworks, match="is not an IPv4 or IPv6 address or CIDR range"):
         networks.normalised(["10.0.0.0/8", value])
+
+
+def test_every_bad_entry_is_named_in_one_message():
+    with pytest.raises(networks.BadNetworks) as refused:
+        networks.normalised(["10.0.0.300", "10.0.0.0/8", "example.com", "::/129"])
+    assert str(refused.value) == (
+        "“10.0.0.300”, “example.com” and “::/129” are not IPv4 or IPv6 addresses or CIDR ranges."
+    )
+
+
+def test_past_five_bad_entries_the_rest_are_counted():
+    bad = [f"host{n}.example" for n in range(8)]
+    with pytest.raises(networks.BadNetworks) as refused:
+        networks.normalised(["10.0.0.0/8", *bad])
+    assert str(refused.value) == (
+        "“host0.example”, “host1.example”, “host2.example”, “host3.example”, “host4.example” "
+        "and 3 more are not IPv4 or IPv6 addresses or CIDR ranges."
+    )
+
+
+def test_the_dialog_names_every_bad_network(signed_in, operator):
+    response = signed_in(operator).post(
+        "/settings/security-extensions/api-tokens/new/",
+        {
+            "name": "CI",
+            "form_id": uuid.uuid4().hex,
+            "allowed_networks": "10.0.0.1\n10.0.0.300\nlocalhost",
+        },
+    )
+    assert response.status_code == 400
+    assert "“10.0.0.300” and “localhost” are not IPv4 or IPv6 addresses or CIDR ranges." in (
+        response.content.decode()
+    )
 
 
 def test_at_most_50_networks():
@@ -414,6 +449,41 @@ def test_a_bad_network_on_the_tokens_page_is_an_inline_error(signed_in, operator
     assert "“10.0.0.0/40” is not an IPv4 or IPv6 address or CIDR range." in (
         response.content.decode()
     )
+
+
+def test_allowed_networks_is_named_once_on_the_tokens_page(signed_in, operator, restricted):
+    token, _ = restricted
+    html = signed_in(operator).get(f"{TOKENS_PAGE}{token.pk}/").content.decode()
+    assert html.count("Allowed networks") == 1
+    assert '<label for="id_allowed_networks">Allowed networks</label>' in html
+
+
+@pytest.fixture
+def expired(restricted):
+    token, secret = restricted
+    Token.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    token.refresh_from_db()
+    return token
+
+
+def test_an_expired_tokens_networks_are_shown_without_an_editor(signed_in, operator, expired):
+    html = signed_in(operator).get(f"{TOKENS_PAGE}{expired.pk}/").content.decode()
+    assert "<dt>Allowed from</dt><dd><code>10.0.0.0/8</code>, <code>2001:db8::/32</code>" in html
+    assert f"{expired.pk}/networks/" not in html and "Save networks" not in html
+    assert "Allowed networks" not in html
+
+
+def test_an_expired_tokens_networks_cannot_be_changed(signed_in, full_admin, expired):
+    client = signed_in(full_admin)
+    url = f"{TOKENS_PAGE}{expired.pk}/networks/"
+    response = client.post(url, {"allowed_networks": "192.0.2.0/24"})
+    assert response["Location"] == f"{TOKENS_PAGE}{expired.pk}/"
+    assert "has expired, so its allowed networks were not changed" in (
+        client.get(response["Location"]).content.decode()
+    )
+    expired.refresh_from_db()
+    assert expired.allowed_networks == RANGES
+    assert not AuditEvent.objects.filter(action=Action.TOKEN_NETWORKS_CHANGED).exists()
 
 
 def run(*args):

@@ -98,3 +98,87 @@ def test_a_bad_status_after_revoking_falls_back_to_all(signed_in, operator):
 def test_other_methods_are_refused(signed_in, operator):
     token = TokenFactory(owner=operator)
     assert signed_in(operator).delete(revoke_url(token)).status_code == 405
+
+
+# --- Back to the same place on the list (UX round 3, finding 10) -------------------------------
+
+LIST = "/settings/security-extensions/api-tokens/"
+PLACE = "status=generated&q=ci&sort=name&page=2"
+
+
+def many_ci_tokens(owner, count=51):
+    return [TokenFactory(owner=owner, name=f"ci {n:02}") for n in range(count)]
+
+
+def test_the_lists_revoke_forms_carry_where_on_the_list_they_are(signed_in, operator):
+    many_ci_tokens(operator)
+    response = signed_in(operator).get(f"{LIST}?{PLACE}")
+    (token,) = response.context["page"].object_list
+    html = response.content.decode()
+    carried = 'name="back" value="status=generated&amp;q=ci&amp;sort=name&amp;page=2"'
+    # The row's plain form (for the page without JavaScript) and the dialog's form.
+    row_form = html[html.index(f'action="{revoke_url(token)}"') :].split("</form>", 1)[0]
+    assert carried in row_form
+    dialog = html[html.index('<dialog id="revoke-dialog"') :].split("</dialog>", 1)[0]
+    assert carried in dialog
+
+
+def test_revoking_returns_to_the_same_filter_search_order_and_page(signed_in, operator):
+    token, *_ = many_ci_tokens(operator)
+    response = signed_in(operator).post(revoke_url(token), {"back": PLACE})
+    assert response.status_code == 302
+    assert response["Location"] == f"{LIST}?{PLACE}"
+
+
+def test_without_javascript_the_confirmation_page_carries_the_place_to_its_form_and_cancel(
+    signed_in, operator
+):
+    token = TokenFactory(owner=operator, name="CI")
+    client = signed_in(operator)
+    place = "status=all&q=ci&owner=deprovisioned&expiring=soon&unused=30"
+    shown = place.replace("&", "&amp;")
+    html = client.get(revoke_url(token), {"back": place}).content.decode()
+    assert f'<input type="hidden" name="back" value="{shown}">' in html
+    assert f'<a href="{LIST}?{shown}" class="button">Cancel</a>' in html
+    response = client.post(revoke_url(token), {"back": place})
+    assert response["Location"] == f"{LIST}?{place}"
+
+
+@pytest.mark.parametrize(
+    ("back", "expected"),
+    [
+        ("https://evil.example/", ""),
+        ("//evil.example/?status=active", ""),
+        ("next=https://evil.example/&status=active", "?status=active"),
+        ("status=bogus&q=ci", "?status=all&q=ci"),
+        ("sort=name;DROP&page=0&owner=root", ""),
+        ("page=-2", ""),
+        ("page=²", ""),
+        ("unused=0&expiring=later", ""),
+        ("q=" + "x" * 101, ""),
+        ("status=active\r\nLocation: https://evil.example/", ""),
+    ],
+)
+def test_the_place_carried_back_names_only_filters_of_the_tokens_list(
+    signed_in, operator, back, expected
+):
+    token = TokenFactory(owner=operator)
+    response = signed_in(operator).post(revoke_url(token), {"back": back})
+    assert response.status_code == 302
+    assert response["Location"] == f"{LIST}{expected}"
+
+
+def test_rotating_reveals_over_the_same_place_on_the_list(signed_in, operator):
+    kept = TokenFactory(owner=operator, name="ci kept")
+    TokenFactory(owner=operator, name="other")
+    client = signed_in(operator)
+    url = f"{LIST}{kept.pk}/rotate/"
+    assert (
+        'name="back" value="status=all&amp;q=ci&amp;sort=name"'
+        in client.get(url, {"back": "q=ci&sort=name"}).content.decode()
+    )
+    response = client.post(url, {"back": "q=ci&sort=name"})
+    assert [t.name for t in response.context["page"].object_list] == ["ci kept"]
+    html = response.content.decode()
+    assert f'data-list-url="{LIST}?status=all&amp;q=ci&amp;sort=name"' in html
+    assert f'<a href="{LIST}?status=all&amp;q=ci&amp;sort=name" class="button primary"' in html

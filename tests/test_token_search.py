@@ -125,31 +125,34 @@ def test_the_page_searches_and_keeps_status_and_sort(signed_in, full_admin, name
     assert '<input type="hidden" name="status" value="inactive">' in html
     assert '<input type="hidden" name="sort" value="name">' in html
     # the status links keep the search and the order
-    assert 'href="?status=active&amp;q=operator&amp;sort=name"' in html
+    assert f'href="{PAGE}?status=active&amp;q=operator&amp;sort=name"' in html
 
 
 def test_sortable_headers_toggle_and_say_which_is_sorted(signed_in, full_admin, named):
     client = signed_in(full_admin)
     html = client.get(PAGE).content.decode()
     # default: newest first, so Generated is sorted descending and its link reverses it
-    assert '<th scope="col" aria-sort="descending"><a class="sort-link" href="?status=all' in html
-    assert 'href="?status=all&amp;sort=created_at">Generated' in html
-    assert 'href="?status=all&amp;sort=name">Name' in html
-    assert 'href="?status=all&amp;sort=-last_used_at">Last used' in html
+    assert (
+        f'<th scope="col" aria-sort="descending"><a class="sort-link" href="{PAGE}?status=all'
+        in html
+    )
+    assert f'href="{PAGE}?status=all&amp;sort=created_at">Generated' in html
+    assert f'href="{PAGE}?status=all&amp;sort=name">Name' in html
+    assert f'href="{PAGE}?status=all&amp;sort=-last_used_at">Last used' in html
     assert html.count("aria-sort=") == 1
     html = client.get(PAGE, {"sort": "name", "q": "a"}).content.decode()
     assert (
-        'aria-sort="ascending"><a class="sort-link" href="?status=all&amp;q=a&amp;sort=-name"'
-        in html
+        'aria-sort="ascending"><a class="sort-link" '
+        f'href="{PAGE}?status=all&amp;q=a&amp;sort=-name"' in html
     )
-    assert 'href="?status=all&amp;q=a">Generated' in html  # back to the default order
+    assert f'href="{PAGE}?status=all&amp;q=a">Generated' in html  # back to the default order
 
 
 def test_sorting_tokens_of_deprovisioned_owners_keeps_that_filter(signed_in, full_admin, operator):
     TokenFactory(owner=operator, name="left behind")
     operator.deprovision()
     html = signed_in(full_admin).get(PAGE, {"owner": "deprovisioned", "q": "left"}).content.decode()
-    assert 'href="?status=all&amp;q=left&amp;sort=name&amp;owner=deprovisioned">Name' in html
+    assert f'href="{PAGE}?status=all&amp;q=left&amp;sort=name&amp;owner=deprovisioned">Name' in html
     assert '<input type="hidden" name="owner" value="deprovisioned">' in html
 
 
@@ -160,7 +163,9 @@ def test_pagination_links_keep_search_sort_and_status(signed_in, operator):
     assert len(names(response)) == 50 and set(names(response)) == {"match me"}
     html = response.content.decode()
     assert "Showing 1–50 of 60" in html
-    assert 'href="?status=generated&amp;q=match&amp;sort=-name&amp;page=2" rel="next"' in html
+    assert (
+        f'href="{PAGE}?status=generated&amp;q=match&amp;sort=-name&amp;page=2" rel="next"' in html
+    )
     second = signed_in(operator).get(
         PAGE, {"q": "match", "sort": "-name", "status": "generated", "page": 2}
     )
@@ -172,7 +177,7 @@ def test_no_match_has_its_own_empty_state_with_a_way_back(signed_in, operator, n
     assert response.status_code == 200
     html = response.content.decode()
     assert "No token matches “zebra”" in html
-    assert '<a href="?status=all&amp;sort=name">Clear the search</a>' in html
+    assert f'<a href="{PAGE}?status=all&amp;sort=name">Clear the search</a>' in html
 
 
 def test_the_search_is_escaped_on_the_page(signed_in, operator):
@@ -321,7 +326,8 @@ def test_sort_links_are_named_after_their_column_and_aria_sort_says_the_order(
     # once, not again in the link's name nor in every cell of the column.
     assert "sort descending" not in html and ", sort<" not in html
     assert (
-        'aria-sort="ascending"><a class="sort-link" href="?status=all&amp;sort=-name">Name' in html
+        f'aria-sort="ascending"><a class="sort-link" href="{PAGE}?status=all&amp;sort=-name">Name'
+        in html
     )
     assert html.count("aria-sort=") == 1
 

@@ -1,7 +1,7 @@
 """What a token's pages say about its use agrees with itself at every moment (issue 20, item 5):
 "Not used yet" follows last use, counts not yet written say they are catching up, and a token
-whose calls are refused (owner deprovisioned) looks refused while its contract status still
-decides the filter counts."""
+whose calls are refused (owner deprovisioned) keeps its contract status, which decides the
+filter counts, flagged "Owner deprovisioned · calls refused" beside it."""
 
 import re
 from datetime import timedelta
@@ -81,18 +81,14 @@ def badges(html):
     return re.findall(r'<span class="badge badge-(\w+)"[^>]*>([^<]*)</span>', html)
 
 
-def test_a_refused_token_looks_refused_on_the_list_and_its_page(
+def test_a_refused_token_keeps_its_status_with_the_owner_flag_on_the_list_and_its_page(
     signed_in, full_admin, refused_token
 ):
     client = signed_in(full_admin)
-    listing = client.get(LIST).content.decode()
-    assert ("refused", "Refused") in badges(listing)
-    assert ("active", "Active") not in badges(listing)
-    assert "Owner deprovisioned · counted as Active" in listing
-    page = detail(client, refused_token)
-    assert ("refused", "Refused") in badges(page)
-    assert "Owner deprovisioned · counted as Active" in page
-    assert ("active", "Active") not in badges(page)
+    for html in (client.get(LIST).content.decode(), detail(client, refused_token)):
+        assert ("active", "Active") in badges(html)
+        assert ("warning", "Owner deprovisioned · calls refused") in badges(html)
+        assert ("refused", "Refused") not in badges(html) and "counted as" not in html
 
 
 def test_the_filter_counts_keep_the_contract_statuses(signed_in, full_admin, refused_token):

@@ -203,7 +203,9 @@ class TokenGenerateForm(TokenNameForm):
             if not (value == "none" and (tenant.token_expiry_required or limit))
             and not (value.isdigit() and limit and int(value) > limit)
         ]
-        self.fields["expiry"].choices = choices
+        self.fields["expiry"].choices = [
+            (value, self._expiry_label(value, label)) for value, label in choices
+        ]
         if "90" not in dict(choices):
             self.fields["expiry"].initial = choices[0][0]
         help_parts = []
@@ -214,6 +216,14 @@ class TokenGenerateForm(TokenNameForm):
         self.fields["expiry"].help_text = " ".join(help_parts)
         if tenant.token_networks_required:
             self.fields["allowed_networks"].help_text = f"{NETWORKS_REQUIRED} {NETWORKS_HELP}"
+
+    def _expiry_label(self, value, label):
+        """A number of days with the date it ends on, "90 days (6 March 2027)": the days alone
+        leave the date to guess, and a relative phrase rounds them ("in 2 months")."""
+        if not value.isdigit():
+            return label
+        day = (self.now + timedelta(days=int(value))).astimezone(UTC)
+        return f"{label} ({day.day} {day:%B %Y})"
 
     def clean_expiry(self):
         expiry = self.cleaned_data["expiry"] or "none"

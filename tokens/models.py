@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from tenants.models import Role, Tenant, User
-from tenants.permissions import may_see_revoked_tokens, tokens_visible_to
+from tenants.permissions import tokens_visible_to
 from web import networks
 
 ACTIVE_WINDOW = timedelta(days=7)
@@ -119,10 +119,9 @@ class TokenQuerySet(models.QuerySet):
         return self.live().filter(tokens_visible_to(user, personal=PERSONAL_TOKENS))
 
     def revoked_visible_to(self, user):
-        """Revoked tokens of the user's tenant, for full admins' investigations
-        (may_see_revoked_tokens); nothing for anyone else."""
-        if not may_see_revoked_tokens(user):
-            return self.none()
+        """Revoked tokens the user may look into, read only: those it would see live
+        (tenants.permissions.may_see_token), a full admin's whole tenant's, anyone else's
+        own. Only full admins also list them (may_see_revoked_tokens): the tokens page."""
         return self.filter(revoked_at__isnull=False).filter(
             tokens_visible_to(user, personal=PERSONAL_TOKENS)
         )

@@ -1,8 +1,9 @@
+import re
 import uuid
 
 from django.contrib import messages
 from django.db.models import OuterRef, Subquery
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,13 +24,12 @@ from tenants.permissions import (
     may_set_token_policy,
 )
 from tenants.services import POLICY_FIELDS, tenant_save
-from web.access import allowed
+from web.access import allowed, undone_when_signed_out
 from web.http import client_ip
 
 from . import counts, services, sightings, usage
 from .forms import (
     TokenGenerateForm,
-    TokenListingForm,
     TokenNetworksForm,
     TokenPageListingForm,
     TokenPolicyForm,
@@ -57,8 +57,8 @@ REVOKED_VIA = {
 
 
 def _revoked_tokens(user):
-    """The revoked API tokens a full admin may look into, newest revocation first, each with
-    who revoked it (revoked_by_label) read from the model or, failing that, the audit trail."""
+    """The revoked API tokens the user may look into, newest revocation first, each with who
+    revoked it (revoked_by_label) read from the model or, failing that, the audit trail."""
     event = AuditEvent.objects.filter(token=OuterRef("pk"), action=Action.TOKEN_REVOKED)
     return (
         Token.objects.api()
@@ -82,24 +82,39 @@ def _label_revoker(token):
     return token
 
 
-def _render_page(request, *, status, generate_form=None, issued=None, dialog=None):
-    listing = TokenPageListingForm(request.GET)
+# The list's filters and their defaults, in the order the listing form declares them.
+LISTING_DEFAULTS = (
+    ("status", "all"),
+    ("q", ""),
+    ("sort", DEFAULT_SORT),
+    ("expiring", ""),
+    ("unused", None),
+)
+# A form carries the list's query string back (`back`): a few filters, a search of at most
+# SEARCH_MAX_LENGTH characters and a page number, so anything longer is cut before parsing.
+BACK_MAX_LENGTH = 1000
+
+
+def _listing(query):
+    """The page's listing form on query (a QueryDict), and the filters to list by: each value
+    it accepts, the default for any other. A bad value is named above the table, which lists
+    as if it had not been given."""
+    listing = TokenPageListingForm(query)
     listing.is_valid()
-    # A bad value is named above the table, which lists as if it had not been given.
-    status_filter, q, sort, expiring, unused = (
-        listing.cleaned_data.get(name, default)
-        for name, default in (
-            ("status", "all"),
-            ("q", ""),
-            ("sort", DEFAULT_SORT),
-            ("expiring", ""),
-            ("unused", None),
-        )
-    )
+    return listing, {
+        name: listing.cleaned_data.get(name, default) for name, default in LISTING_DEFAULTS
+    }
+
+
+def _render_page(request, *, status, query=None, generate_form=None, issued=None, dialog=None):
+    """The tokens list at query (request.GET unless a form carried the list's query back)."""
+    query = request.GET if query is None else query
+    listing, filters = _listing(query)
+    status_filter, q, sort, expiring, unused = filters.values()
     # The Revoked choice is an extra one for full admins (like Owner deprovisioned); every
     # other choice lists live tokens only, so a revoked token leaves them at once (§4).
-    revoked_only = request.GET.get("revoked") == "1" and may_see_revoked_tokens(request.user)
-    deprovisioned_only = request.GET.get("owner") == "deprovisioned" and not revoked_only
+    revoked_only = query.get("revoked") == "1" and may_see_revoked_tokens(request.user)
+    deprovisioned_only = query.get("owner") == "deprovisioned" and not revoked_only
     if revoked_only:
         tokens, name = _revoked_tokens(request.user), "revoked"
     else:
@@ -117,7 +132,7 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
     paginator = counts.CountedPaginator(
         tokens, PAGE_SIZE, scope=counts.scope_of(request.user), name=name
     )
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(query.get("page"))
     rows = list(page.object_list)
     for token in rows:
         # Every row is the tenant's: the rotate confirmation reads its policy from it.
@@ -126,13 +141,7 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
     if revoked_only:
         for token in rows:
             _label_revoker(token)
-    filters = {
-        "status": status_filter,
-        "q": q,
-        "sort": sort,
-        "expiring": expiring,
-        "unused": unused,
-    }
+    back = _back_query(_page_query(filters, deprovisioned_only, revoked_only), page.number)
     context = {
         "rotation_explained": not revoked_only
         and any(not may_rotate_token(request.user, token) for token in rows),
@@ -163,6 +172,9 @@ def _render_page(request, *, status, generate_form=None, issued=None, dialog=Non
         ),
         # What the status links keep of the list: the search and the order.
         "kept_query": _page_query(filters, False).partition("&")[2],
+        # Where on the list every action leads back to (a form's `back`, the reveal's Done).
+        "back": back,
+        "list_url": _list_url_at(back),
     }
     if listing.errors and status == 200:
         status = 400
@@ -222,6 +234,45 @@ def _page_query(filters, deprovisioned_only, revoked_only=False):
     return urlencode(query)
 
 
+def _back_query(page_query, page_number):
+    """The query string of a place on the list: page_query (_page_query's) and the page.
+    Empty for the list's first page as it opens."""
+    if page_number > 1:
+        page_query += f"&page={page_number}"
+    return "" if page_query == "status=all" else page_query
+
+
+def _list_url_at(back):
+    url = reverse("tokens:list")
+    return f"{url}?{back}" if back else url
+
+
+def _carried_query(data):
+    """The list's query a form carried back to it, as a QueryDict: its `back` field (a query
+    string the page wrote; a form of the previous release carried its status only). It is
+    only ever read as the list's filters, never used as a URL."""
+    if "back" in data:
+        return QueryDict(data["back"][:BACK_MAX_LENGTH])
+    return QueryDict(urlencode({"status": data.get("status", "")}))
+
+
+def _carried_back(data):
+    """The place on the list a form came from, as the query string to lead back to: what
+    _carried_query reads, through the same listing form as the page, keeping only the filters
+    it accepts, owner=deprovisioned and a page number. Anything else is dropped, so a link or
+    redirect built on it always stays on the tokens list (no open redirect)."""
+    query = _carried_query(data)
+    _form, filters = _listing(query)
+    page = query.get("page", "")
+    page_number = int(page) if re.fullmatch(r"[1-9][0-9]{0,6}", page) else 1
+    return _back_query(_page_query(filters, query.get("owner") == "deprovisioned"), page_number)
+
+
+def _carried_place(data):
+    """_carried_back as the query the list is rendered at (behind a dialog)."""
+    return QueryDict(_carried_back(data))
+
+
 def _status_choices(user):
     tokens = Token.objects.api().visible_to(user)
     scope = counts.scope_of(user)
@@ -243,21 +294,25 @@ def token_list(request):
     return _render_page(request, status=200)
 
 
+@undone_when_signed_out("no token was generated")
 @require_http_methods(["GET", "POST"])
 @never_cache
 def token_generate(request):
     if request.method == "GET":
-        return _render_page(request, status=200, dialog="generate")
+        # Without JavaScript the list's button leads here, carrying where on the list it was.
+        query = _carried_place(request.GET) if "back" in request.GET else request.GET
+        return _render_page(request, status=200, query=query, dialog="generate")
+    query = _carried_place(request.POST)
     if not _first_submission(request, request.POST.get("form_id", "")):
         messages.warning(
             request,
             "That form was already submitted: its token is in the list below, but its value "
             "cannot be shown again. Generate a new token if you did not copy it.",
         )
-        return redirect("tokens:list")
+        return redirect(_list_url_at(_carried_back(request.POST)))
     form = _generate_form(request, request.POST)
     if not form.is_valid():
-        return _render_page(request, generate_form=form, status=400, dialog="generate")
+        return _render_page(request, query=query, generate_form=form, status=400, dialog="generate")
     issued = services.token_issue(
         owner=request.user,
         name=form.cleaned_data["name"],
@@ -268,7 +323,7 @@ def token_generate(request):
     )
     # never_cache sets no-store: the one response that carries the plaintext is never kept by
     # a browser or proxy cache, so Back and reload cannot show it again.
-    return _render_page(request, issued=issued, status=200, dialog="reveal")
+    return _render_page(request, query=query, issued=issued, status=200, dialog="reveal")
 
 
 def _generate_form(request, data=None):
@@ -293,13 +348,19 @@ def _first_submission(request, form_id):
 def token_detail(request, token_id):
     token = _visible(request).select_related("owner").filter(pk=token_id).first()
     if token is None:
-        # A revoked token's page, read-only, for full admins' investigations; a 404 to others.
+        # A revoked token's page, read only, for whoever may see the token; a 404 to others.
         token = _label_revoker(get_object_or_404(_revoked_tokens(request.user), pk=token_id))
     return _render_detail(request, token)
 
 
+def _networks_editable(user, token):
+    """A token's allowed networks are edited on its page while it can still be used: not once
+    it is revoked or expired (rotating an expired token revives it, networks and all)."""
+    return not token.is_revoked and not token.is_expired and may_narrow_token(user, token)
+
+
 def _render_detail(request, token, networks_form=None, status=200):
-    if networks_form is None and not token.is_revoked and may_narrow_token(request.user, token):
+    if networks_form is None and _networks_editable(request.user, token):
         networks_form = TokenNetworksForm(
             initial={"allowed_networks": token.allowed_networks}, tenant=request.tenant
         )
@@ -318,11 +379,19 @@ def _render_detail(request, token, networks_form=None, status=200):
     return render(request, "tokens/token_detail.html", context, status=status)
 
 
+@undone_when_signed_out("the allowed networks were not saved")
 @require_http_methods(["POST"])
 def token_networks(request, token_id):
     token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
     if not may_narrow_token(request.user, token):
         raise Http404
+    if not _networks_editable(request.user, token):
+        messages.error(
+            request,
+            f"“{token.name}” has expired, so its allowed networks were not changed. Rotate it "
+            "to use it again; its networks can then be changed.",
+        )
+        return redirect("tokens:detail", token_id=token.pk)
     form = TokenNetworksForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
         return _render_detail(request, token, networks_form=form, status=400)
@@ -345,6 +414,7 @@ def token_networks(request, token_id):
     return redirect("tokens:detail", token_id=token.pk)
 
 
+@undone_when_signed_out("the new networks were not marked reviewed")
 @require_http_methods(["POST"])
 def review_networks(request, token_id):
     """A full admin has looked at where a token was newly used from: its flag goes."""
@@ -358,16 +428,33 @@ def review_networks(request, token_id):
     return redirect("tokens:detail", token_id=token.pk)
 
 
+@undone_when_signed_out("the token was not revoked")
 @require_http_methods(["GET", "POST"])
 def revoke(request, token_id):
     token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
     if request.method == "GET":
-        return render(request, "tokens/token_confirm.html", {"token": token, "action": "revoke"})
+        return _confirm(request, token, "revoke")
     services.token_revoke(token=token, by=request.user, via=Via.PAGE, client_ip=client_ip(request))
     messages.success(request, f"Token “{token.name}” was revoked. Calls with it now fail.")
-    return redirect(_list_url(request.POST.get("status")))
+    return redirect(_list_url_at(_carried_back(request.POST)))
 
 
+def _confirm(request, token, action, *, rotate_form=None, status=200):
+    """The confirmation page of a row's action, without JavaScript: its form and its Cancel
+    lead back to where on the list the row's button was. A rotation's asks when the old value
+    stops (rotate_form; sent back with its error when the choice was not one offered)."""
+    back = _carried_back(request.POST if request.method == "POST" else request.GET)
+    context = {
+        "token": token,
+        "action": action,
+        "back": back,
+        "list_url": _list_url_at(back),
+        "rotate_form": rotate_form,
+    }
+    return render(request, "tokens/token_confirm.html", context, status=status)
+
+
+@undone_when_signed_out("the token was not rotated")
 @require_http_methods(["GET", "POST"])
 @never_cache
 def rotate(request, token_id):
@@ -375,10 +462,10 @@ def rotate(request, token_id):
     if not may_rotate_token(request.user, token):
         raise Http404
     if request.method == "GET":
-        return _confirm_rotation(request, token, TokenRotateForm())
+        return _confirm(request, token, "rotate", rotate_form=TokenRotateForm())
     form = TokenRotateForm(request.POST)
     if not form.is_valid():
-        return _confirm_rotation(request, token, form, status=400)
+        return _confirm(request, token, "rotate", rotate_form=form, status=400)
     issued = services.token_rotate(
         token=token,
         by=request.user,
@@ -387,33 +474,37 @@ def rotate(request, token_id):
     )
     if issued is None:  # revoked meanwhile
         raise Http404
-    return _render_page(request, issued=issued, status=200, dialog="reveal")
+    return _render_page(
+        request, query=_carried_place(request.POST), issued=issued, status=200, dialog="reveal"
+    )
 
 
-def _confirm_rotation(request, token, form, status=200):
-    context = {"token": token, "action": "rotate", "rotate_form": form}
-    return render(request, "tokens/token_confirm.html", context, status=status)
-
-
+@undone_when_signed_out("no token was revoked")
 @allowed(may_revoke_others_tokens)
 @require_http_methods(["GET", "POST"])
 def revoke_deprovisioned(request):
     tokens = _visible(request).with_deprovisioned_owner().select_related("owner")
     if request.method == "GET":
-        return render(
-            request,
-            "tokens/revoke_deprovisioned.html",
-            {"tokens": tokens[:200], "count": tokens.count()},
-        )
+        # Cancel leads back to the list the button was on, else to the tokens it concerns.
+        data = request.GET if "back" in request.GET else {"back": "owner=deprovisioned"}
+        back = _carried_back(data)
+        context = {
+            "tokens": tokens[:200],
+            "count": tokens.count(),
+            "back": back,
+            "list_url": _list_url_at(back),
+        }
+        return render(request, "tokens/revoke_deprovisioned.html", context)
     revoked = services.tokens_revoke_of_deprovisioned_owners(
         tenant=request.tenant, by=request.user, client_ip=client_ip(request)
     )
     messages.success(
         request, f"Revoked {revoked} token{'s' if revoked != 1 else ''} of deprovisioned owners."
     )
-    return redirect("tokens:list")
+    return redirect(_list_url_at(_carried_back(request.POST)))
 
 
+@undone_when_signed_out("the token policy was not saved")
 @allowed(may_set_token_policy)
 @require_http_methods(["GET", "POST"])
 def token_policy(request):
@@ -470,11 +561,3 @@ def _policy_preview(tenant):
             if count:
                 preview[key] = {"count": count, "days": days, "first": found[:PREVIEW_NAMES]}
     return preview
-
-
-def _list_url(status):
-    url = reverse("tokens:list")
-    form = TokenListingForm({"status": status or ""})
-    if form.is_valid() and form.cleaned_data["status"] != "all":
-        url += f"?status={form.cleaned_data['status']}"
-    return url

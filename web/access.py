@@ -17,3 +17,16 @@ def allowed(predicate):
         return wrapper
 
     return decorator
+
+
+def undone_when_signed_out(outcome):
+    """Declares what a form's POST to this view did not do when it arrived after its session
+    ended, in words for the sign-in page: "the token was not revoked" (web.middleware
+    SignInRequiredMiddleware says "Your session expired, so <outcome>. Sign in and try
+    again.")."""
+
+    def decorator(view):
+        view.undone_when_signed_out = outcome
+        return view
+
+    return decorator

@@ -50,7 +50,8 @@ class BadNetworks(ValueError):
 def normalised(values):
     """The ranges of values (strings, each matching PATTERN), each as its network
     ("10.0.0.5/24" is 10.0.0.0/24, an address is its /32 or /128), without duplicates, in the
-    order given. Raises BadNetworks.
+    order given. Raises BadNetworks, naming the entries that are no range (the first
+    MAX_NAMED, then how many more).
 
     Its cost is bounded by MAX_NETWORKS, whatever it is sent: a longer list is refused before
     any entry is parsed, and so is an entry longer than any address (review 3, finding 1: a
@@ -58,6 +59,7 @@ def normalised(values):
     if len(values) > MAX_NETWORKS:
         raise BadNetworks(f"Allow at most {MAX_NETWORKS} networks (this list has {len(values)}).")
     networks = {}  # a dict keeps the order given and finds duplicates in constant time
+    bad = []
     for value in values:
         network = None
         if len(value) <= MAX_ENTRY_LENGTH and _ENTRY.fullmatch(value):
@@ -66,10 +68,27 @@ def normalised(values):
             except ValueError:  # an IPv4-mapped address with a prefix length, say
                 network = None
         if network is None:
-            shown = value if len(value) <= 45 else value[:44] + "…"
-            raise BadNetworks(f"“{shown}” is not an IPv4 or IPv6 address or CIDR range.")
-        networks[network] = None
+            bad.append(value)
+        else:
+            networks[network] = None
+    if bad:
+        raise BadNetworks(_not_networks(bad))
     return list(networks)
+
+
+# How many bad entries a message names before it counts the rest: all of them can be fixed in
+# one go, and the sentence stays readable.
+MAX_NAMED = 5
+
+
+def _not_networks(bad):
+    """The sentence refusing the entries bad (in the order given), each named, up to MAX_NAMED."""
+    named = [f"“{value if len(value) <= 45 else value[:44] + '…'}”" for value in bad[:MAX_NAMED]]
+    if len(bad) == 1:
+        return f"{named[0]} is not an IPv4 or IPv6 address or CIDR range."
+    more = len(bad) - len(named)
+    last = f"{more} more" if more else named.pop()
+    return f"{', '.join(named)} and {last} are not IPv4 or IPv6 addresses or CIDR ranges."
 
 
 def split(text):

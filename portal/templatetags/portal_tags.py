@@ -44,6 +44,30 @@ def exact_timestamp(value, never="Never"):
     )
 
 
+@register.simple_tag
+def date_and_days(value, never="Never"):
+    """A date with how many days away it is, "6 March 2027 (in 90 days)", with the exact UTC
+    time on hover: for an expiry, which relative_time rounds too coarsely ("in 2 months" for
+    90 days). Within half a day, the relative time instead of days ("in 5 hours")."""
+    if value is None:
+        return format_html('<span class="muted">{}</span>', never)
+    now = timezone.now()
+    days = round((value - now).total_seconds() / 86400)
+    if days == 0:
+        distance = relative_time(value, now)
+    else:
+        count = f"{abs(days)} day{'s' if abs(days) != 1 else ''}"
+        distance = f"in {count}" if days > 0 else f"{count} ago"
+    day = value.astimezone(UTC)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time> ({})',
+        value.isoformat(),
+        day.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        f"{day.day} {day:%B %Y}",
+        distance,
+    )
+
+
 def relative_time(value, now=None):
     """'3 days ago' or 'in 2 hours': one unit only, so table cells stay one line."""
     now = now or timezone.now()
@@ -70,6 +94,14 @@ def host_breaks(value):
     """A host name that may wrap after its dots only: splunk.<wbr>contoso.<wbr>example."""
     labels = str(value or "").split(".")
     return format_html_join(mark_safe(".<wbr>"), "{}", ((label,) for label in labels))  # noqa: S308
+
+
+@register.filter
+def url_breaks(value):
+    """A URL that may wrap after its dots and single slashes only, so that a narrow screen
+    breaks it between names, never inside a name or a port number."""
+    parts = re.split(r"(?<=\.)|(?<=[^/]/)(?!/)|(?<=//)", str(value or ""))
+    return format_html_join(mark_safe("<wbr>"), "{}", ((part,) for part in parts))  # noqa: S308
 
 
 @register.filter

@@ -8,7 +8,7 @@
     // attribute, unlike close(), fires no close event.
     if (dialog.open) dialog.removeAttribute("open");
     dialog.showModal();
-    const target = dialog.querySelector("[autofocus], input:not([type=hidden]), button");
+    const target = dialog.querySelector("[autofocus], input:not([type=hidden]), textarea, button");
     if (target) target.focus();
   };
 
@@ -25,26 +25,65 @@
     });
   });
 
-  // Cancel and Done links close their dialog; without JavaScript they lead to the list.
+  // Cancel and Done links close their dialog; without JavaScript they lead to the list. They
+  // ask to close as Escape does (a cancel event), so a dialog may ask first.
   document.addEventListener("click", (event) => {
     const closer = event.target.closest("[data-close-dialog]");
     const dialog = closer && closer.closest("dialog");
     if (dialog && dialog.matches(":modal")) {
       event.preventDefault();
-      dialog.close();
+      if (dialog.dispatchEvent(new Event("cancel", { cancelable: true }))) dialog.close();
     }
   });
 
   // The reveal came from the POST that generated the token. Point this history entry at the
-  // plain list so that reload and Back fetch the list, and drop the value once closed.
+  // list so that reload and Back fetch the list, and drop the value once closed.
   const reveal = document.querySelector("dialog[data-reveal]");
   if (reveal) {
     history.replaceState(null, "", reveal.dataset.listUrl);
+    const question = reveal.querySelector("[data-discard-confirm]");
+    const actions = reveal.querySelector("[data-reveal-actions]");
+    // Copied with the Copy button, or by hand (Ctrl+C, a context menu) once it selected it.
+    let copied = false;
+    reveal.addEventListener("token-copied", () => { copied = true; });
+    reveal.addEventListener("copy", () => { copied = true; });
+
+    const ask = () => {
+      question.hidden = false;
+      actions.hidden = true;
+      question.querySelector("[data-keep-token]").focus();
+    };
+    const keep = () => {
+      question.hidden = true;
+      actions.hidden = false;
+      reveal.querySelector("#token-value").focus();
+    };
+    // Escape, Done: an uncopied value is gone for good once closed, so ask first; Escape
+    // again goes back to the value. Escape is taken at keydown: browsers may refuse to let a
+    // page cancel a close request that no click preceded.
+    reveal.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || copied) return;
+      event.preventDefault();
+      if (question.hidden) ask(); else keep();
+    });
+    reveal.addEventListener("cancel", (event) => {
+      if (copied) return;
+      event.preventDefault();
+      ask();
+    });
+    question.querySelector("[data-keep-token]").addEventListener("click", keep);
+    question.querySelector("[data-discard-token]").addEventListener("click", () => reveal.close());
+
     const forget = () => {
-      reveal.querySelectorAll("input").forEach((input) => { input.value = ""; });
+      reveal.querySelectorAll("input, textarea").forEach((field) => { field.value = ""; });
       reveal.remove();
     };
-    reveal.addEventListener("close", forget);
+    reveal.addEventListener("close", () => {
+      forget();
+      // Back where the token is: its row's name (the list), else the page's content.
+      const row = document.querySelector(`a[data-token-id="${reveal.dataset.tokenId}"]`);
+      (row || document.getElementById("main")).focus();
+    });
     window.addEventListener("pagehide", forget);
   }
 
@@ -102,6 +141,7 @@
       const status = button.parentElement.parentElement.querySelector(".copy-status");
       try {
         await navigator.clipboard.writeText(input.value);
+        button.dispatchEvent(new Event("token-copied", { bubbles: true }));
         button.textContent = "Copied";
         if (status) status.textContent = "Copied to the clipboard.";
         setTimeout(() => { button.textContent = label; }, 2500);

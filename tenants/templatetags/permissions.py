@@ -19,5 +19,6 @@ for question in (
     permissions.may_review_new_networks,
     permissions.may_rotate_token,
     permissions.may_see_token,
+    permissions.may_see_revoked_tokens,
 ):
     register.filter(question.__name__, question)

@@ -71,6 +71,9 @@ def test_the_tokens_list_and_its_dialogs_pass_axe(
     expect(page.get_by_role("dialog", name="Copy your new token")).to_be_visible()
     check(page, "reveal")
     page.get_by_role("link", name="Done").click()
+    expect(page.get_by_role("button", name="Back to the token")).to_be_focused()
+    check(page, "reveal-close-without-copying")
+    page.get_by_role("button", name="Close without copying").click()
 
     page.get_by_role("button", name="Revoke Terraform provider").click()
     expect(page.get_by_role("dialog", name="Revoke token?")).to_be_visible()
@@ -135,8 +138,10 @@ def test_sign_in_empty_states_and_the_other_pages_pass_axe(
     expect(page.get_by_role("heading", name="About", level=1)).to_be_visible()
     check(page, "about")
     page.get_by_role("navigation", name="Main").get_by_text("Settings").click()
-    # A reader's Security extensions is API tokens alone: the menu leads straight there.
     page.get_by_role("link", name="Security extensions").first.click()
+    expect(page.get_by_role("heading", name="Security extensions", level=1)).to_be_visible()
+    check(page, "security-extensions-reader")
+    page.get_by_role("link", name="API tokens").first.click()
     expect(page.get_by_role("heading", name="API tokens", level=1)).to_be_visible()
     page.goto("/help/using-tokens/")
     expect(page.get_by_role("heading", name="Using tokens", level=1)).to_be_visible()
@@ -150,7 +155,7 @@ def test_sign_in_empty_states_and_the_other_pages_pass_axe(
 def test_the_full_admin_pages_pass_axe(page_as, full_admin, tokens_of_every_kind, screen, check):
     page = page_as(full_admin, **screen.options)
     page.goto(f"{TOKENS_URL}?status=all&owner=deprovisioned")
-    expect(page.get_by_role("button", name="Revoke the 1 token")).to_be_visible()
+    expect(page.get_by_role("button", name="Revoke this token")).to_be_visible()
     check(page, "tokens-deprovisioned")
     page.goto(f"{TOKENS_URL}policy/")
     expect(page.get_by_role("heading", name="Token policy", level=1)).to_be_visible()

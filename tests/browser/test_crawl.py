@@ -158,7 +158,7 @@ def _check(page, state, axe_check=None):
     return problems
 
 
-def _crawl(browser, custom_url, users, axe_check, every_row=False, extra=()):
+def _crawl(browser, custom_url, users, axe_check, every_row=False, extra=(), snap=None):
     """Each role's pages at both widths in both schemes: (problems, the paths per role).
 
     axe-core runs once per page shape and width (it is the slow part); the layout checks run
@@ -187,6 +187,8 @@ def _crawl(browser, custom_url, users, axe_check, every_row=False, extra=()):
                         state = f"crawl-{role}-{slug}-{width}{dark}"
                         axe = axe_check if shape not in checked else None
                         problems += _check(page, state, axe)
+                        if snap and axe and scheme == "light" and role == users[0][0]:
+                            snap(page, state.replace("crawl-", "demo-"))
                     checked.add(shape)
                     page.set_viewport_size(DESKTOP)
                 assert not errors, f"JavaScript errors as {role}: {errors}"
@@ -216,17 +218,19 @@ def demo_url(live_server, settings, db):
 
 
 def test_the_demo_fits_every_width_on_every_token_page_filter_and_audit_row(
-    browser, demo_url, axe_check
+    browser, demo_url, axe_check, snap
 ):
     """The demo is what an evaluator sees first: its own names, addresses and histories, every
     token's page, every status filter and every kind of audit row, as each demo role."""
     tenant = Tenant.objects.get(slug="contoso")
-    users = [
-        (user.get_role_display().lower().replace(" ", "-"), user)
-        for user in User.objects.filter(tenant=tenant, email__in=[e for e, _, _ in DEMO_USERS])
+    users = [  # the full admin first: its pages are the screenshots
+        (role.label.lower().replace(" ", "-"), User.objects.get(tenant=tenant, email=email))
+        for email, role, _ in DEMO_USERS
     ]
     extra = (f"{TOKENS_URL}?status=bogus", f"{TOKENS_URL}?sort=name")
-    problems, seen = _crawl(browser, demo_url, users, axe_check, every_row=True, extra=extra)
+    problems, seen = _crawl(
+        browser, demo_url, users, axe_check, every_row=True, extra=extra, snap=snap
+    )
     admin_paths = seen["full-admin"]
     live = Token.objects.filter(tenant=tenant, kind=TokenKind.API, revoked_at__isnull=True)
     for token in live:

@@ -59,9 +59,16 @@ def test_a_keyboard_alone_generates_and_revokes_a_token(page_as, operator):
     expect(reveal.get_by_role("button", name="Copy")).to_be_focused()
     assert_focus_is_visible(page)
     page.keyboard.press("Escape")
+    # Not copied: it asks first, inside the dialog, with the safe choice focused.
+    expect(reveal.get_by_role("button", name="Back to the token")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(reveal.get_by_role("button", name="Close without copying")).to_be_focused()
+    assert_focus_is_visible(page)
+    page.keyboard.press("Enter")
     # Closing the reveal removes it from the page, value and all (once its close event ran).
     expect(page.locator("#reveal-dialog")).to_have_count(0)
     assert secret not in page.content()
+    expect(page.get_by_role("link", name="Keyboard bot")).to_be_focused()
 
     revoke = page.get_by_role("button", name="Revoke Keyboard bot")
     tab_to(page, revoke)

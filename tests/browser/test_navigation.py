@@ -20,10 +20,18 @@ def test_signing_in_on_the_custom_url_leads_through_settings_to_api_tokens(
 
     menus = page.get_by_role("navigation", name="Main")
     menus.get_by_text("Settings").click()
-    # An operator's Security extensions holds API tokens only: the menu leads straight there.
+    # Security extensions holds an operator's API tokens; the menu leads to both.
     menus.get_by_role("link", name="Security extensions").click()
+    expect(page.get_by_role("heading", name="Security extensions", level=1)).to_be_visible()
+    page.get_by_role("link", name="API tokens").click()
     expect(page.get_by_role("heading", name="API tokens", level=1)).to_be_visible()
     assert page.url == f"{custom_url}{TOKENS_URL.lstrip('/')}"
+    breadcrumb = page.get_by_role("navigation", name="Breadcrumb")
+    breadcrumb.get_by_role("link", name="Security extensions").click()
+    expect(page.get_by_role("heading", name="Security extensions", level=1)).to_be_visible()
+    menus.get_by_text("Settings").click()
+    menus.get_by_role("link", name="API tokens").click()
+    expect(page.get_by_role("heading", name="API tokens", level=1)).to_be_visible()
 
 
 def test_a_wrong_password_keeps_the_person_on_the_sign_in_page_with_a_message(

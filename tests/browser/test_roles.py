@@ -40,8 +40,7 @@ def test_a_deprovisioned_owners_token_is_flagged_to_a_full_admin(
 ):
     page = page_as(full_admin)
     legacy = page.get_by_role("row", name=re.compile("^Legacy sync job"))
-    expect(legacy.get_by_text("Owner deprovisioned", exact=True)).to_be_visible()
-    expect(page.get_by_role("table").get_by_text("Owner deprovisioned", exact=True)).to_have_count(
-        1
-    )
-    expect(legacy.get_by_text("Refused", exact=True)).to_be_visible()
+    flag = "Owner deprovisioned · calls refused"
+    expect(legacy.get_by_text(flag, exact=True)).to_be_visible()
+    expect(page.get_by_role("table").get_by_text("Owner deprovisioned")).to_have_count(1)
+    expect(legacy.get_by_text("Active", exact=True)).to_be_visible()

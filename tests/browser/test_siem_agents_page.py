@@ -96,6 +96,7 @@ def test_after_adding_an_agent_the_dialog_says_how_to_run_it(page_as, full_admin
     assert re.fullmatch(r"\S{20,}", secret) and secret not in reveal.inner_text()
     snap(page, "siem-agent-run-command-1280")
     reveal.get_by_role("link", name="Done").click()
+    reveal.get_by_role("button", name="Close without copying").click()
     expect(page.get_by_role("row").filter(has_text="Splunk HQ")).to_contain_text("TLS")
 
 

@@ -21,6 +21,7 @@ def test_a_generated_token_moves_from_generated_to_active_after_one_api_call(
     page = page_as(operator)
     secret = generate_token(page, "Deploy bot")
     page.get_by_role("link", name="Done").click()
+    page.get_by_role("button", name="Close without copying").click()
 
     choose_status(page, "Generated")
     assert page.url.endswith("?status=generated")

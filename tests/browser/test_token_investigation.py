@@ -1,5 +1,6 @@
-"""A full admin looks into tokens: a refused token looks refused, the Revoked filter lists
-revoked tokens with who revoked them and when, and a revoked token's page is read-only."""
+"""A full admin looks into tokens: a refused token keeps its status, flagged beside it, the
+Revoked filter lists revoked tokens with who revoked them and when, and a revoked token's page is
+read-only."""
 
 import pytest
 from playwright.sync_api import expect
@@ -14,9 +15,9 @@ def test_refused_and_revoked_tokens_for_a_full_admin(
     filters = page.get_by_role("navigation", name="Status")
     filters.get_by_role("link", name="Owner deprovisioned").click()
     legacy = page.get_by_role("row").filter(has_text="Legacy sync job")
-    expect(legacy.get_by_text("Refused", exact=True)).to_be_visible()
-    expect(legacy.get_by_text("Owner deprovisioned · counted as Active")).to_be_visible()
-    expect(legacy.get_by_text("Active", exact=True)).to_have_count(0)
+    expect(legacy.get_by_text("Active", exact=True)).to_be_visible()
+    expect(legacy.get_by_text("Owner deprovisioned · calls refused", exact=True)).to_be_visible()
+    expect(legacy.get_by_text("counted as")).to_have_count(0)
     axe_check(page, "tokens-refused-1280")
     snap(page, "tokens-refused-1280")
     filters.get_by_role("link", name="All").click()

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from testbed.server import request
 
 TOKENS_PAGE = "/settings/security-extensions/api-tokens/"
-REVEALED = re.compile(r'id="token-value"[^>]*value="([^"]+)"')
+REVEALED = re.compile(r'id="token-value"[^>]*>([^<]+)</textarea>')
 
 
 @dataclass(frozen=True)
