@@ -10,6 +10,8 @@ VERSION = "1"
 
 # Severity 0-10: refusals and uses that need a look are high, changes of access are medium.
 SEVERITY = {
+    # Someone still holds a secret its consumer has replaced: a copy, perhaps a stolen one.
+    Action.TOKEN_PREVIOUS_SECRET_REUSED: 9,
     Action.TOKEN_DENIED_DEPROVISIONED: 8,
     Action.TOKEN_USED_AFTER_ROLE_CHANGE: 7,
     Action.TOKEN_NEW_NETWORK: 7,

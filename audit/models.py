@@ -36,6 +36,11 @@ class Action(models.TextChoices):
     # Usage insight: a token's first call from a network it was not used from lately.
     TOKEN_NEW_NETWORK = "token.new_network", "Token used from a new network"
     TOKEN_NEW_NETWORK_REVIEWED = "token.new_network_reviewed", "New network reviewed"
+    # Rotation with overlap (CONTRACT §15): the replaced secret used after its successor was.
+    TOKEN_PREVIOUS_SECRET_REUSED = (
+        "token.previous_secret_reused",
+        "Replaced token secret used after its successor",
+    )
     USER_SIGNED_IN = "user.signed_in", "Signed in"
     USER_SIGN_IN_FAILED = "user.sign_in_failed", "Sign-in failed"
     USER_SIGN_IN_LOCKED = "user.sign_in_locked", "Sign-in locked"

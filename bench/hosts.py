@@ -86,6 +86,8 @@ def _over_http(hosts, fixtures, hosts_fixtures, plan, progress, revoking):
     found["http_churn"]["revocations"] = _summary(revocations)
     progress(f"revocation reach: {plan.hosts_trials} trials, revoke on A, call B")
     found["reach"] = reach.trials(hosts, hosts_fixtures, trials=plan.hosts_trials)
+    progress(f"rotation-overlap reach: {plan.hosts_trials} trials, new secret on A, old on B")
+    found["overlap_reach"] = reach.rotation_trials(hosts, hosts_fixtures, trials=plan.hosts_trials)
     return found
 
 

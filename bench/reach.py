@@ -6,8 +6,15 @@ have it cached (every call must succeed), revoked through host A's API by the te
 admin on the tenant's host name, then called on host B at once. Recorded per trial: how long
 the revoking request took (the writer waits there for every listener's acknowledgement), the
 time from its return to the first refusal on B, and every call B accepted after the return.
+
+Rotation-overlap reach (issue 28, item 5), on tokens of their own: each rotates itself on A
+(the old secret keeps working for 24 hours), the old secret is warmed on B, then the new
+secret's first call is made on A, which ends the old secret; B is called with the old secret
+at once. Recorded the same way: how long that first call took (it writes and waits for every
+listener, once), and every call with the old secret B accepted after it returned.
 """
 
+import json
 import time
 
 from testbed.server import request
@@ -48,6 +55,37 @@ def trials(hosts, fixtures, *, trials):
     return found
 
 
+def rotation_trials(hosts, fixtures, *, trials):
+    host_a, host_b = hosts
+    found = {"accepted": 0, "errors": [], "revoke_ms": [], "first_refusal_ms": []}
+    for number, (token_id, old) in enumerate(fixtures.rotations[:trials]):
+        address = f"10.{100 + number // 250}.{number % 250}.1"
+        status, body = _answer(host_a, "POST", f"{TOKENS}{token_id}/rotate/", fixtures.host, old)
+        if status != 200:
+            found["errors"].append(f"trial {number}: rotate on A answered {status}")
+            continue
+        new = json.loads(body)["secret"]
+        call_b = _caller(host_b, fixtures.host, old, address)
+        if (statuses := [call_b() for _ in range(WARM_CALLS)]) != [200] * WARM_CALLS:
+            found["errors"].append(f"trial {number}: old secret warm-up on B answered {statuses}")
+            continue
+        began = time.perf_counter()
+        status = _call(host_a, "GET", ME, fixtures.host, new, address)
+        returned = time.perf_counter()
+        if status != 200:
+            found["errors"].append(f"trial {number}: the new secret's first call answered {status}")
+            continue
+        found["revoke_ms"].append((returned - began) * 1000)
+        accepted, refused_at = _after_revoke(call_b)
+        found["accepted"] += accepted
+        if refused_at is not None:
+            found["first_refusal_ms"].append((refused_at - returned) * 1000)
+    found["trials"] = len(found["revoke_ms"])
+    found["revoke"] = percentiles(found["revoke_ms"])
+    found["first_refusal"] = percentiles(found["first_refusal_ms"])
+    return found
+
+
 def _after_revoke(call_b):
     """(calls B accepted, when it first refused): AFTER_CALLS calls, and while B still
     accepts, more until it refuses or the listener's lease could have run out twice."""
@@ -68,11 +106,15 @@ def _caller(host, host_name, secret, address):
 
 
 def _call(host, method, path, host_name, secret, address=ADMIN_ADDRESS):
-    response, _ = request(
+    return _answer(host, method, path, host_name, secret, address)[0]
+
+
+def _answer(host, method, path, host_name, secret, address=ADMIN_ADDRESS):
+    response, content = request(
         host.port,
         method,
         path,
         host=host_name,
         headers={"Authorization": f"Token {secret}", "X-Forwarded-For": address},
     )
-    return response.status
+    return response.status, content

@@ -372,6 +372,20 @@ def _hosts_reach(hosts):
     ]
     for error in reach["errors"][:5]:
         lines.append(f"  error: {error}")
+    overlap = hosts.get("overlap_reach")
+    if overlap:
+        lines += [
+            f"  Rotation-overlap reach: {overlap['trials']} trials (token rotated itself on A, "
+            f"old secret warmed on B, the new secret's first call on A, then B called with the "
+            f"old secret at once): {overlap['accepted']} calls accepted on B after that first "
+            "call returned",
+            "  the new secret's first call on A (one write, every listener's acknowledgement): "
+            + _spread(overlap["revoke"]),
+            "  first call returned on A -> first refusal of the old secret from B: "
+            + _spread(overlap["first_refusal"]),
+        ]
+        for error in overlap["errors"][:5]:
+            lines.append(f"  error: {error}")
     return lines
 
 
@@ -439,6 +453,16 @@ def _hosts_verdicts(name, hosts):
             verdict["measured"] += "; " + _revocations(result["revocations"])
         found.append(verdict)
     found.append(_reach_verdict(label, hosts["reach"]))
+    if "overlap_reach" in hosts:
+        found.append(
+            _reach_verdict(
+                label,
+                hosts["overlap_reach"],
+                "rotation-overlap reach: 0 calls accepted with the old secret on host B after "
+                "the new secret's first call returned on A",
+                "first call",
+            )
+        )
     return found
 
 
@@ -465,7 +489,12 @@ def _http_verdict(http, text):
     )
 
 
-def _reach_verdict(label, reach):
+def _reach_verdict(
+    label,
+    reach,
+    target="revocation reach: 0 calls accepted on host B after a revoke returned on A",
+    write="revoke",
+):
     result = "FAIL" if reach["accepted"] else "PASS"
     notes = []
     if reach["errors"]:
@@ -476,8 +505,8 @@ def _reach_verdict(label, reach):
         result = "INVALID"
     return _verdict(
         result,
-        f"{label} revocation reach: 0 calls accepted on host B after a revoke returned on A",
-        f"{reach['accepted']} accepted in {reach['trials']} trials; revoke "
+        f"{label} {target}",
+        f"{reach['accepted']} accepted in {reach['trials']} trials; {write} "
         + _spread(reach["revoke"])
         + "; to first refusal on B "
         + _spread(reach["first_refusal"])

@@ -42,6 +42,7 @@ class HostsFixtures:
     host: str  # the reach tenant's host name, where its admin revokes
     admin: str  # the reach tenant's full admin's API token
     trials: list  # (token id, secret) pairs, one per revocation trial
+    rotations: list  # (token id, secret) pairs, one per rotation-overlap trial
     churn_tenant_id: int  # another tenant, whose tokens are revoked under load
     churn_admin_id: int
 
@@ -202,11 +203,13 @@ def seed_page_tenant(size, seed=8):
 
 @transaction.atomic
 def seed_hosts(trials, churn_tokens):
-    """For the several-hosts part: a tenant whose admin revokes one issued token per trial,
-    and another tenant with `churn_tokens` live tokens to revoke while timing."""
+    """For the several-hosts part: a tenant whose admin revokes one issued token per trial
+    (and has as many more that rotate themselves, issue 28), and another tenant with
+    `churn_tokens` live tokens to revoke while timing."""
     tenant = Tenant.objects.create(slug="reach", name="Reach")
     admin = User.objects.create_user("admin@reach.bench", None, tenant=tenant, role=Role.FULL_ADMIN)
     issued = [token_issue(owner=admin, name=f"Trial {n}") for n in range(trials)]
+    rotated = [token_issue(owner=admin, name=f"Rotation {n}") for n in range(trials)]
     churn = Tenant.objects.create(slug="churn", name="Churn")
     churn_admin = User.objects.create_user(
         "admin@churn.bench", None, tenant=churn, role=Role.FULL_ADMIN
@@ -216,6 +219,7 @@ def seed_hosts(trials, churn_tokens):
         host=tenant.host,
         admin=token_issue(owner=admin, name="Reach admin client").secret,
         trials=[(str(one.token.pk), one.secret) for one in issued],
+        rotations=[(str(one.token.pk), one.secret) for one in rotated],
         churn_tenant_id=churn.pk,
         churn_admin_id=churn_admin.pk,
     )

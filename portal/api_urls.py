@@ -11,6 +11,7 @@ urlpatterns = [
     path("v1/tokens/", api.token_list, name="api-tokens"),
     path("v1/tokens/report-leak/", api.report_leak, name="api-report-leak"),
     path("v1/tokens/<uuid:token_id>/", api.token_detail, name="api-token"),
+    path("v1/tokens/<uuid:token_id>/rotate/", api.token_rotation, name="api-token-rotate"),
     path("v1/audit/", audit_api.audit_list, name="api-audit"),
     path("v1/siem/events/", integrations_api.siem_events, name="api-siem-events"),
     path("v1/siem/heartbeat/", integrations_api.siem_heartbeat, name="api-siem-heartbeat"),

@@ -27,6 +27,8 @@ The rules, and why:
 
 from django.db.models import Q
 
+from web import networks
+
 from .models import Role
 
 WRITING_ROLES = frozenset({Role.FULL_ADMIN, Role.SECURITY_OPERATOR})
@@ -139,6 +141,16 @@ def may_rotate_token(user, token):
     if token.is_personal:
         return token.owner_id == user.pk
     return _administers(user)
+
+
+def may_rotate_with_token(user, caller, token):
+    """Rotate token through the API with the caller token (CONTRACT §15): as on the page, and
+    another token than the caller only when the caller could already call from everywhere
+    that token can: the new secret must not reach further than the one that asked for it.
+    (Read only: rotating another token is a write, web.auth.Access.)"""
+    if not may_rotate_token(user, token):
+        return False
+    return caller.pk == token.pk or networks.within(token.networks, caller.networks)
 
 
 def tokens_visible_to(user, *, personal):

@@ -15,7 +15,6 @@ from tokens.models import Token, TokenKind
 from tokens.services import token_issue, token_revoke, token_rotate
 
 REVOKED = "This token has been revoked."
-UNKNOWN = "Invalid token."
 
 
 def seed():
@@ -49,8 +48,13 @@ def seed():
     issue(admin, "expired", [401, expired], expires_at=expired_at, last_used_at=now)
     revoked = issue(admin, "revoked", [401, REVOKED])
     token_revoke(token=revoked.token, by=admin, via=Via.COMMAND)
-    rotated = issue(admin, "rotated", [401, UNKNOWN])
-    new = token_rotate(token=rotated.token, by=admin, via=Via.COMMAND)
+    rotated = issue(admin, "rotated")
+    new = token_rotate(token=rotated.token, by=admin, via=Via.COMMAND)  # no overlap
+    expected[rotated.secret] = [
+        401,
+        "This token value was replaced by a rotation; it stopped working at "
+        f"{new.token.previous_valid_until:%Y-%m-%d %H:%M} UTC.",
+    ]
     expected[new.secret] = [200, str(new.token.pk)]
     issue(former, "of a deprovisioned owner", [403, "permission denied"])
     user_deprovision(user=former)

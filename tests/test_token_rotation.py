@@ -14,11 +14,11 @@ def rotate_url(token):
     return f"/settings/security-extensions/api-tokens/{token.pk}/rotate/"
 
 
-def test_rotating_reveals_a_new_value_and_the_old_one_stops(signed_in, issue, operator):
+def test_rotating_at_once_reveals_a_new_value_and_the_old_one_stops(signed_in, issue, operator):
     token, old = issue(operator, name="CI")
     old_client = api_client(old)
     assert old_client.get("/api/v1/me/").status_code == 200
-    response = signed_in(operator).post(rotate_url(token))
+    response = signed_in(operator).post(rotate_url(token), {"overlap": "0"})
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     new = revealed_value(response)
@@ -60,7 +60,7 @@ def test_a_revoked_token_cannot_be_rotated(signed_in, operator):
 def test_rotation_asks_for_confirmation_without_javascript(signed_in, operator):
     token = TokenFactory(owner=operator, name="CI")
     html = signed_in(operator).get(rotate_url(token)).content.decode()
-    assert "Rotate token?" in html and "old value stops working" in html
+    assert "Rotate token?" in html and "old value keeps working until the time you pick" in html
 
 
 def set_policy(tenant, *, required=False, max_days=None):

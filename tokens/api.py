@@ -4,18 +4,25 @@ by default an API token, acting as its owner, whose owner may write for a write.
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
 
 from audit.models import Via
-from tenants.permissions import may_narrow_token
+from tenants.permissions import may_narrow_token, may_rotate_with_token
 from web import networks, ratelimit
 from web.api import api_error, api_view, iso, paginated
 from web.http import BadJson, client_ip, json_body
 
 from . import counts, crypto
 from .auth import find_token
-from .forms import TokenListingForm
-from .models import Token, TokenAccess, api_token_listing
-from .services import TokenChanged, token_make_read_only, token_revoke, token_set_networks
+from .forms import BadOverlap, TokenListingForm, overlap_from_seconds
+from .models import DEFAULT_OVERLAP, Token, TokenAccess, api_token_listing
+from .services import (
+    TokenChanged,
+    token_make_read_only,
+    token_revoke,
+    token_rotate,
+    token_set_networks,
+)
 
 
 def token_json(token):
@@ -102,6 +109,60 @@ def token_detail(request, token_id):
     return JsonResponse(token_json(token))
 
 
+@api_view("POST", rotates_itself="token_id")
+def token_rotation(request, token_id):
+    """A new secret for a token; the old one works on for the overlap asked (default 24 h) or
+    until the new one's first call. A token may rotate itself (a consumer needs no other
+    credential), and sent with the replaced secret while the new one is unused, the call
+    replaces that new secret (its answer was lost): tokens.services.token_rotate."""
+    token = (
+        Token.objects.api()
+        .visible_to(request.user)
+        .select_related("owner", "tenant")
+        .filter(pk=token_id)
+    ).first()
+    if token is None or not may_rotate_with_token(request.user, request.auth, token):
+        return api_error(404, "No such token.")
+    try:
+        overlap = rotation_overlap(request)
+    except BadOverlap as error:
+        return api_error(400, str(error))
+    issued = token_rotate(
+        token=token, by=request.user, overlap=overlap, via=Via.API, client_ip=client_ip(request)
+    )
+    if issued is None:  # revoked meanwhile
+        return api_error(404, "No such token.")
+    return JsonResponse(
+        {
+            **token_json(issued.token),
+            "secret": issued.secret,
+            "previous_valid_until": iso(issued.token.previous_valid_until),
+            "note": issued.note,
+        }
+    )
+
+
+ROTATION_SHAPE = 'Send no body, or JSON like {"overlap": 3600}.'
+
+
+def rotation_overlap(request):
+    """The overlap a rotation's body asks for; no body (or {}): DEFAULT_OVERLAP."""
+    if not request.body:
+        return DEFAULT_OVERLAP
+    try:
+        body = json_body(request)
+    except BadJson as error:
+        raise BadOverlap(f"{error} {ROTATION_SHAPE}") from None
+    if not isinstance(body, dict):
+        raise BadOverlap(ROTATION_SHAPE)
+    unknown = sorted(set(body) - {"overlap"})
+    if unknown:
+        raise BadOverlap(f"Unknown field “{str(unknown[0])[:40]}”. {ROTATION_SHAPE}")
+    if "overlap" not in body:
+        return DEFAULT_OVERLAP
+    return overlap_from_seconds(body["overlap"])
+
+
 NARROWING_SHAPE = (
     'Send JSON like {"access": "read_only"} or {"allowed_networks": ["10.0.0.0/8"]}, or both.'
 )
@@ -180,8 +241,10 @@ def report_leak(request):
     if not isinstance(value, str):
         return api_error(400, LEAK_REPORT_SHAPE)
     value = value.strip()
-    token = find_token(value) if crypto.is_well_formed(value) else None
-    if token is not None and not token.is_revoked:
+    token, previous = find_token(value) if crypto.is_well_formed(value) else (None, False)
+    # A replaced secret past its overlap is no live token: reporting it revokes nothing.
+    live = token is not None and not token.is_revoked
+    if live and (not previous or token.previous_secret_valid_at(timezone.now())):
         token_revoke(
             token=token,
             via=Via.LEAK_REPORT,

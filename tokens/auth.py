@@ -4,13 +4,15 @@ tokens.services.
 
 The hot path makes no query when the token is in this process's cache (tokens.authcache), else
 one indexed query (digest -> token, owner, tenant); no write unless a bounded-write timer is due
-(tokens.usage).
+(tokens.usage), or the call is a rotated token's new secret's first (once per rotation).
 """
 
 import time
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
+from django.db.models import Q
+from django.utils import timezone
 
 from tenants.models import Tenant, User
 from tenants.permissions import may_call_api
@@ -55,6 +57,19 @@ class ReadOnlyToken(PermissionDenied):
         super().__init__("Permission denied: the token is read only.")
 
 
+class PreviousSecretReused(AuthenticationFailed):
+    """The secret a rotation replaced, used after its successor was: refused as a revoked
+    token would be, and the reuse kept (tokens.services.token_record_previous_reuse): whoever
+    sends it holds a copy the token's consumer has moved away from. The successor is left
+    alone (a full admin decides)."""
+
+    DETAIL = "This token value was replaced by a rotation and no longer works."
+
+    def __init__(self, token):
+        super().__init__(self.DETAIL)
+        self.token = token
+
+
 class NotAllowedFrom(PermissionDenied):
     """A call from an address outside the token's allowed networks: refused, and the refusal
     kept (tokens.services.token_record_network_refusal). The token is good, so this is no
@@ -94,7 +109,9 @@ def _load(digest):
         return _load_prepared(digest)
     # get(), not first(): first() would add the model's ordering, and with it a sort step.
     try:
-        return Token.objects.select_related("owner", "tenant").get(digest=digest)
+        return Token.objects.select_related("owner", "tenant").get(
+            Q(digest=digest) | Q(previous_digest=digest)
+        )
     except Token.DoesNotExist:
         return None
 
@@ -117,12 +134,14 @@ _COLUMNS = ", ".join(f'{alias}."{f.column}"' for _, alias, fields in _LOADED for
 _LOOKUP_SQL = (
     f'SELECT {_COLUMNS} FROM "{Token._meta.db_table}" t '  # noqa: S608 - names from the models
     f'JOIN "{User._meta.db_table}" u ON u."id" = t."owner_id" '
-    f'JOIN "{Tenant._meta.db_table}" n ON n."id" = t."tenant_id" WHERE t."digest" = %s'
+    f'JOIN "{Tenant._meta.db_table}" n ON n."id" = t."tenant_id" '
+    # Either secret of a token in a rotation: one query still (two index scans, OR-ed).
+    'WHERE t."digest" = %s OR t."previous_digest" = %s'
 )
 
 
 def _load_prepared(digest):
-    row = _fetch_prepared(_LOOKUP_SQL, [digest])
+    row = _fetch_prepared(_LOOKUP_SQL, [digest, digest])
     if row is None:
         return None
     instances, start = [], 0
@@ -162,23 +181,47 @@ def _fetch_prepared(sql, params, retry=True):
 
 
 def find_token(value):
-    """The token (live or not) whose secret is value, or None. One indexed query at most."""
-    return authcache.lookup(crypto.digest(value), _load)
+    """(token, previous): the token (live or not) whose secret is value, or whose secret was
+    value before its last rotation (previous); (None, False) when there is none. One indexed
+    query at most: a token in a rotation is cached under each of its two secrets."""
+    digest = crypto.digest(value)
+    token = authcache.lookup(digest, _load)
+    if token is None:
+        return None, False
+    return token, token.digest != digest
+
+
+def _ended(token):
+    """Why a replaced secret no longer works: its overlap ran out, or (during an upgrade) the
+    previous release rotated the token again."""
+    until = token.previous_valid_until
+    if until is not None and until <= timezone.now():
+        return (
+            "This token value was replaced by a rotation; it stopped working at "
+            f"{until:%Y-%m-%d %H:%M} UTC."
+        )
+    return PreviousSecretReused.DETAIL
 
 
 def identify(header, *, host_tenant):
-    """The usable token of an Authorization header, or raise AuthenticationFailed.
+    """(the usable token of an Authorization header, whether the secret sent is the one its
+    last rotation replaced), or raise AuthenticationFailed.
 
     Which endpoints take it is theirs to say (web.auth.Access); this only finds out whether
     the token is a live one of the host's tenant and, when it acts as its owner, whether that
-    owner is still there.
+    owner is still there. A replaced secret works while its rotation's overlap lasts
+    (Token.previous_secret_valid_at), from the cached token: no query of its own.
     """
-    token = find_token(parse_authorization(header))
+    token, previous = find_token(parse_authorization(header))
     # A token of another tenant on a custom host is refused as if it did not exist there.
     if token is None or (host_tenant is not None and token.tenant_id != host_tenant.id):
         raise AuthenticationFailed("Invalid token.")
     if token.is_revoked:
         raise AuthenticationFailed("This token has been revoked.")
+    if previous and not token.previous_secret_valid_at(timezone.now()):
+        if token.successor_used_at is not None:
+            raise PreviousSecretReused(token)
+        raise AuthenticationFailed(_ended(token))
     if token.is_expired:
         raise AuthenticationFailed(f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.")
     # Only a personal token depends on its owner; a tenant's token (an agent's, a collector's,
@@ -186,4 +229,4 @@ def identify(header, *, host_tenant):
     # kind's privileges only: the endpoints of its kind, never the creator's.
     if token.is_personal and not may_call_api(token.owner):
         raise DeprovisionedOwner(token)
-    return token
+    return token, previous

@@ -9,7 +9,9 @@ from tenants.models import Tenant
 from web import networks
 
 from .models import (
+    DEFAULT_OVERLAP,
     DEFAULT_SORT,
+    MAX_OVERLAP,
     NAME_MAX_LENGTH,
     SEARCH_MAX_LENGTH,
     SORT_VALUES,
@@ -33,6 +35,52 @@ class TokenNameForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text="Say what will use it, e.g. “SIEM export” or “Nightly backup script”.",
     )
+
+
+class BadOverlap(ValueError):
+    """An overlap that is not a whole number of seconds from 0 to MAX_OVERLAP; str() says
+    so in a sentence."""
+
+
+def overlap_from_seconds(seconds):
+    """A rotation's overlap (how long the old secret keeps working at most) from a number of
+    seconds as the API and the command take it: a whole number, not a string, a fraction,
+    null or true (JSON's true is Python's 1). 3600.0 is a whole number, as JSON Schema's
+    integer says (the OpenAPI document's)."""
+    most = int(MAX_OVERLAP.total_seconds())
+    shape = f"overlap: send a whole number of seconds from 0 (at once) to {most} (7 days)."
+    if isinstance(seconds, float) and seconds.is_integer():
+        seconds = int(seconds)
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise BadOverlap(shape)
+    if not 0 <= seconds <= most:
+        raise BadOverlap(f"{shape} {str(seconds)[:20]} is out of range.")
+    return timedelta(seconds=seconds)
+
+
+class TokenRotateForm(forms.Form):
+    """The page's rotate confirmation: when the old value stops, from a few choices."""
+
+    OVERLAPS = [
+        (0, "At once"),
+        (3600, "After 1 hour"),
+        (int(DEFAULT_OVERLAP.total_seconds()), "After 24 hours"),
+        (int(MAX_OVERLAP.total_seconds()), "After 7 days"),
+    ]
+
+    overlap = forms.TypedChoiceField(
+        label="The old value stops",
+        choices=OVERLAPS,
+        coerce=int,
+        # A form without the field (an older page still open) rotates as the API does.
+        required=False,
+        empty_value=int(DEFAULT_OVERLAP.total_seconds()),
+        initial=int(DEFAULT_OVERLAP.total_seconds()),
+        help_text="…or at the new value’s first use, whichever comes first.",
+    )
+
+    def clean_overlap(self):
+        return timedelta(seconds=self.cleaned_data["overlap"])
 
 
 class NetworksField(forms.CharField):

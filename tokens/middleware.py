@@ -6,8 +6,21 @@ from web.api import TOKEN_PREFIXES
 from web.auth import AuthenticationFailed
 from web.http import client_ip
 
-from .auth import DeprovisionedOwner, NotAllowedFrom, ReadOnlyOwner, ReadOnlyToken, identify
-from .services import token_audit_role_drift, token_record_denial, token_record_network_refusal
+from .auth import (
+    DeprovisionedOwner,
+    NotAllowedFrom,
+    PreviousSecretReused,
+    ReadOnlyOwner,
+    ReadOnlyToken,
+    identify,
+)
+from .services import (
+    token_audit_role_drift,
+    token_record_denial,
+    token_record_network_refusal,
+    token_record_previous_reuse,
+    token_record_successor_use,
+)
 from .usage import record_refusal, record_use
 
 
@@ -15,11 +28,12 @@ class ApiTokenMiddleware:
     """Identifies the caller of every request under /api/ and /scim/ by its token; no session
     is read there. Knows no endpoint: each declares what it accepts and checks it (web.auth).
 
-    Sets request.auth (the token), request.user (the owner of a personal token; nobody for a
-    tenant's token, whose privileges are its kind's alone), request.tenant, or else
-    request.auth_refusal (why not); and request.authenticator, itself, which the endpoint
-    tells whether it accepts the token. Leaves every other path untouched, so pages pay nothing
-    for it.
+    Sets request.auth (the token), request.auth_by_previous_secret (whether the secret sent is
+    the one the token's last rotation replaced, still in its overlap), request.user (the owner
+    of a personal token; nobody for a tenant's token, whose privileges are its kind's alone),
+    request.tenant, or else request.auth_refusal (why not); and request.authenticator, itself,
+    which the endpoint tells whether it accepts the token. Leaves every other path untouched,
+    so pages pay nothing for it.
     """
 
     def __init__(self, get_response):
@@ -29,8 +43,9 @@ class ApiTokenMiddleware:
         if not request.path_info.startswith(TOKEN_PREFIXES):
             return self.get_response(request)
         request.authenticator, request.auth_accepted = self, False
+        request.auth_by_previous_secret = False
         try:
-            token = identify(
+            token, request.auth_by_previous_secret = identify(
                 request.META.get("HTTP_AUTHORIZATION", ""), host_tenant=request.host_tenant
             )
         except AuthenticationFailed as refusal:
@@ -64,6 +79,8 @@ class ApiTokenMiddleware:
             if writes and not may_write_with_token(owner, token):
                 # The owner's role first: a reader's token is read only for both reasons.
                 return ReadOnlyOwner(owner) if not may_write(owner) else ReadOnlyToken()
+        if token.awaits_successor_use and not request.auth_by_previous_secret:
+            token_record_successor_use(token)
         record_use(token, address)
         return None
 
@@ -79,3 +96,5 @@ class ApiTokenMiddleware:
             token_record_denial(refusal.token, client_ip(request), timezone.now())
         elif isinstance(refusal, NotAllowedFrom):
             token_record_network_refusal(refusal.token, refusal.address, timezone.now())
+        elif isinstance(refusal, PreviousSecretReused):
+            token_record_previous_reuse(refusal.token, client_ip(request), timezone.now())

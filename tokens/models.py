@@ -22,6 +22,10 @@ DEFAULT_REQUIRED_LIFETIME = timedelta(days=90)
 # the form is filled); rotation allows the same, so a token within policy is left alone.
 LIFETIME_SLACK = timedelta(minutes=1)
 NAME_MAX_LENGTH = 100
+# Rotation with overlap (CONTRACT §15): how long the replaced secret keeps working at most, so
+# that a consumer that has not picked the new one up yet (or lost the answer) is no outage.
+DEFAULT_OVERLAP = timedelta(hours=24)
+MAX_OVERLAP = timedelta(days=7)
 
 
 def validate_token_name(value):
@@ -264,6 +268,25 @@ class Token(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
     rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The secret the last rotation replaced (its digest), which keeps working until the earlier
+    # of previous_valid_until and the new secret's first successful call (successor_used_at).
+    # Kept after that, so that its reuse is recognised (previous_reused_at/_ip, a flag for a
+    # full admin) rather than taken for an unknown value. All nullable: the previous release
+    # keeps inserting tokens without them (CONTRACT §14). NULL, not "", for "never rotated":
+    # the lookup's partial index then holds rotated tokens only.
+    previous_digest = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, editable=False
+    )
+    previous_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # The secret that replaced it. Should digest differ, a rotation that knows nothing of the
+    # overlap (the previous release's, still serving during an upgrade) has replaced the
+    # secret since, and ended the one before it: previous_digest is not honoured then.
+    successor_digest = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, editable=False
+    )
+    successor_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    previous_reused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    previous_reused_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
     # The owner's role when the token was issued, to show privilege drift; and the role
     # under which a use after a change was last audited, so each change is audited once.
     issued_role = models.CharField(max_length=32, choices=Role, editable=False)
@@ -317,6 +340,12 @@ class Token(models.Model):
                 F("id"),
                 condition=Q(revoked_at__isnull=True),
                 name="token_tenant_last_use_idx",
+            ),
+            # The cache-miss lookup (tokens.auth) finds a token by either secret.
+            models.Index(
+                fields=["previous_digest"],
+                condition=Q(previous_digest__isnull=False),
+                name="token_previous_digest_idx",
             ),
             # sweeptokens: live tokens past their expiry, across tenants.
             models.Index(
@@ -379,6 +408,30 @@ class Token(models.Model):
     def expires_soon(self):
         now = timezone.now()
         return self.expires_at is not None and now < self.expires_at <= now + EXPIRY_WARNING
+
+    def previous_secret_valid_at(self, now):
+        """Whether the secret the last rotation replaced still works at now: its overlap has
+        not ended, and the new secret has not been used yet."""
+        return (
+            self.awaits_successor_use
+            and self.previous_valid_until is not None
+            and now < self.previous_valid_until
+        )
+
+    @property
+    def is_rotating(self):
+        """In a rotation's overlap: both the old and the new secret work."""
+        return not self.is_revoked and self.previous_secret_valid_at(timezone.now())
+
+    @property
+    def awaits_successor_use(self):
+        """Rotated, and its new secret not used yet: the new secret's first successful call is
+        recorded (a write, once), which ends the old secret's overlap."""
+        return (
+            self.previous_digest is not None
+            and self.successor_used_at is None
+            and self.successor_digest == self.digest
+        )
 
     def expiry_after_rotation(self, now):
         """(expires_at, note) for a new secret of this token, issued now.

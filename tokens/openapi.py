@@ -23,7 +23,9 @@ from web.openapi import (
 
 from .forms import TokenListingForm
 from .models import (
+    DEFAULT_OVERLAP,
     DEFAULT_SORT,
+    MAX_OVERLAP,
     NAME_MAX_LENGTH,
     SORT_VALUES,
     STATUS_FILTER_VALUES,
@@ -110,6 +112,20 @@ SCHEMAS = {
             },
         },
     },
+    "TokenRotation": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "overlap": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": int(MAX_OVERLAP.total_seconds()),
+                "default": int(DEFAULT_OVERLAP.total_seconds()),
+                "description": "Seconds the old secret keeps working at most: it stops at the "
+                "earlier of this and the new secret's first successful call. 0: at once.",
+            }
+        },
+    },
     "LeakReport": {
         "type": "object",
         "required": ["token"],
@@ -140,6 +156,25 @@ SCHEMAS = {
                 },
             },
             "token": CALLING_TOKEN,
+        },
+    },
+}
+
+# The Token and, in the one answer that shows it, the new secret.
+SCHEMAS["RotatedToken"] = {
+    **SCHEMAS["Token"],
+    "required": [*SCHEMAS["Token"]["required"], "secret", "previous_valid_until", "note"],
+    "properties": {
+        **SCHEMAS["Token"]["properties"],
+        "secret": {"type": "string", "description": "The new secret, shown only in this answer."},
+        "previous_valid_until": {
+            **TIMESTAMP,
+            "description": "When the old secret stops at the latest (earlier if the new one is "
+            "used first).",
+        },
+        "note": {
+            "type": "string",
+            "description": "What the tenant's expiry policy changed; empty when nothing.",
         },
     },
 }
@@ -241,6 +276,30 @@ PATHS = {
             "summary": "Revoke an API token (a token may revoke itself)",
             "responses": {
                 "204": {"description": "Revoked; calls with it now fail."},
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": NOT_FOUND,
+            },
+        },
+    },
+    "/api/v1/tokens/{id}/rotate/": {
+        "parameters": [TOKEN_ID],
+        "post": {
+            "operationId": "rotateToken",
+            "summary": "Rotate an API token: a new secret, the old one working on for an overlap",
+            "description": "The token's owner, with any of the owner's tokens that reaches at "
+            "least as far (networks; rotating another token is a write); any token may rotate "
+            "itself. The old secret works until the earlier of the overlap's end and the new "
+            "secret's first successful call. Sent with the old secret while the new one is "
+            "unused (a lost answer), it replaces that new secret. The old secret used after the "
+            "new one was is refused (401), audited and flagged; the new one stays valid.",
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": ref("TokenRotation")}},
+            },
+            "responses": {
+                "200": ok(ref("RotatedToken")),
+                "400": error("The body is not a valid overlap."),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": NOT_FOUND,

@@ -2,6 +2,7 @@
 transaction, makes what every process caches about the tenant stale (web.invalidation)."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -160,21 +161,53 @@ def token_revoke(*, token, by=None, via=Via.PAGE, client_ip=None, detail=""):
     return revoked
 
 
-def token_rotate(*, token, by, via=Via.PAGE, client_ip=None):
-    """A new secret for the same token (name, owner, history); the old secret stops at once.
+def token_rotate(*, token, by, overlap=timedelta(0), via=Via.PAGE, client_ip=None):
+    """A new secret for the same token (name, owner, history); None if it was revoked.
+
+    The old secret keeps working for overlap (0: it stops at once; the page, API and command
+    offer DEFAULT_OVERLAP, at most MAX_OVERLAP) or until the new secret's first successful
+    call, whichever comes first (token_record_successor_use), so that a consumer that has
+    not picked the new secret up yet, or never got the answer, is no outage. While the old
+    secret still works and the new one was never used, rotating again replaces that unused
+    new secret instead: the old secret is kept, never for longer than it already was, and the
+    unused one stops.
 
     Its expiry follows the tenant's policy of today (Token.expiry_after_rotation); the
     returned note, also in the audit event, says what the policy changed.
     """
     now = timezone.now()
-    expires_at, note = token.expiry_after_rotation(now)
     secret, digest, hint = _new_secret()
     with transaction.atomic():
-        updated = Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-            digest=digest, hint=hint, rotated_at=now, expires_at=expires_at
+        # Locked, so that two rotations (or a rotation and the new secret's first call) are
+        # decided one after the other, on the row as the other left it.
+        current = (
+            Token.objects.select_for_update().filter(pk=token.pk, revoked_at__isnull=True).first()
         )
-        if not updated:
+        if current is None:
             return None
+        token.expires_at, token.rotated_at = current.expires_at, current.rotated_at
+        expires_at, note = token.expiry_after_rotation(now)
+        changes = {
+            "digest": digest,
+            "successor_digest": digest,
+            "hint": hint,
+            "rotated_at": now,
+            "expires_at": expires_at,
+        }
+        replacing = current.previous_secret_valid_at(now)
+        if replacing:
+            until = min(current.previous_valid_until, now + overlap)
+            changes["previous_valid_until"] = until
+        else:
+            until = now + overlap
+            changes.update(
+                previous_digest=current.digest,
+                previous_valid_until=until,
+                successor_used_at=None,
+                previous_reused_at=None,
+                previous_reused_ip=None,
+            )
+        Token.objects.filter(pk=token.pk).update(**changes)
         token.refresh_from_db()
         audit_token_event(
             token,
@@ -182,10 +215,74 @@ def token_rotate(*, token, by, via=Via.PAGE, client_ip=None):
             via=via,
             actor=by,
             client_ip=client_ip,
-            detail=f"{_expiry_detail(expires_at)} {note}".strip(),
+            detail=" ".join(
+                part
+                for part in (
+                    _expiry_detail(expires_at),
+                    note,
+                    _overlap_detail(until, now, replacing),
+                )
+                if part
+            ),
         )
         invalidation.announce(token.tenant_id)  # the old secret may sit in caches: drop it
     return IssuedToken(token=token, secret=secret, note=note)
+
+
+def _overlap_detail(until, now, replacing):
+    if replacing:
+        return (
+            "Replaced the unused new value of the previous rotation; the old value works until "
+            f"{until:%Y-%m-%d %H:%M} UTC or the new value's first use."
+        )
+    if until <= now:
+        return "The old value stopped at once."
+    return f"The old value works until {until:%Y-%m-%d %H:%M} UTC or the new value's first use."
+
+
+def token_record_successor_use(token):
+    """The first accepted call with a rotated token's new secret: the old secret stops, and
+    every host has heard so before this call returns (the same write, announce and settle as
+    a revocation). Once per rotation: the reloaded token no longer awaits it."""
+    now = timezone.now()
+    with transaction.atomic():
+        Token.objects.filter(
+            pk=token.pk, previous_digest=token.previous_digest, successor_used_at__isnull=True
+        ).update(successor_used_at=now)
+        # Announced even when a concurrent first call made the write: neither call may return
+        # before every host has heard that the old secret stopped.
+        invalidation.announce(token.tenant_id)
+    token.successor_used_at = now
+
+
+def token_record_previous_reuse(token, client_ip, now):
+    """Flag and audit the secret a rotation replaced, used after its successor: at most once
+    per resolution per token and address, as for a call from outside the token's networks,
+    so a script hammering with it does not hammer the database. The successor is left
+    alone: revoking it would break the consumer that moved to it; a full admin decides."""
+    recent = token.previous_reused_at is not None and token.previous_reused_at > now - resolution()
+    if recent and token.previous_reused_ip == client_ip:
+        return
+    updated = (
+        Token.objects.filter(pk=token.pk, previous_digest=token.previous_digest)
+        .filter(
+            Q(previous_reused_at__isnull=True)
+            | Q(previous_reused_at__lte=now - resolution())
+            | ~Q(previous_reused_ip=client_ip)
+        )
+        .update(previous_reused_at=now, previous_reused_ip=client_ip)
+    )
+    token.previous_reused_at, token.previous_reused_ip = now, client_ip
+    if updated:
+        audit_token_event(
+            token,
+            Action.TOKEN_PREVIOUS_SECRET_REUSED,
+            via=Via.API,
+            client_ip=client_ip,
+            detail=f"Call refused from {client_ip or 'an unknown address'}: it sent the value "
+            "this token's last rotation replaced, after the new value was in use. The new "
+            "value still works.",
+        )
 
 
 def tokens_revoke_of_deprovisioned_owners(*, tenant, by, client_ip=None):

@@ -33,6 +33,7 @@ from .forms import (
     TokenNetworksForm,
     TokenPageListingForm,
     TokenPolicyForm,
+    TokenRotateForm,
 )
 from .models import DEFAULT_SORT, STATUS_FILTER_CHOICES, Token, api_token_listing
 
@@ -159,6 +160,7 @@ def _render_page(request, *, status, query=None, generate_form=None, issued=None
         "shows_owner": may_see_others_tokens(request.user),
         "generate_form": generate_form or _generate_form(request),
         "form_id": uuid.uuid4().hex,
+        "rotate_form": TokenRotateForm(),
         "issued": issued,
         "dialog": dialog,
         "query": _page_query(filters, deprovisioned_only, revoked_only),
@@ -365,6 +367,7 @@ def _render_detail(request, token, networks_form=None, status=200):
     context = {
         "token": token,
         "networks_form": networks_form,
+        "rotate_form": TokenRotateForm(),
         "requests_30_days": usage.requests_last_30_days(token),
         "counts_catching_up": usage.counts_catching_up(token),
         "usage_chart": usage.token_chart(token),
@@ -436,12 +439,19 @@ def revoke(request, token_id):
     return redirect(_list_url_at(_carried_back(request.POST)))
 
 
-def _confirm(request, token, action):
+def _confirm(request, token, action, *, rotate_form=None, status=200):
     """The confirmation page of a row's action, without JavaScript: its form and its Cancel
-    lead back to where on the list the row's button was."""
-    back = _carried_back(request.GET)
-    context = {"token": token, "action": action, "back": back, "list_url": _list_url_at(back)}
-    return render(request, "tokens/token_confirm.html", context)
+    lead back to where on the list the row's button was. A rotation's asks when the old value
+    stops (rotate_form; sent back with its error when the choice was not one offered)."""
+    back = _carried_back(request.POST if request.method == "POST" else request.GET)
+    context = {
+        "token": token,
+        "action": action,
+        "back": back,
+        "list_url": _list_url_at(back),
+        "rotate_form": rotate_form,
+    }
+    return render(request, "tokens/token_confirm.html", context, status=status)
 
 
 @undone_when_signed_out("the token was not rotated")
@@ -452,8 +462,16 @@ def rotate(request, token_id):
     if not may_rotate_token(request.user, token):
         raise Http404
     if request.method == "GET":
-        return _confirm(request, token, "rotate")
-    issued = services.token_rotate(token=token, by=request.user, client_ip=client_ip(request))
+        return _confirm(request, token, "rotate", rotate_form=TokenRotateForm())
+    form = TokenRotateForm(request.POST)
+    if not form.is_valid():
+        return _confirm(request, token, "rotate", rotate_form=form, status=400)
+    issued = services.token_rotate(
+        token=token,
+        by=request.user,
+        overlap=form.cleaned_data["overlap"],
+        client_ip=client_ip(request),
+    )
     if issued is None:  # revoked meanwhile
         raise Http404
     return _render_page(

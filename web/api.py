@@ -32,17 +32,20 @@ def api_refusal(refusal):
     return api_error(refusal.status, refusal.detail, **refusal.headers)
 
 
-def api_view(*methods, kinds=None, public=False, narrows_itself=None):
+def api_view(*methods, kinds=None, public=False, narrows_itself=None, rotates_itself=None):
     """A JSON endpoint and what it accepts (web.auth.Access, also `view.access`): by default a
     token that acts as its owner; `kinds`, tokens of those kinds; `public`, anyone;
-    `narrows_itself`, the URL argument naming a token that a PATCH narrows (web.auth.Access).
+    `narrows_itself` and `rotates_itself`, the URL argument naming a token that a PATCH
+    narrows or a POST rotates (web.auth.Access).
 
     Before anything else the caller is checked: a refusal is answered as the API's error (401,
     403, or 429 past the failure limit), then methods outside `methods` get 405 with Allow.
     Never cached. CSRF does not apply: the API accepts no session cookie, only the
     Authorization header.
     """
-    access = Access(kinds=kinds, public=public, narrows_itself=narrows_itself)
+    access = Access(
+        kinds=kinds, public=public, narrows_itself=narrows_itself, rotates_itself=rotates_itself
+    )
     allowed = [*methods, "HEAD"] if "GET" in methods else list(methods)
 
     def decorator(view):

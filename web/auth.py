@@ -73,12 +73,15 @@ class Access:
     narrows_itself: the name of the view argument holding a token id; a PATCH on the calling
     token's own id only takes rights away from it, so it is no write: a read-only token may
     narrow itself (review 3, finding 10).
+    rotates_itself: the same for a POST that gives the calling token a new secret: it gains no
+    right, so any token may rotate itself (CONTRACT §15); rotating another token is a write.
     """
 
-    __slots__ = ("kinds", "narrows_itself", "public")
+    __slots__ = ("kinds", "narrows_itself", "public", "rotates_itself")
 
-    def __init__(self, kinds=None, public=False, narrows_itself=None):
+    def __init__(self, kinds=None, public=False, narrows_itself=None, rotates_itself=None):
         self.kinds, self.public, self.narrows_itself = kinds, public, narrows_itself
+        self.rotates_itself = rotates_itself
 
     def writes(self, request, view_kwargs):
         """Whether the call alters data, as far as the token's own rights go."""
@@ -86,6 +89,8 @@ class Access:
             return False
         if self.narrows_itself and request.method == "PATCH":
             return (view_kwargs or {}).get(self.narrows_itself) != request.auth.pk
+        if self.rotates_itself and request.method == "POST":
+            return (view_kwargs or {}).get(self.rotates_itself) != request.auth.pk
         return True
 
     def __repr__(self):
