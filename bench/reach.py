@@ -44,15 +44,8 @@ def trials(hosts, fixtures, *, trials):
         if status != 204:
             found["errors"].append(f"trial {number}: revoke on A answered {status}")
             continue
-        found["revoke_ms"].append((returned - began) * 1000)
-        accepted, refused_at = _after_revoke(call_b)
-        found["accepted"] += accepted
-        if refused_at is not None:
-            found["first_refusal_ms"].append((refused_at - returned) * 1000)
-    found["trials"] = len(found["revoke_ms"])
-    found["revoke"] = percentiles(found["revoke_ms"])
-    found["first_refusal"] = percentiles(found["first_refusal_ms"])
-    return found
+        _record(found, call_b, began, returned)
+    return _summed(found)
 
 
 def rotation_trials(hosts, fixtures, *, trials):
@@ -75,11 +68,20 @@ def rotation_trials(hosts, fixtures, *, trials):
         if status != 200:
             found["errors"].append(f"trial {number}: the new secret's first call answered {status}")
             continue
-        found["revoke_ms"].append((returned - began) * 1000)
-        accepted, refused_at = _after_revoke(call_b)
-        found["accepted"] += accepted
-        if refused_at is not None:
-            found["first_refusal_ms"].append((refused_at - returned) * 1000)
+        _record(found, call_b, began, returned)
+    return _summed(found)
+
+
+def _record(found, call_b, began, returned):
+    """One trial's figures: how long the write took on A, and what B did after it returned."""
+    found["revoke_ms"].append((returned - began) * 1000)
+    accepted, refused_at = _after_revoke(call_b)
+    found["accepted"] += accepted
+    if refused_at is not None:
+        found["first_refusal_ms"].append((refused_at - returned) * 1000)
+
+
+def _summed(found):
     found["trials"] = len(found["revoke_ms"])
     found["revoke"] = percentiles(found["revoke_ms"])
     found["first_refusal"] = percentiles(found["first_refusal_ms"])
