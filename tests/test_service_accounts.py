@@ -1,0 +1,336 @@
+"""Service accounts (CONTRACT §15): a tenant's non-human identity with a role and API tokens,
+never able to sign in, always with a sponsor, whose tokens outlive the people who made them."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from tenants.models import Role, ServiceAccount, User
+from tenants.services import (
+    service_account_create,
+    service_account_set_sponsor,
+    user_deprovision,
+    user_set_role,
+)
+from tests.api import api_client
+from tests.factories import PASSWORD, UserFactory
+from tests.oidc import oidc_provider  # noqa: F401
+from tests.test_admin import admin_sign_in, signed_in_to_admin
+from tests.test_scim import create, patch, scim
+from tests.test_sign_in import INVALID, sign_in
+from tests.test_sso import configure
+from tests.test_sso import sign_in as sso_sign_in
+from tokens import crypto
+from tokens.models import Token, TokenKind
+from tokens.services import token_issue
+
+ME = "/api/v1/me/"
+
+
+def run(*args):
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def account(full_admin):
+    return service_account_create(
+        tenant=full_admin.tenant,
+        name="ci-deploy",
+        role=Role.SECURITY_OPERATOR,
+        sponsor=full_admin,
+        by=full_admin,
+    )
+
+
+@pytest.fixture
+def account_secret(account):
+    return token_issue(owner=account.user, name="Deploys").secret
+
+
+# --- Never signs in -------------------------------------------------------------------------
+
+
+def test_a_service_account_has_no_usable_password_and_is_audited(account, full_admin):
+    assert not account.user.has_usable_password()
+    assert account.user.is_service_account and account.user.role == Role.SECURITY_OPERATOR
+    created = AuditEvent.objects.get(action="service_account.created")
+    assert created.actor == full_admin and created.subject == account.user
+    assert "sponsored by admin@contoso.test" in created.detail
+
+
+def test_the_sign_in_form_refuses_a_service_account_even_with_a_password_set(account):
+    # Set behind the services' back (a database edit, an old release): still refused.
+    account.user.set_password(PASSWORD)
+    account.user.save()
+    client, response = sign_in(account.tenant.host, account.user.email)
+    assert response.status_code == 200 and INVALID in response.content.decode()
+    assert client.get("/about/").status_code == 302
+
+
+def test_django_admin_refuses_a_service_account(account):
+    account.user.set_password(PASSWORD)
+    account.user.save()
+    client, response = admin_sign_in(account.user.email)
+    assert response.status_code == 200 and not signed_in_to_admin(client)
+
+
+def test_changepassword_refuses_a_service_account(account):
+    with pytest.raises(CommandError, match="service account, which never signs in"):
+        run("changepassword", account.user.email, "--tenant", "contoso")
+
+
+def test_single_sign_on_refuses_a_service_account(oidc_provider, account):  # noqa: F811
+    configure(account.tenant, oidc_provider)
+    try:
+        browser, response = sso_sign_in(account.tenant.host, account.user.email)
+    finally:
+        oidc_provider.behave()
+    assert response.status_code == 403 and "is a service account and cannot sign in" in (
+        response.text
+    )
+    assert browser.get("/about/").status_code == 302
+    assert AuditEvent.objects.filter(action="user.sign_in_failed", subject=account.user).exists()
+
+
+@pytest.fixture
+def provisioning(full_admin):
+    return token_issue(owner=full_admin, name="Okta", kind=TokenKind.PROVISIONING).secret
+
+
+def test_scim_neither_lists_nor_finds_a_service_account(provisioning, account):
+    client = scim(provisioning)
+    listed = client.get("/scim/v2/Users").json()
+    assert [r["userName"] for r in listed["Resources"]] == ["admin@contoso.test"]
+    name = account.user.email
+    found = client.get("/scim/v2/Users", {"filter": f'userName eq "{name}"'}).json()
+    assert found["totalResults"] == 0
+    # Nor can a provider take the account's address for a person (reserved, and taken).
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}
+    assert create(client, body).status_code in (400, 409)
+    assert list(User.objects.with_email(name)) == [account.user]
+    assert account.user.is_service_account and not account.user.scim_identities.exists()
+
+
+# --- A sponsor, always ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "message"),
+    [
+        ("robot", "is a service account; a sponsor is a person"),
+        ("former", "is deprovisioned"),
+        ("outsider", "is not a user of contoso"),
+    ],
+)
+def test_a_sponsor_is_an_active_person_of_the_tenant(
+    account, full_admin, other_tenant_admin, who, message
+):
+    former = UserFactory(tenant=full_admin.tenant, email="former@contoso.test")
+    former.deprovision()
+    sponsor = {"robot": account.user, "former": former, "outsider": other_tenant_admin}[who]
+    with pytest.raises(ValidationError, match=message):
+        service_account_create(
+            tenant=full_admin.tenant, name="other", role=Role.SECURITY_READER, sponsor=sponsor
+        )
+    with pytest.raises(ValidationError, match=message):
+        service_account_set_sponsor(account=account, sponsor=sponsor)
+    assert ServiceAccount.objects.count() == 1
+
+
+def test_deprovisioning_the_sponsor_leaves_the_tokens_working_and_flags_the_account(
+    account, account_secret, full_admin, caching
+):
+    client = api_client(account_secret)
+    assert client.get(ME).status_code == 200
+    user_deprovision(user=full_admin)
+    assert client.get(ME).status_code == 200
+    account.user.refresh_from_db()
+    assert account.user.sponsor_missing_since is not None
+    event = AuditEvent.objects.get(action="service_account.sponsor_missing")
+    assert event.subject == account.user and "admin@contoso.test deprovisioned" in event.detail
+
+
+def test_scim_deprovisioning_the_sponsor_leaves_the_tokens_working(
+    provisioning, account, account_secret, full_admin
+):
+    client = scim(provisioning)
+    found = client.get("/scim/v2/Users", {"filter": 'userName eq "admin@contoso.test"'}).json()
+    assert (
+        patch(
+            client, found["Resources"][0]["id"], {"op": "replace", "path": "active", "value": False}
+        ).status_code
+        == 204
+    )
+    assert api_client(account_secret).get(ME).status_code == 200
+    assert AuditEvent.objects.filter(action="service_account.sponsor_missing").count() == 1
+
+
+def test_a_person_who_sponsors_nothing_is_deprovisioned_as_before(account, operator):
+    user_deprovision(user=operator)
+    account.user.refresh_from_db()
+    assert account.user.sponsor_missing_since is None
+    assert not AuditEvent.objects.filter(action="service_account.sponsor_missing").exists()
+
+
+def later(monkeypatch, days):
+    moment = timezone.now() + timedelta(days=days)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+
+
+def test_after_the_grace_the_tokens_are_refused_naming_why(
+    account, account_secret, full_admin, monkeypatch, caching
+):
+    client = api_client(account_secret)
+    user_deprovision(user=full_admin)
+    later(monkeypatch, 29)
+    assert client.get(ME).status_code == 200
+    later(monkeypatch, 31)  # decided on the cached owner row: nothing was announced
+    refused = client.get(ME)
+    assert refused.status_code == 403
+    assert "service account has had no sponsor since" in refused.json()["detail"]
+    assert "a full admin must name a new sponsor" in refused.json()["detail"]
+
+
+def test_the_grace_is_the_tenants(account, account_secret, full_admin, monkeypatch):
+    tenant = full_admin.tenant
+    tenant.service_account_sponsor_grace_days = 2
+    tenant.save()
+    user_deprovision(user=full_admin)
+    later(monkeypatch, 3)
+    assert api_client(account_secret).get(ME).status_code == 403
+
+
+def test_a_new_sponsor_makes_the_tokens_work_again_at_once_and_is_audited(
+    account, account_secret, full_admin, operator, monkeypatch, caching
+):
+    client = api_client(account_secret)
+    user_deprovision(user=full_admin)
+    later(monkeypatch, 31)
+    assert client.get(ME).status_code == 403
+    assert service_account_set_sponsor(account=account, sponsor=operator, by=operator)
+    assert client.get(ME).status_code == 200
+    account.refresh_from_db()
+    assert account.sponsor == operator and account.user.sponsor_missing_since is None
+    event = AuditEvent.objects.get(action="service_account.sponsor_changed")
+    assert event.detail == "Sponsor of ci-deploy: admin@contoso.test → operator@contoso.test."
+
+
+def test_a_flagged_accounts_cached_token_costs_no_query(
+    account, account_secret, full_admin, caching
+):
+    user_deprovision(user=full_admin)
+    client = api_client(account_secret)
+    client.get(ME)
+    client.get(ME)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME).status_code == 200
+    assert len(queries) == 0
+
+
+def test_the_tokens_act_with_the_accounts_role_at_each_call(account, account_secret, caching):
+    client = api_client(account_secret)
+    token = Token.objects.get(owner=account.user)
+    assert client.get(ME).status_code == 200
+    user_set_role(user=account.user, role=Role.SECURITY_READER)
+    assert client.delete(f"/api/v1/tokens/{token.pk}/").status_code == 403
+
+
+# --- Commands --------------------------------------------------------------------------------
+
+
+def test_createserviceaccount_creates_an_account_that_generatetoken_serves(full_admin):
+    out = run(
+        "createserviceaccount",
+        "siem-sync",
+        "--tenant",
+        "contoso",
+        "--role",
+        "security_reader",
+        "--sponsor",
+        "ADMIN@contoso.test",
+    )
+    assert out == (
+        "Created service account siem-sync (Security reader) in tenant contoso, sponsored by "
+        "admin@contoso.test.\n"
+    )
+    account = ServiceAccount.objects.get(name="siem-sync")
+    assert account.sponsor == full_admin and account.user.role == Role.SECURITY_READER
+    assert AuditEvent.objects.get(action="service_account.created").via == "command"
+    secret = run(
+        "generatetoken", "--service-account", "siem-sync", "--tenant", "contoso", "--name", "Sync"
+    )
+    assert secret.count("\n") == 1 and crypto.is_well_formed(secret.strip())
+    token = Token.objects.get(digest=crypto.digest(secret.strip()))
+    assert token.owner == account.user and token.is_read_only
+    assert api_client(secret.strip()).get(ME).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["x", "--tenant", "nope", "--role", "full_admin"], "No tenant with slug 'nope'."),
+        (["x", "--tenant", "contoso", "--role", "boss"], "Unknown role 'boss'"),
+        (
+            ["x", "--tenant", "contoso", "--role", "full_admin", "--sponsor", "no@contoso.test"],
+            "No user with e-mail 'no@contoso.test' in contoso.",
+        ),
+        (
+            ["Bad Name", "--tenant", "contoso", "--role", "full_admin"],
+            "Service account 'Bad Name' refused: A service account name is 1-63 lowercase",
+        ),
+        (
+            ["ci-deploy", "--tenant", "contoso", "--role", "full_admin"],
+            "already has a service account of this name",
+        ),
+        (
+            [
+                "x",
+                "--tenant",
+                "contoso",
+                "--role",
+                "full_admin",
+                "--sponsor",
+                "ci-deploy@service-account.invalid",
+            ],
+            "a sponsor is a person",
+        ),
+    ],
+)
+def test_createserviceaccount_refuses_bad_input_with_one_line(account, args, message):
+    if "--sponsor" not in args:
+        args = [*args, "--sponsor", "admin@contoso.test"]
+    with pytest.raises(CommandError) as error:
+        run("createserviceaccount", *args)
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert ServiceAccount.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--service-account", "nope", "--tenant", "contoso"],
+            "No service account 'nope' in 'contoso'.",
+        ),
+        (["--service-account", "ci-deploy"], "--service-account needs --tenant SLUG."),
+        (
+            ["admin@contoso.test", "--service-account", "ci-deploy", "--tenant", "contoso"],
+            "Give EMAIL or --service-account, not both.",
+        ),
+        ([], "Name the token's owner: EMAIL, or --service-account NAME."),
+    ],
+)
+def test_generatetoken_for_a_service_account_refuses_bad_input(account, args, message):
+    with pytest.raises(CommandError) as error:
+        run("generatetoken", *args, "--name", "x")
+    assert str(error.value) == message
+    assert not Token.objects.exists()
