@@ -352,3 +352,88 @@ def test_the_tokens_table_names_the_account_as_owner_with_a_badge(
     assert "service-account.invalid" not in cell
     # The account comes with its token, in the listing's one query.
     assert not [q for q in queries if 'FROM "tenants_serviceaccount"' in q["sql"]]
+
+
+PAGE = "/settings/security-extensions/service-accounts/"
+
+
+@pytest.mark.parametrize("persona", ["operator", "reader"])
+def test_only_full_admins_see_the_service_accounts_page(request, signed_in, account, persona):
+    client = signed_in(request.getfixturevalue(persona))
+    assert client.get(PAGE).status_code == 404
+    assert client.post(f"{PAGE}ci-deploy/sponsor/", {"sponsor": "1"}).status_code == 404
+    home = client.get("/settings/security-extensions/").content.decode()
+    assert PAGE not in home
+
+
+def test_the_page_lists_accounts_with_role_sponsor_and_the_no_sponsor_flag(
+    signed_in, full_admin, operator, account
+):
+    client = signed_in(operator)  # signed in before the admin leaves
+    admin = signed_in(full_admin)
+    assert f'href="{PAGE}"' in admin.get("/settings/security-extensions/").content.decode()
+    html = admin.get(PAGE).content.decode()
+    assert '<th scope="row" data-label="Name">ci-deploy' in html
+    assert '<td data-label="Role">Security operator</td>' in html
+    assert '<td data-label="Sponsor">admin@contoso.test</td>' in html
+    user_set_role(user=operator, role=Role.FULL_ADMIN)
+    user_deprovision(user=full_admin)
+    html = client.get(PAGE).content.decode()
+    assert '<span class="badge badge-warning">No sponsor</span>' in html
+    assert "was admin@contoso.test" in html
+
+
+def test_a_full_admin_creates_an_account_sponsored_by_themselves_by_default(signed_in, full_admin):
+    client = signed_in(full_admin)
+    form = {
+        "name": "backup",
+        "description": "Nightly",
+        "role": "security_reader",
+        "sponsor": str(full_admin.pk),
+    }
+    response = client.post(PAGE, form)
+    assert response.status_code == 302
+    account = ServiceAccount.objects.get(name="backup")
+    assert account.sponsor == full_admin and account.description == "Nightly"
+    assert AuditEvent.objects.get(action="service_account.created").via == "page"
+    assert "Created service account backup." in client.get(PAGE).content.decode()
+    html = client.get(PAGE).content.decode()
+    assert f'<option value="{full_admin.pk}" selected>admin@contoso.test</option>' in html
+
+
+def test_the_create_form_refuses_bad_input_and_sponsors_who_may_not_sponsor(
+    signed_in, full_admin, account
+):
+    former = UserFactory(tenant=full_admin.tenant, email="former@contoso.test")
+    former.deprovision()
+    client = signed_in(full_admin)
+    for name, sponsor in (
+        ("Bad Name", full_admin.pk),
+        ("ok", former.pk),
+        ("ok", account.pk),
+        ("ci-deploy", full_admin.pk),
+    ):
+        form = {"name": name, "role": "security_reader", "sponsor": str(sponsor)}
+        response = client.post(PAGE, form)
+        assert response.status_code == 400 and 'class="field-error"' in response.text
+    assert ServiceAccount.objects.count() == 1
+
+
+def test_a_full_admin_names_a_new_sponsor_and_the_tokens_work_again(
+    signed_in, full_admin, operator, account, account_secret, monkeypatch
+):
+    user_set_role(user=operator, role=Role.FULL_ADMIN)
+    client = signed_in(operator)
+    user_deprovision(user=full_admin)
+    later(monkeypatch, 31)
+    assert api_client(account_secret).get(ME).status_code == 403
+    monkeypatch.undo()  # a month on, the session would have expired
+    response = client.post(f"{PAGE}ci-deploy/sponsor/", {"sponsor": str(operator.pk)})
+    assert response.status_code == 302
+    assert api_client(account_secret).get(ME).status_code == 200
+    account.refresh_from_db()
+    assert account.sponsor == operator
+    refused = client.post(f"{PAGE}ci-deploy/sponsor/", {"sponsor": str(full_admin.pk)})
+    assert refused.status_code == 302
+    account.refresh_from_db()
+    assert account.sponsor == operator
