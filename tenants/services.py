@@ -5,9 +5,11 @@ one of these returns, the next call on any host is decided on the new state."""
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from audit.models import Action, Via
 from audit.services import audit_record, audit_user_event
@@ -95,12 +97,30 @@ def user_deprovision(*, user, by=None, via=Via.COMMAND, client_ip=None):
 
 def _sponsor_left(person, *, by, via, client_ip):
     """The service accounts a deprovisioned person sponsored keep working (their tokens are
-    the tenant's integrations, not the person's scripts), flagged from now: after the tenant's
-    grace they are refused until a full admin names a new sponsor. The directory's manager
-    cannot take over yet: the portal stores no manager (SCIM's enterprise `manager` is kept
-    only inside the identity app's copy of the resource)."""
+    the tenant's integrations, not the person's scripts): they pass to the person's manager
+    when the directory names one who may sponsor, else they are flagged from now, and after
+    the tenant's grace refused until a full admin names a new sponsor."""
     now = timezone.now()
-    for account in ServiceAccount.objects.filter(sponsor=person).select_related("user"):
+    accounts = list(ServiceAccount.objects.filter(sponsor=person).select_related("user"))
+    manager = _directory_manager(person) if accounts else None
+    for account in accounts:
+        if manager is not None:
+            account.sponsor = manager
+            account.save(update_fields=["sponsor"])
+            account.user.sponsor_missing_since = None
+            account.user.save(update_fields=["sponsor_missing_since"])
+            audit_user_event(
+                account.user,
+                Action.SERVICE_ACCOUNT_SPONSOR_CHANGED,
+                via=via,
+                actor=by,
+                client_ip=client_ip,
+                detail=(
+                    f"Sponsor of {account.name}: {person.email} → {manager.email}, their "
+                    "manager in the directory (the sponsor was deprovisioned)."
+                ),
+            )
+            continue
         if account.user.sponsor_missing_since is not None:
             continue
         account.user.sponsor_missing_since = now
@@ -118,6 +138,16 @@ def _sponsor_left(person, *, by, via, client_ip):
                 "admin names a new sponsor."
             ),
         )
+
+
+def _directory_manager(person):
+    """The person's manager as the directory says (settings.DIRECTORY_MANAGER), when that
+    manager may sponsor; else None."""
+    path = getattr(settings, "DIRECTORY_MANAGER", "")
+    manager = import_string(path)(person) if path else None
+    if manager is None or sponsor_refusal(manager, person.tenant) is not None:
+        return None
+    return manager
 
 
 def service_account_create(

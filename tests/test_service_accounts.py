@@ -174,6 +174,61 @@ def test_scim_deprovisioning_the_sponsor_leaves_the_tokens_working(
     assert AuditEvent.objects.filter(action="service_account.sponsor_missing").count() == 1
 
 
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+def provisioned(client, email, manager_id=None):
+    body = {"schemas": [USER_SCHEMA], "userName": email, "emails": [{"value": email}]}
+    if manager_id:
+        body = {
+            **body,
+            "schemas": [USER_SCHEMA, ENTERPRISE],
+            ENTERPRISE: {"manager": {"value": manager_id, "$ref": f"Users/{manager_id}"}},
+        }
+    response = create(client, body)
+    assert response.status_code == 201, response.content
+    return response.json()["id"], User.objects.get(email=email)
+
+
+@pytest.mark.parametrize("via", ["scim", "command"])
+def test_a_deprovisioned_sponsor_passes_the_accounts_to_their_directory_manager(
+    provisioning, full_admin, via
+):
+    client = scim(provisioning)
+    boss_id, boss = provisioned(client, "boss@contoso.example")
+    ann_id, ann = provisioned(client, "ann@contoso.example", manager_id=boss_id)
+    account = service_account_create(
+        tenant=ann.tenant, name="sync", role=Role.SECURITY_READER, sponsor=ann
+    )
+    if via == "scim":
+        operation = {"op": "replace", "path": "active", "value": False}
+        assert patch(client, ann_id, operation).status_code == 204
+    else:
+        run("deprovisionuser", ann.email, "--tenant", "contoso")
+    account.refresh_from_db()
+    assert account.sponsor == boss and account.user.sponsor_missing_since is None
+    event = AuditEvent.objects.get(action="service_account.sponsor_changed")
+    assert event.detail == (
+        "Sponsor of sync: ann@contoso.example → boss@contoso.example, their manager in the "
+        "directory (the sponsor was deprovisioned)."
+    )
+    assert not AuditEvent.objects.filter(action="service_account.sponsor_missing").exists()
+
+
+def test_a_manager_who_may_not_sponsor_leaves_the_account_flagged(provisioning, full_admin):
+    client = scim(provisioning)
+    boss_id, boss = provisioned(client, "boss@contoso.example")
+    _, ann = provisioned(client, "ann@contoso.example", manager_id=boss_id)
+    account = service_account_create(
+        tenant=ann.tenant, name="sync", role=Role.SECURITY_READER, sponsor=ann
+    )
+    user_deprovision(user=boss)
+    user_deprovision(user=ann)
+    account.refresh_from_db()
+    assert account.sponsor == ann and account.user.sponsor_missing_since is not None
+
+
 def test_a_person_who_sponsors_nothing_is_deprovisioned_as_before(account, operator):
     user_deprovision(user=operator)
     account.user.refresh_from_db()
