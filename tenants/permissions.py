@@ -205,5 +205,11 @@ def may_choose_notifications(user):
 
 def receives_hygiene_digest(user):
     """The weekly digest counts every API token of the tenant, so it goes to those who may
-    see them all."""
-    return may_see_others_tokens(user)
+    see them all: people (a service account has no mailbox)."""
+    return may_see_others_tokens(user) and not user.is_service_account
+
+
+def receives_sponsor_alerts(user):
+    """A service account lost its sponsor: the full admins, who may name a new one, hear of
+    it (people only)."""
+    return may_manage_service_accounts(user) and not user.is_service_account

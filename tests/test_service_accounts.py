@@ -492,3 +492,53 @@ def test_a_full_admin_names_a_new_sponsor_and_the_tokens_work_again(
     assert refused.status_code == 302
     account.refresh_from_db()
     assert account.sponsor == operator
+
+
+# --- E-mail -----------------------------------------------------------------------------------
+
+
+def send_notifications():
+    call_command("sendnotifications", stdout=io.StringIO())
+
+
+def test_every_full_admin_is_mailed_once_when_an_account_loses_its_sponsor(
+    full_admin, operator, account, mailoutbox
+):
+    UserFactory(tenant=full_admin.tenant, role=Role.FULL_ADMIN, email="second@contoso.test")
+    service_account_create(  # a full-admin service account: no mailbox, no mail
+        tenant=full_admin.tenant, name="robot", role=Role.FULL_ADMIN, sponsor=operator
+    )
+    user_deprovision(user=full_admin)
+    send_notifications()
+    send_notifications()
+    mails = [m for m in mailoutbox if "no sponsor" in m.subject]
+    assert [m.to for m in mails] == [["second@contoso.test"]]
+    [message] = mails
+    assert message.subject == "[Contoso] Service account ci-deploy has no sponsor"
+    assert "Sponsor admin@contoso.test deprovisioned" in message.body
+    assert (
+        "http://contoso.us.portal.localhost/settings/security-extensions/service-accounts/"
+        in message.body
+    )
+
+
+def test_no_mail_when_a_new_sponsor_was_named_before_the_run(
+    full_admin, operator, account, mailoutbox
+):
+    user_deprovision(user=full_admin)
+    service_account_set_sponsor(account=account, sponsor=operator)
+    user_set_role(user=operator, role=Role.FULL_ADMIN)
+    send_notifications()
+    assert not [m for m in mailoutbox if "no sponsor" in m.subject]
+
+
+def test_a_service_account_gets_neither_digests_nor_expiry_mails(full_admin, mailoutbox):
+    robot = service_account_create(
+        tenant=full_admin.tenant, name="robot", role=Role.FULL_ADMIN, sponsor=full_admin
+    ).user
+    soon = token_issue(owner=robot, name="Soon", expires_at=timezone.now() + timedelta(hours=12))
+    old = token_issue(owner=full_admin, name="Old").token
+    long_ago = timezone.now() - timedelta(days=100)
+    Token.objects.filter(pk__in=[soon.token.pk, old.pk]).update(created_at=long_ago)
+    send_notifications()
+    assert mailoutbox and all(m.to == ["admin@contoso.test"] for m in mailoutbox)
