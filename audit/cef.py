@@ -17,6 +17,9 @@ SEVERITY = {
     Action.TOKEN_NEW_NETWORK: 7,
     Action.USER_SIGN_IN_LOCKED: 8,
     Action.USER_SIGN_IN_FAILED: 6,
+    # An integration will stop at the grace's end unless someone names a sponsor.
+    Action.SERVICE_ACCOUNT_SPONSOR_MISSING: 6,
+    Action.SERVICE_ACCOUNT_SPONSOR_CHANGED: 5,
     Action.TOKEN_REVOKED: 5,
     Action.USER_DEPROVISIONED: 5,
     Action.USER_ROLE_CHANGED: 5,

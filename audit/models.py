@@ -52,6 +52,10 @@ class Action(models.TextChoices):
     USER_PROVISIONED = "user.provisioned", "User provisioned"
     USER_UPDATED = "user.updated", "User updated"
     USER_REACTIVATED = "user.reactivated", "User reactivated"
+    # Service accounts (tenants.services, CONTRACT §15).
+    SERVICE_ACCOUNT_CREATED = "service_account.created", "Service account created"
+    SERVICE_ACCOUNT_SPONSOR_CHANGED = "service_account.sponsor_changed", "Sponsor changed"
+    SERVICE_ACCOUNT_SPONSOR_MISSING = "service_account.sponsor_missing", "Sponsor missing"
 
 
 class Via(models.TextChoices):

@@ -259,7 +259,10 @@ class TenantUserStorage(ScimStorage):
         return SearchPage(total=len(found), resources=found[start:stop])
 
     def _live(self):
-        return ScimIdentity.objects.live().filter(tenant=self.tenant)
+        # Service accounts are the tenant's, not the directory's: never listed nor changed.
+        return ScimIdentity.objects.live().filter(
+            tenant=self.tenant, user__is_service_account=False
+        )
 
     def _identity(self, resource_id, *, for_update=False):
         try:
@@ -279,7 +282,9 @@ class TenantUserStorage(ScimStorage):
         so that an identity provider can find and link them before creating anyone."""
         # Users with no identity at all: a user deleted through SCIM keeps its deleted one,
         # and so stays out of the listing.
-        missing = AccountUser.objects.filter(tenant=self.tenant, scim_identities__isnull=True)
+        missing = AccountUser.objects.filter(
+            tenant=self.tenant, scim_identities__isnull=True, is_service_account=False
+        )
         ScimIdentity.objects.bulk_create(
             [
                 ScimIdentity(user=user, tenant=self.tenant, user_name=user.email)

@@ -1,5 +1,7 @@
 """Writes of the identity integration; each appends its audit event."""
 
+import uuid
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,7 +14,9 @@ from tokens.services import token_revoke
 from web import invalidation
 
 from . import discovery
-from .models import IdentitySettings
+from .models import IdentitySettings, ScimIdentity
+
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 def identity_settings_save(*, form, by, client_ip=None):
@@ -171,3 +175,25 @@ def _how_closed(user):
     )
     when = user.deprovisioned_at or (event and event.created_at)
     return f"had been deprovisioned {how}" + (f" on {when:%Y-%m-%d}" if when else "")
+
+
+def directory_manager(user):
+    """The user's manager as the directory last provisioned it (the SCIM enterprise
+    extension's `manager`, the SCIM id of another user of the tenant), or None.
+
+    Read by tenants.services through settings.DIRECTORY_MANAGER, as a floor below cannot
+    import this one: a deprovisioned sponsor's service accounts pass to this person.
+    """
+    identity = ScimIdentity.objects.live().filter(user=user).first()
+    extension = (identity.resource or {}).get(ENTERPRISE_USER) if identity else None
+    manager = extension.get("manager") if isinstance(extension, dict) else None
+    value = manager.get("value") if isinstance(manager, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        scim_id = uuid.UUID(value)
+    except ValueError:
+        return None
+    found = ScimIdentity.objects.live().filter(tenant_id=user.tenant_id, scim_id=scim_id)
+    found = found.select_related("user").first()
+    return found.user if found else None

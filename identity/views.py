@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audit.models import Action, AuditEvent, Via
 from audit.services import audit_record
 from tenants.models import User
-from tenants.permissions import may_manage_identity
+from tenants.permissions import may_manage_identity, may_sign_in
 from tokens.forms import TokenNameForm
 from tokens.models import Token, TokenKind
 from tokens.services import token_issue, token_revoke
@@ -98,6 +98,10 @@ def sso_callback(request):
             identity,
             f"The account {email} has been deprovisioned and cannot sign in.",
             user=user,
+        )
+    if not may_sign_in(user):
+        return _refuse(
+            request, identity, f"{email} is a service account and cannot sign in.", user=user
         )
     next_url = request.session.pop(NEXT_KEY, "")
     auth.login(request, user, backend=SESSION_BACKEND)

@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 
 from audit.models import Action, AuditEvent
 from tenants.models import Tenant, User
-from tenants.permissions import receives_hygiene_digest
+from tenants.permissions import receives_hygiene_digest, receives_sponsor_alerts
 from tokens.models import Token
 
 from .models import Delivery, Kind, SentNotification
@@ -71,6 +71,8 @@ def _owned_api_tokens(tenants):
             expires_at__isnull=False,
             owner__is_active=True,
             owner__tenant=F("tenant"),
+            # A service account has no mailbox (its address is a placeholder).
+            owner__is_service_account=False,
         )
         .annotate(issued=Coalesce(F("rotated_at"), F("created_at")))
         .select_related("tenant", "owner")
@@ -200,9 +202,57 @@ def lock_events(now, tenants):
             )
 
 
+# A flag (tenants.services) older than this gets no notice: the first run after an upgrade
+# must not mail about old ones.
+SPONSOR_NOTICE_WINDOW = timedelta(days=7)
+
+
+def sponsor_events(now, tenants):
+    """One e-mail to each full admin for each service account flagged No sponsor (the
+    audit's service_account.sponsor_missing, written once per flag), keyed by that event."""
+    flags = list(
+        AuditEvent.objects.filter(
+            tenant__in=tenants,
+            action=Action.SERVICE_ACCOUNT_SPONSOR_MISSING,
+            created_at__gt=now - SPONSOR_NOTICE_WINDOW,
+            # Still flagged: a new sponsor named meanwhile makes the mail pointless.
+            subject__sponsor_missing_since__isnull=False,
+        ).select_related("tenant", "subject__service_account")
+    )
+    if not flags:
+        return
+    rows = SentNotification.objects.filter(
+        kind=Kind.SPONSOR_MISSING, period_key__in=[str(flag.public_id) for flag in flags]
+    )
+    done, waiting = _held(rows, now, "recipient_id", "period_key")
+    admins = {}
+    for flag in flags:
+        if flag.tenant_id not in admins:
+            people = User.objects.filter(tenant=flag.tenant, is_active=True).order_by("email")
+            admins[flag.tenant_id] = [u for u in people if receives_sponsor_alerts(u)]
+        account = flag.subject.service_account
+        grace = timedelta(days=flag.tenant.service_account_sponsor_grace_days)
+        for admin in admins[flag.tenant_id]:
+            event = (admin.pk, str(flag.public_id))
+            if event not in done:
+                yield Due(
+                    Kind.SPONSOR_MISSING,
+                    flag.tenant,
+                    admin,
+                    event[1],
+                    counts={
+                        "account": account.name,
+                        "detail": flag.detail,
+                        "refused_from": flag.subject.sponsor_missing_since + grace,
+                    },
+                    deferred_until=waiting.get(event),
+                )
+
+
 def due_notifications(now, tenants=None):
     """Every e-mail due now, for the given tenants (a query set; default: all of them)."""
     tenants = Tenant.objects.all() if tenants is None else tenants
     yield from token_events(now, tenants)
     yield from digest_events(now, tenants)
     yield from lock_events(now, tenants)
+    yield from sponsor_events(now, tenants)

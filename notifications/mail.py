@@ -12,6 +12,7 @@ from .models import Kind
 TOKEN_TEMPLATE = "notifications/email/token_expiry"
 DIGEST_TEMPLATE = "notifications/email/weekly_digest"
 LOCK_TEMPLATE = "notifications/email/sign_in_locked"
+SPONSOR_TEMPLATE = "notifications/email/sponsor_missing"
 
 
 def tenant_link(tenant, path):
@@ -28,6 +29,8 @@ def _subject(due):
         return f"{prefix} Weekly API token hygiene"
     if due.kind == Kind.SIGN_IN_LOCKED:
         return f"{prefix} Password sign-in to your account was locked"
+    if due.kind == Kind.SPONSOR_MISSING:
+        return f"{prefix} Service account {due.counts['account']} has no sponsor"
     name = due.token.name
     return {
         Kind.EXPIRES_IN_7_DAYS: f"{prefix} Your API token “{name}” expires in less than a week",
@@ -47,6 +50,10 @@ def _context(due):
     }
     if due.kind == Kind.SIGN_IN_LOCKED:
         context.update(due.counts, limit=settings.SIGN_IN_FAILURE_LIMIT_PER_ACCOUNT)
+    elif due.kind == Kind.SPONSOR_MISSING:
+        context.update(
+            due.counts, accounts_url=tenant_link(due.tenant, reverse("service-accounts:list"))
+        )
     elif due.token is not None:
         context["token"] = due.token
         context["token_url"] = tenant_link(
@@ -81,9 +88,11 @@ def _context(due):
 
 
 def compose(due, connection=None):
-    template = {Kind.WEEKLY_DIGEST: DIGEST_TEMPLATE, Kind.SIGN_IN_LOCKED: LOCK_TEMPLATE}.get(
-        due.kind, TOKEN_TEMPLATE
-    )
+    template = {
+        Kind.WEEKLY_DIGEST: DIGEST_TEMPLATE,
+        Kind.SIGN_IN_LOCKED: LOCK_TEMPLATE,
+        Kind.SPONSOR_MISSING: SPONSOR_TEMPLATE,
+    }.get(due.kind, TOKEN_TEMPLATE)
     context = _context(due)
     message = EmailMultiAlternatives(
         subject=_subject(due),

@@ -15,6 +15,7 @@ class Kind(models.TextChoices):
     EXPIRED = "expired", "Token expired"
     WEEKLY_DIGEST = "weekly_digest", "Weekly token hygiene digest"
     SIGN_IN_LOCKED = "sign_in_locked", "Password sign-in locked"
+    SPONSOR_MISSING = "sponsor_missing", "Service account without a sponsor"
 
 
 class Delivery(models.TextChoices):

@@ -312,6 +312,9 @@ EMAIL_TIMEOUT = 10
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = ["tenants.backends.TenantEmailBackend"]
+# Who takes over a deprovisioned person's service accounts: their manager in the directory
+# (identity, a floor above tenants, hence a dotted path as for the backends). "" for none.
+DIRECTORY_MANAGER = "identity.services.directory_manager"
 SILENCED_SYSTEM_CHECKS = [
     # "User.email is the USERNAME_FIELD but not unique": on purpose, e-mails are unique per
     # tenant (tenants.models.User), and the one backend above never takes an e-mail alone

@@ -20,6 +20,7 @@ urlpatterns = [
         name="security-extensions",
     ),
     path("settings/security-extensions/api-tokens/", include("tokens.urls")),
+    path("settings/security-extensions/service-accounts/", include("tenants.urls")),
     path("settings/security-extensions/api-usage/", overview.api_usage, name="usage-overview"),
     path("settings/", include("integrations.urls")),
     path("settings/audit-log/", include("audit.urls")),

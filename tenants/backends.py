@@ -1,6 +1,7 @@
 from django.contrib.auth.backends import ModelBackend
 
 from .models import User
+from .permissions import may_sign_in
 
 
 class TenantEmailBackend(ModelBackend):
@@ -26,3 +27,7 @@ class TenantEmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def user_can_authenticate(self, user):
+        # Not is_active alone: a service account is refused even with a password set on it.
+        return may_sign_in(user)

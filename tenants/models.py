@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.sessions.models import Session
@@ -77,6 +79,11 @@ class Tenant(models.Model):
     token_networks_required = models.BooleanField(default=False, db_default=False)
     token_networks = models.TextField(
         blank=True, default="", db_default="", validators=[networks.validate_stored]
+    )
+    # Days a service account whose sponsor left without a successor keeps working (CONTRACT
+    # §15), so that a full admin has time to name a new one before its integration stops.
+    service_account_sponsor_grace_days = models.PositiveIntegerField(
+        default=30, db_default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
     )
 
     class Meta:
@@ -165,6 +172,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     deprovisioned_at = models.DateTimeField(null=True, blank=True)
+    # A service account (ServiceAccount): never signs in; its API tokens act with its role.
+    is_service_account = models.BooleanField(default=False, db_default=False)
+    # When a service account's sponsor was deprovisioned with no one to take over. On the
+    # user row, not the ServiceAccount's, because the token hot path caches this row with
+    # each token: the refusal after the tenant's grace costs no query (CONTRACT §15).
+    sponsor_missing_since = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -241,6 +254,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.role = Role(role)
         self.save(update_fields=["role"])
 
+    def sponsor_grace_ends_at(self):
+        """When a service account without a sponsor stops being usable; None while it has one
+        (and for people). Reads the user's tenant, which the token cache holds with it."""
+        if self.sponsor_missing_since is None:
+            return None
+        days = self.tenant.service_account_sponsor_grace_days
+        return self.sponsor_missing_since + timedelta(days=days)
+
 
 def validate_user_email(value):
     """The rules of User.email, for writes without a model form (commands, SCIM): an address
@@ -262,3 +283,81 @@ class UserSession(models.Model):
 
     def __str__(self):
         return f"Session of {self.user}"
+
+
+SERVICE_ACCOUNT_DOMAIN = "service-account.invalid"
+
+
+class ServiceAccount(models.Model):
+    """A named, non-human identity of a tenant (CONTRACT §15): a User of the tenant marked as
+    a service account (so its API tokens are ordinary tokens acting with its role at each
+    call), with a description and a sponsor, the active person answerable for it.
+
+    Its user's e-mail is made from the name under a reserved domain (RFC 2606 .invalid):
+    User.email is required and unique per tenant, and no person can ever own such an address.
+    """
+
+    # No foreign-key constraints in the database yet (db_constraint=False), only the ORM's
+    # PROTECT: the previous release, which keeps serving on this schema (CONTRACT §14), does
+    # not know this table, and a constraint here would make its TRUNCATE of users and tenants
+    # fail (its test teardown; `previous_release` runs its tests). The constraints come one
+    # release later, with the contracting steps.
+    user = models.OneToOneField(
+        User,
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="service_account",
+        db_constraint=False,
+    )
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="service_accounts", db_constraint=False
+    )
+    name = models.CharField(
+        max_length=63,
+        validators=[
+            RegexValidator(
+                SLUG_PATTERN,
+                "A service account name is 1-63 lowercase letters, digits or hyphens, "
+                "not starting or ending with a hyphen.",
+            )
+        ],
+    )
+    description = models.CharField(max_length=500, blank=True, default="")
+    # PROTECT: a sponsor is deprovisioned, never deleted, while it sponsors (tenants.services).
+    sponsor = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="sponsored_accounts", db_constraint=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                name="service_account_name_unique_in_tenant",
+                violation_error_message="This tenant already has a service account of this name.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @staticmethod
+    def email_for(name):
+        return f"{name}@{SERVICE_ACCOUNT_DOMAIN}"
+
+    @property
+    def sponsor_missing(self):
+        return self.user.sponsor_missing_since is not None
+
+
+def sponsor_refusal(sponsor, tenant):
+    """Why this user cannot sponsor a service account of the tenant, or None: a sponsor is an
+    active person of the same tenant."""
+    if sponsor.tenant_id != tenant.pk:
+        return f"{sponsor.email} is not a user of {tenant.slug}."
+    if sponsor.is_service_account:
+        return f"{sponsor.email} is a service account; a sponsor is a person."
+    if sponsor.is_deprovisioned or not sponsor.is_active:
+        return f"{sponsor.email} is deprovisioned; a sponsor is an active person."
+    return None

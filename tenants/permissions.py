@@ -21,11 +21,15 @@ The rules, and why:
   whatever its owner may do, so a write needs both. A reader's tokens are issued read only.
   Its owner and full admins may narrow a token further (revoking only ever takes privileges
   away, and so does narrowing).
+- A service account (CONTRACT §15) never signs in: no password, no single sign-on, no
+  session, no Django admin. Its API tokens act with its role like a person's, and are refused
+  once its sponsor has been missing for longer than the tenant's grace.
 - Platform operators (staff without a tenant) use Django admin, where they see and revoke any
   token. They have no tenant pages (tenants.middleware sends them to admin).
 """
 
 from django.db.models import Q
+from django.utils import timezone
 
 from web import networks
 
@@ -50,9 +54,27 @@ def may_use_admin(user):
     return user.is_active and user.is_staff and user.tenant_id is None
 
 
-def may_call_api(user):
+def may_sign_in(user):
+    """Password, single sign-on or Django admin: people only, while active."""
+    return user.is_active and not user.is_service_account
+
+
+def may_call_api(user, now=None):
     """Whether the user's API tokens may be used at all (a refusal is 403, not 401)."""
-    return _member(user)
+    return _member(user) and not sponsorship_lapsed(user, now)
+
+
+def sponsorship_lapsed(user, now=None):
+    """A service account whose sponsor has been missing past the tenant's grace: its tokens
+    are refused until a full admin names a new sponsor. Decided from the user row and its
+    tenant, which the token cache holds: no query."""
+    ends = user.sponsor_grace_ends_at() if user.is_service_account else None
+    return ends is not None and ends <= (now or timezone.now())
+
+
+def may_manage_service_accounts(user):
+    """Create service accounts and name their sponsors."""
+    return _administers(user)
 
 
 def may_write(user):
@@ -183,5 +205,11 @@ def may_choose_notifications(user):
 
 def receives_hygiene_digest(user):
     """The weekly digest counts every API token of the tenant, so it goes to those who may
-    see them all."""
-    return may_see_others_tokens(user)
+    see them all: people (a service account has no mailbox)."""
+    return may_see_others_tokens(user) and not user.is_service_account
+
+
+def receives_sponsor_alerts(user):
+    """A service account lost its sponsor: the full admins, who may name a new one, hear of
+    it (people only)."""
+    return may_manage_service_accounts(user) and not user.is_service_account

@@ -3,14 +3,21 @@ see the change, and, in the same transaction, makes what every process caches ab
 tenant stale (web.invalidation): cached tokens carry their owner and their tenant, so once
 one of these returns, the next call on any host is decided on the new state."""
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from audit.models import Action, Via
 from audit.services import audit_record, audit_user_event
 from web import invalidation
 
-from .models import Role
+from .models import Role, ServiceAccount, Tenant, User, sponsor_refusal
 
+DEFAULT_SPONSOR_GRACE_DAYS = Tenant._meta.get_field("service_account_sponsor_grace_days").default
 POLICY_FIELDS = (
     "token_expiry_required",
     "token_max_lifetime_days",
@@ -18,6 +25,7 @@ POLICY_FIELDS = (
     "token_networks_required",
     "token_networks",
     "audit_retention_days",
+    "service_account_sponsor_grace_days",
 )
 
 
@@ -53,6 +61,9 @@ def _policy_summary(tenant):
         parts.append(f"tokens used only from {', '.join(tenant.token_allowed_networks)}")
     if tenant.audit_retention_days:
         parts.append(f"audit events kept {tenant.audit_retention_days} days")
+    if tenant.service_account_sponsor_grace_days != DEFAULT_SPONSOR_GRACE_DAYS:
+        days = tenant.service_account_sponsor_grace_days
+        parts.append(f"service accounts work {days} days without a sponsor")
     return ", ".join(parts).capitalize() + "."
 
 
@@ -79,7 +90,125 @@ def user_deprovision(*, user, by=None, via=Via.COMMAND, client_ip=None):
             client_ip=client_ip,
             detail="Sign-in refused; tokens kept but refused.",
         )
+        _sponsor_left(user, by=by, via=via, client_ip=client_ip)
         invalidation.announce(user.tenant_id)
+    return True
+
+
+def _sponsor_left(person, *, by, via, client_ip):
+    """The service accounts a deprovisioned person sponsored keep working (their tokens are
+    the tenant's integrations, not the person's scripts): they pass to the person's manager
+    when the directory names one who may sponsor, else they are flagged from now, and after
+    the tenant's grace refused until a full admin names a new sponsor."""
+    now = timezone.now()
+    accounts = list(ServiceAccount.objects.filter(sponsor=person).select_related("user"))
+    manager = _directory_manager(person) if accounts else None
+    for account in accounts:
+        if manager is not None:
+            account.sponsor = manager
+            account.save(update_fields=["sponsor"])
+            account.user.sponsor_missing_since = None
+            account.user.save(update_fields=["sponsor_missing_since"])
+            audit_user_event(
+                account.user,
+                Action.SERVICE_ACCOUNT_SPONSOR_CHANGED,
+                via=via,
+                actor=by,
+                client_ip=client_ip,
+                detail=(
+                    f"Sponsor of {account.name}: {person.email} → {manager.email}, their "
+                    "manager in the directory (the sponsor was deprovisioned)."
+                ),
+            )
+            continue
+        if account.user.sponsor_missing_since is not None:
+            continue
+        account.user.sponsor_missing_since = now
+        account.user.save(update_fields=["sponsor_missing_since"])
+        days = person.tenant.service_account_sponsor_grace_days
+        audit_user_event(
+            account.user,
+            Action.SERVICE_ACCOUNT_SPONSOR_MISSING,
+            via=via,
+            actor=by,
+            client_ip=client_ip,
+            detail=(
+                f"Sponsor {person.email} deprovisioned; the tokens of {account.name} are "
+                f"refused after {now + timedelta(days=days):%Y-%m-%d %H:%M} UTC unless a full "
+                "admin names a new sponsor."
+            ),
+        )
+
+
+def _directory_manager(person):
+    """The person's manager as the directory says (settings.DIRECTORY_MANAGER), when that
+    manager may sponsor; else None."""
+    path = getattr(settings, "DIRECTORY_MANAGER", "")
+    manager = import_string(path)(person) if path else None
+    if manager is None or sponsor_refusal(manager, person.tenant) is not None:
+        return None
+    return manager
+
+
+def service_account_create(
+    *, tenant, name, role, sponsor, description="", by=None, via=Via.COMMAND, client_ip=None
+):
+    """Create a service account: a user of the tenant that can never sign in (no usable
+    password), with the role given, sponsored by an active person. ValidationError names what
+    is wrong with the name, the role or the sponsor."""
+    role = Role(role)
+    refusal = sponsor_refusal(sponsor, tenant)
+    if refusal:
+        raise ValidationError(refusal)
+    user = User(
+        email=ServiceAccount.email_for(name), tenant=tenant, role=role, is_service_account=True
+    )
+    user.set_unusable_password()
+    account = ServiceAccount(
+        user=user, tenant=tenant, name=name, description=description, sponsor=sponsor
+    )
+    account.full_clean(exclude=["user"])
+    if User.objects.with_email(user.email).filter(tenant=tenant).exists():
+        raise ValidationError("This tenant already has a service account of this name.")
+    with transaction.atomic():
+        user.save()
+        account.user = user
+        account.save()
+        audit_user_event(
+            user,
+            Action.SERVICE_ACCOUNT_CREATED,
+            via=via,
+            actor=by,
+            client_ip=client_ip,
+            detail=f"Service account {name} created as {role.label}, sponsored by {sponsor.email}.",
+        )
+    return account
+
+
+def service_account_set_sponsor(*, account, sponsor, by=None, via=Via.PAGE, client_ip=None):
+    """Name a new sponsor; a flagged account is usable again on every host once this
+    returns. ValidationError when the sponsor may not sponsor; False if nothing changed."""
+    refusal = sponsor_refusal(sponsor, account.tenant)
+    if refusal:
+        raise ValidationError(refusal)
+    user = account.user
+    if account.sponsor_id == sponsor.pk and user.sponsor_missing_since is None:
+        return False
+    previous = account.sponsor.email
+    with transaction.atomic():
+        account.sponsor = sponsor
+        account.save(update_fields=["sponsor"])
+        user.sponsor_missing_since = None
+        user.save(update_fields=["sponsor_missing_since"])
+        audit_user_event(
+            user,
+            Action.SERVICE_ACCOUNT_SPONSOR_CHANGED,
+            via=via,
+            actor=by,
+            client_ip=client_ip,
+            detail=f"Sponsor of {account.name}: {previous} → {sponsor.email}.",
+        )
+        invalidation.announce(account.tenant_id)  # cached tokens carry the flag
     return True
 
 

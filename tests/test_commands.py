@@ -228,6 +228,18 @@ def test_demo_if_empty_leaves_an_existing_database_alone(tenant):
         ["createtenant", "BAD", "--name", "x"],
         ["setrole", "nobody@x.test", "full_admin"],
         ["createuser", "x@y.test"],
+        [
+            "createserviceaccount",
+            "x",
+            "--tenant",
+            "no",
+            "--role",
+            "full_admin",
+            "--sponsor",
+            "a@b.c",
+        ],
+        ["createserviceaccount", "x", "--tenant", "no"],
+        ["generatetoken", "--service-account", "x", "--name", "y"],
     ],
 )
 def test_commands_print_one_line_and_no_traceback_from_the_shell(args, shell_env):

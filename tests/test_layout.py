@@ -2,6 +2,7 @@ import pytest
 from django.urls import URLResolver, get_resolver, reverse
 
 from integrations.models import LogCollector, SiemAgent
+from tenants.services import service_account_create
 from tests.api import api_client
 from tokens.models import Token, TokenKind
 
@@ -70,6 +71,8 @@ PAGES = {
     "tokens:rotate": "token_id",
     "tokens:networks": "token_id",
     "tokens:review-networks": "token_id",
+    "service-accounts:list": None,
+    "service-accounts:sponsor": "service_account",
     "integrations:siem-list": None,
     "integrations:siem-add": None,
     "integrations:siem-regenerate": "siem",
@@ -130,6 +133,9 @@ def objects_of_every_page(full_admin, issue):
         "siem": siem.public_id,
         "collector": collector.public_id,
         "provisioning_id": issue(full_admin, "Okta", kind=TokenKind.PROVISIONING)[0].pk,
+        "service_account": service_account_create(
+            tenant=full_admin.tenant, name="ci", role="security_reader", sponsor=full_admin
+        ).name,
     }
 
 
@@ -137,7 +143,9 @@ def page_url(name, objects_of_every_page):
     needs = PAGES[name]
     if needs is None:
         return reverse(name)
-    key = "public_id" if needs in ("siem", "collector") else "token_id"
+    key = {"siem": "public_id", "collector": "public_id", "service_account": "name"}.get(
+        needs, "token_id"
+    )
     return reverse(name, kwargs={key: objects_of_every_page[needs]})
 
 

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tenants.models import Tenant, User
-from tenants.permissions import may_call_api
+from tenants.permissions import may_call_api, sponsorship_lapsed
 from web.auth import AuthenticationFailed, MalformedCredentials, PermissionDenied
 
 from . import authcache, crypto
@@ -32,6 +32,20 @@ class DeprovisionedOwner(PermissionDenied):
     def __init__(self, token):
         super().__init__("permission denied")
         self.token = token
+
+
+class UnsponsoredServiceAccount(PermissionDenied):
+    """A token of a service account whose sponsor was deprovisioned longer ago than the
+    tenant's grace, and no full admin has named a new one (CONTRACT §15). The token itself is
+    good, so this is no failed authentication to count against the address."""
+
+    counted = False
+
+    def __init__(self, owner):
+        super().__init__(
+            "Permission denied: this token's service account has had no sponsor since "
+            f"{owner.sponsor_missing_since:%Y-%m-%d}; a full admin must name a new sponsor."
+        )
 
 
 class ReadOnlyOwner(PermissionDenied):
@@ -109,11 +123,14 @@ def _load(digest):
         return _load_prepared(digest)
     # get(), not first(): first() would add the model's ordering, and with it a sort step.
     try:
-        return Token.objects.select_related("owner", "tenant").get(
+        token = Token.objects.select_related("owner", "tenant").get(
             Q(digest=digest) | Q(previous_digest=digest)
         )
     except Token.DoesNotExist:
         return None
+    # The owner's tenant is the token's: cached, so the owner's checks ask no query.
+    User.tenant.field.set_cached_value(token.owner, token.tenant)
+    return token
 
 
 def _fields(model, leave_out=()):
@@ -228,5 +245,7 @@ def identify(header, *, host_tenant):
     # an identity provider's) keeps working when the admin who created it leaves, and has its
     # kind's privileges only: the endpoints of its kind, never the creator's.
     if token.is_personal and not may_call_api(token.owner):
+        if sponsorship_lapsed(token.owner):
+            raise UnsponsoredServiceAccount(token.owner)
         raise DeprovisionedOwner(token)
     return token, previous

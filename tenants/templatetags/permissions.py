@@ -15,6 +15,7 @@ for question in (
     permissions.may_set_token_policy,
     permissions.may_manage_identity,
     permissions.may_manage_integrations,
+    permissions.may_manage_service_accounts,
     permissions.may_see_api_usage,
     permissions.may_review_new_networks,
     permissions.may_rotate_token,

@@ -35,9 +35,10 @@ def find_user(email, tenant=None):
     return found[0]
 
 
-def add_user_arguments(parser):
-    """EMAIL and --tenant, for commands that act on one user."""
-    parser.add_argument("email")
+def add_user_arguments(parser, email_optional=False):
+    """EMAIL and --tenant, for commands that act on one user (EMAIL optional where another
+    argument may name the user instead)."""
+    parser.add_argument("email", nargs="?" if email_optional else None)
     parser.add_argument(
         "--tenant", metavar="SLUG", help="the user's tenant, where the e-mail names several"
     )

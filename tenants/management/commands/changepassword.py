@@ -22,6 +22,8 @@ class Command(PortalCommand):
 
     def handle(self, *args, email, tenant, **options):
         user = find_user(email, tenant)
+        if user.is_service_account:
+            raise CommandError(f"{user.email} is a service account, which never signs in.")
         where = f" in {user.tenant.slug}" if user.tenant else ""
         self.stdout.write(f"Changing the password of {user.email}{where}.")
         for _ in range(TRIES):
