@@ -4,6 +4,7 @@ data written before tenants 0002, and what it must be after."""
 import json
 import sys
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -37,21 +38,43 @@ def _old_tenant(slug, name):
     return Tenant.objects.only("pk").get(slug=slug)
 
 
+def _old_user(email, tenant=None):
+    """A user row with the columns of tenants 0001 only (later migrations add columns, e.g.
+    is_service_account, that the model of today would insert); a platform operator without
+    a tenant. Loaded with the columns a session needs."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO tenants_user (password, is_superuser, email, role, is_active, "
+            "is_staff, date_joined, tenant_id) VALUES (%s, %s, %s, 'security_reader', %s, "
+            "%s, %s, %s)",
+            [
+                make_password("pw"),
+                tenant is None,
+                email,
+                True,
+                tenant is None,
+                timezone.now(),
+                tenant and tenant.pk,
+            ],
+        )
+    return User.objects.only("pk", "password").filter(email=email).latest("pk")
+
+
 def seed():
-    """Before the migration: columns as they were, so plain saves still fit (users, sessions,
-    identities); tenants, whose table has grown since, are written as they were."""
+    """Before the migration: sessions and identities as plain saves (their tables are as they
+    were); tenants and users, whose tables have grown since, are written as they were."""
     duplicates = json.load(sys.stdin)
     contoso = _old_tenant("contoso", "Contoso")
     _old_tenant("fabrikam", "Fabrikam")
-    alice = User.objects.create_user("alice@example.test", "pw", tenant=contoso)
-    bob = User.objects.create_user("bob@example.test", "pw", tenant=contoso)
+    alice = _old_user("alice@example.test", contoso)
+    bob = _old_user("bob@example.test", contoso)
     User.objects.filter(pk=bob.pk).update(is_active=False, deprovisioned_at=timezone.now())
-    User.objects.create_superuser("root@platform.test", "pw")
+    _old_user("root@platform.test")
     ScimIdentity.objects.create(user=alice, tenant=contoso, user_name="alice")
     if duplicates:
-        User.objects.create_user("carol@example.test", "pw", tenant=contoso)
+        _old_user("carol@example.test", contoso)
         User.objects.filter(email="carol@example.test").update(email="Carol@example.test")
-        User.objects.create_user("carol@example.test", "pw", tenant=contoso)
+        _old_user("carol@example.test", contoso)
     print(json.dumps({"alice": _session(alice), "bob": _session(bob)}))
 
 
