@@ -255,25 +255,37 @@ def token_record_successor_use(token):
     token.successor_used_at = now
 
 
+def _kept_once_per_address(token, now, client_ip, prefix, **still):
+    """Write <prefix>_at and <prefix>_ip on the token unless the same address was kept
+    within the last resolution (checked on the row, so two workers write it once): whether
+    it was written. still: what the row must still be for the write to apply."""
+    at, ip = f"{prefix}_at", f"{prefix}_ip"
+    last = getattr(token, at)
+    if last is not None and last > now - resolution() and getattr(token, ip) == client_ip:
+        return False
+    updated = (
+        Token.objects.filter(pk=token.pk, **still)
+        .filter(
+            Q(**{f"{at}__isnull": True})
+            | Q(**{f"{at}__lte": now - resolution()})
+            | ~Q(**{ip: client_ip})
+        )
+        .update(**{at: now, ip: client_ip})
+    )
+    setattr(token, at, now)
+    setattr(token, ip, client_ip)
+    return bool(updated)
+
+
 def token_record_previous_reuse(token, client_ip, now):
     """Flag and audit the secret a rotation replaced, used after its successor: at most once
     per resolution per token and address, as for a call from outside the token's networks,
     so a script hammering with it does not hammer the database. The successor is left
     alone: revoking it would break the consumer that moved to it; a full admin decides."""
-    recent = token.previous_reused_at is not None and token.previous_reused_at > now - resolution()
-    if recent and token.previous_reused_ip == client_ip:
-        return
-    updated = (
-        Token.objects.filter(pk=token.pk, previous_digest=token.previous_digest)
-        .filter(
-            Q(previous_reused_at__isnull=True)
-            | Q(previous_reused_at__lte=now - resolution())
-            | ~Q(previous_reused_ip=client_ip)
-        )
-        .update(previous_reused_at=now, previous_reused_ip=client_ip)
+    kept = _kept_once_per_address(
+        token, now, client_ip, "previous_reused", previous_digest=token.previous_digest
     )
-    token.previous_reused_at, token.previous_reused_ip = now, client_ip
-    if updated:
+    if kept:
         audit_token_event(
             token,
             Action.TOKEN_PREVIOUS_SECRET_REUSED,
@@ -324,20 +336,7 @@ def token_record_network_refusal(token, client_ip, now):
     """Keep and audit a call refused from outside the token's networks, at most once per
     resolution per token and address, as for a deprovisioned owner's token (the refused call
     is the token's last refused call on its page)."""
-    recent = token.last_denied_at is not None and token.last_denied_at > now - resolution()
-    if recent and token.last_denied_ip == client_ip:
-        return
-    updated = (
-        Token.objects.filter(pk=token.pk)
-        .filter(
-            Q(last_denied_at__isnull=True)
-            | Q(last_denied_at__lte=now - resolution())
-            | ~Q(last_denied_ip=client_ip)
-        )
-        .update(last_denied_at=now, last_denied_ip=client_ip)
-    )
-    token.last_denied_at, token.last_denied_ip = now, client_ip
-    if updated:
+    if _kept_once_per_address(token, now, client_ip, "last_denied"):
         whose = "token's" if not networks.allows(token.networks, client_ip) else "tenant's"
         audit_token_event(
             token,
