@@ -56,6 +56,7 @@ HEARTBEAT = 2.0  # seconds between a listener's lease renewals, at least two per
 LEASE = 5.0  # how long a renewal lets a process trust its cache, and writers wait at most
 MARGIN = 0.5  # taken off the lease on the process's side, for clock-rate drift
 STOP_CHECK = 0.1  # how often a waiting listener looks whether its process is stopping
+LIVENESS = 0.05  # how long a writer waits before asking which listeners' sessions are open
 
 
 class MemoryBoard:
@@ -205,18 +206,29 @@ class Postgres:
             return  # still inside an outer transaction (tests): nothing was delivered yet
         with connection.cursor() as cursor:
             # A mark taken after the commit: listeners hear NOTIFYs in commit order, so one
-            # that has heard this mark has heard the write's own notification before it.
+            # that has heard this mark has heard the write's own notification before it. The
+            # mark's own transaction need not wait for the disk: it carries no data, and after
+            # a crash of PostgreSQL every listener reconnects and forgets its cache.
             cursor.execute(
-                f"SELECT n, pg_notify(%s, 'm:' || n) FROM (SELECT nextval('{MARKS}') AS n) m",  # noqa: S608
+                "SELECT n, pg_notify(%s, 'm:' || n), "  # noqa: S608
+                "set_config('synchronous_commit', 'off', true) "
+                f"FROM (SELECT nextval('{MARKS}') AS n) m",
                 [CHANNEL],
             )
             mark = cursor.fetchone()[0]
-            deadline = time.monotonic() + LEASE + 1
+            started = time.monotonic()
+            deadline = started + LEASE + 1
             pause = 0.0005
             while True:
+                # Whether a listener's session is still open is asked of pg_stat_activity,
+                # which costs several times the rest of the query, so only once the wait is
+                # longer than a live host's acknowledgement takes: a host killed without
+                # removing its row then costs a write LIVENESS seconds, not its whole lease.
+                alive = time.monotonic() - started > LIVENESS
                 cursor.execute(
                     f"SELECT count(*) FROM {LISTENERS} WHERE acked < %s AND "  # noqa: S608
-                    "lease_until > now() AND backend_pid IN (SELECT pid FROM pg_stat_activity)",
+                    "lease_until > now()"
+                    + (" AND backend_pid IN (SELECT pid FROM pg_stat_activity)" if alive else ""),
                     [mark],
                 )
                 waiting = cursor.fetchone()[0]
@@ -316,6 +328,7 @@ class Listener(threading.Thread):
                         f"UPDATE {LISTENERS} SET acked = GREATEST(acked, %s), "  # noqa: S608
                         "lease_until = now() + make_interval(secs => %s) WHERE id = %s",
                         [acked, LEASE, listener_id],
+                        prepare=True,  # once per host per write: planned once per session
                     )
                     if cursor.rowcount == 0:  # the row was removed (a flushed test database)
                         listener_id = self._register(conn)
