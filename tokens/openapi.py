@@ -75,6 +75,7 @@ SCHEMAS = {
             "owner",
             "access",
             "allowed_networks",
+            "suspended_at",
         ],
         "additionalProperties": False,
         "properties": {
@@ -86,6 +87,11 @@ SCHEMAS = {
             "owner": {"type": "string", "format": "email", "description": "Owner's e-mail."},
             "access": ACCESS,
             "allowed_networks": ALLOWED_NETWORKS,
+            "suspended_at": {
+                "oneOf": [TIMESTAMP, {"type": "null"}],
+                "description": "Since when calls with it are refused (status `suspended`), "
+                "until it is resumed; null when it is not suspended.",
+            },
         },
     },
     "TokenPage": page_of("Token"),
@@ -300,6 +306,38 @@ PATHS = {
             "responses": {
                 "200": ok(ref("RotatedToken")),
                 "400": error("The body is not a valid overlap."),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": NOT_FOUND,
+            },
+        },
+    },
+    "/api/v1/tokens/{id}/suspend/": {
+        "parameters": [TOKEN_ID],
+        "post": {
+            "operationId": "suspendToken",
+            "summary": "Suspend an API token: every call with it is refused until it is resumed",
+            "description": "A full admin of its tenant, or its owner. Refused on every host once "
+            "this answers (403, naming who suspended it); otherwise unchanged. Suspending a "
+            "suspended token changes nothing.",
+            "responses": {
+                "200": ok(ref("Token")),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": NOT_FOUND,
+            },
+        },
+    },
+    "/api/v1/tokens/{id}/resume/": {
+        "parameters": [TOKEN_ID],
+        "post": {
+            "operationId": "resumeToken",
+            "summary": "Resume a suspended API token, unchanged",
+            "description": "A full admin of its tenant; its owner only a suspension of their "
+            "own (403 when a full admin suspended it). Resuming a token that is not suspended "
+            "changes nothing.",
+            "responses": {
+                "200": ok(ref("Token")),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": NOT_FOUND,

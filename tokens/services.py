@@ -161,6 +161,42 @@ def token_revoke(*, token, by=None, via=Via.PAGE, client_ip=None, detail=""):
     return revoked
 
 
+def token_suspend(*, token, by, via=Via.PAGE, client_ip=None):
+    """Suspend once and audit it: every call with it is refused, on every host, once this
+    returns. False when it was already suspended (or is revoked)."""
+    with transaction.atomic():
+        suspended = token.suspend(by=by)
+        if suspended:
+            audit_token_event(
+                token,
+                Action.TOKEN_SUSPENDED,
+                via=via,
+                actor=by,
+                client_ip=client_ip,
+                detail="Every call with it is refused until it is resumed.",
+            )
+            invalidation.announce(token.tenant_id)
+    return suspended
+
+
+def token_resume(*, token, by, via=Via.PAGE, client_ip=None):
+    """Resume a suspended token, otherwise unchanged, and audit it; False when it was not
+    suspended."""
+    with transaction.atomic():
+        resumed = token.resume()
+        if resumed:
+            audit_token_event(
+                token,
+                Action.TOKEN_RESUMED,
+                via=via,
+                actor=by,
+                client_ip=client_ip,
+                detail="Calls with it work again.",
+            )
+            invalidation.announce(token.tenant_id)
+    return resumed
+
+
 def token_rotate(*, token, by, overlap=timedelta(0), via=Via.PAGE, client_ip=None):
     """A new secret for the same token (name, owner, history); None if it was revoked.
 

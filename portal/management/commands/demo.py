@@ -31,6 +31,7 @@ from tokens.services import (
     token_issue,
     token_record_denial,
     token_rotate,
+    token_suspend,
 )
 from web.commands import PortalCommand
 
@@ -119,6 +120,8 @@ class Timeline:
             self._plan_calls(planned.name, planned.owner, planned.generated, planned.calls)
             if planned.rotated is not None:
                 self.add(planned.rotated.ago, self._rotate, planned)
+            if planned.suspended is not None:
+                self.add(planned.suspended, self._suspend, planned)
         for form_class, planned in [
             *((SiemAgentForm, agent) for agent in story.SIEM_AGENTS),
             *((LogCollectorForm, collector) for collector in story.LOG_COLLECTORS),
@@ -202,6 +205,11 @@ class Timeline:
         Token.objects.filter(pk=token.pk).update(
             rotated_at=when, previous_valid_until=when + planned.rotated.overlap
         )
+
+    def _suspend(self, planned, when):
+        token = self.tokens[planned.name]
+        token_suspend(token=token, by=self.people[story.ADMIN])
+        Token.objects.filter(pk=token.pk).update(suspended_at=when)
 
     def _add_integration(self, form_class, planned, when):
         form = form_class(planned.fields, tenant=self.tenant)
