@@ -101,9 +101,10 @@ def test_the_forms_take_posts_only(admin, account):
 
 def test_the_page_shows_the_accounts_facts(admin, account):
     html = admin.get(PAGE).content.decode()
-    crumbs = f'<li><a href="{LIST}">Service accounts</a></li><li aria-current="page">ci-deploy</li>'
+    here = '<li aria-current="page">ci-<wbr>deploy</li>'
+    crumbs = f'<li><a href="{LIST}">Service accounts</a></li>{here}'
     assert crumbs in html
-    assert "<h1>ci-deploy</h1>" in html and "Deploys from CI" in html
+    assert "<h1>ci-<wbr>deploy</h1>" in html and "Deploys from CI" in html
     assert "<dt>Role</dt><dd>Security operator" in html
     assert '<dt>Sponsor</dt><dd><span class="owner">admin@<wbr>contoso.test</span></dd>' in html
     created = html.split("<dt>Created</dt><dd>", 1)[1].split("</dd>", 1)[0]
@@ -322,7 +323,7 @@ def test_each_name_on_the_list_leads_to_its_page_and_counts_its_live_tokens(
     token_revoke(token=token_issue(owner=account.user, name="Gone").token, by=full_admin)
     token_issue(owner=full_admin, name="Someone else's")
     html = admin.get(LIST).content.decode()
-    assert f'<a class="token-name" href="{PAGE}">ci-deploy</a>' in html
+    assert f'<a class="token-name" href="{PAGE}">ci-<wbr>deploy</a>' in html
     assert '<th scope="col">Tokens</th>' in html and '<td data-label="Tokens">2</td>' in html
 
 

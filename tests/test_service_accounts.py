@@ -428,7 +428,7 @@ def test_the_page_lists_accounts_with_role_sponsor_and_the_no_sponsor_flag(
     admin = signed_in(full_admin)
     assert f'href="{PAGE}"' in admin.get("/settings/security-extensions/").content.decode()
     html = admin.get(PAGE).content.decode()
-    assert f'<a class="token-name" href="{PAGE}ci-deploy/">ci-deploy</a>' in html
+    assert f'<a class="token-name" href="{PAGE}ci-deploy/">ci-<wbr>deploy</a>' in html
     assert '<td data-label="Role">Security operator</td>' in html
     assert '<span class="owner">admin@<wbr>contoso.test</span>' in html
     user_set_role(user=operator, role=Role.FULL_ADMIN)
