@@ -356,3 +356,21 @@ def test_the_lists_empty_state_says_to_create_one_then_generate_its_tokens(admin
     assert "No service accounts yet" in html
     assert "Create one below, then open its page to generate its tokens." in html
     assert "manage.py" not in html
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "undone"),
+    [
+        ("tokens/new/", {"name": "x"}, "no token was generated"),
+        ("sponsor/", {"sponsor": "1"}, "the sponsor was not changed"),
+        ("role/", {"role": "full_admin"}, "the role was not changed"),
+    ],
+)
+def test_a_form_sent_after_the_session_ended_says_what_was_not_done(
+    tenant, account, path, form, undone
+):
+    client = Client(HTTP_HOST=tenant.host)
+    response = client.post(PAGE + path, form, HTTP_REFERER=f"http://{tenant.host}{PAGE}")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert f"Your session expired, so {undone}." in client.get(response["Location"]).text
+    assert not Token.objects.exists()
