@@ -41,12 +41,14 @@ def token_issue(
     expires_at=None,
     access=TokenAccess.READ_WRITE,
     allowed_networks=(),
+    by=None,
     via=Via.PAGE,
     client_ip=None,
 ):
     """A new token. A personal token of an owner who may not write is read only whatever was
     asked: it stays read only should its owner be promoted. allowed_networks: normalised
-    ranges (web.networks.normalised); none, anywhere."""
+    ranges (web.networks.normalised); none, anywhere. by: who generated it when that is not
+    its owner (a full admin, for a service account, which never signs in); the audit's actor."""
     if kind == TokenKind.API and not may_issue_writable_tokens(owner):
         access = TokenAccess.READ_ONLY
     for _ in range(3):  # a digest collision at 214 bits is theoretical; retry rather than fail
@@ -70,7 +72,7 @@ def token_issue(
                     token,
                     Action.TOKEN_GENERATED,
                     via=via,
-                    actor=owner,
+                    actor=by or owner,
                     client_ip=client_ip,
                     detail=_issue_detail(token),
                 )
