@@ -69,6 +69,8 @@ PAGES = {
     "tokens:detail": "token_id",
     "tokens:revoke": "token_id",
     "tokens:rotate": "token_id",
+    "tokens:suspend": "token_id",
+    "tokens:resume": "token_id",
     "tokens:networks": "token_id",
     "tokens:review-networks": "token_id",
     "service-accounts:list": None,
