@@ -81,15 +81,6 @@ def _context(due):
                 tokens_table(due.tenant, f"status=all&unused={UNUSED_DAYS}"),
             ),
             (
-                counts.get("revoked_next_week", 0),
-                f"to be revoked for disuse within the week (unused for "
-                f"{due.tenant.token_inactive_revoke_days} days)",
-                tokens_table(
-                    due.tenant,
-                    f"status=all&unused={max((due.tenant.token_inactive_revoke_days or 0) - 7, 1)}",
-                ),
-            ),
-            (
                 counts["expiring"],
                 "expiring within the week",
                 tokens_table(due.tenant, "status=all&expiring=soon"),
@@ -100,6 +91,16 @@ def _context(due):
                 tenant_link(due.tenant, reverse("usage-overview") + "#new-networks"),
             ),
         ]
+        days = due.tenant.token_inactive_revoke_days
+        if days:  # only where the tenant revokes tokens for disuse
+            context["lines"].insert(
+                2,
+                (
+                    counts["revoked_next_week"],
+                    f"to be revoked for disuse within the week (unused for {days} days)",
+                    tokens_table(due.tenant, f"status=all&unused={max(days - 7, 1)}"),
+                ),
+            )
     return context
 
 

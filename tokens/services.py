@@ -163,6 +163,18 @@ def token_revoke(*, token, by=None, via=Via.PAGE, client_ip=None, detail=""):
     return revoked
 
 
+SWEEP_DETAIL = "Revoked by the sweep: {reason}."
+
+
+def sweep_reason(detail):
+    """Why the daily sweep revoked a token ("unused for 90 days", "expired"), from its audit
+    event's detail (SWEEP_DETAIL); "" for any other detail."""
+    prefix, _, _ = SWEEP_DETAIL.partition("{reason}")
+    if not detail.startswith(prefix) or not detail.endswith("."):
+        return ""
+    return detail[len(prefix) : -1]
+
+
 def token_suspend(*, token, by, via=Via.PAGE, client_ip=None):
     """Suspend once and audit it: every call with it is refused, on every host, once this
     returns. False when it was already suspended (or is revoked)."""

@@ -49,7 +49,7 @@ def _visible(request):
 
 # Who revoked a token when no person did (Token.revoked_by is empty): the audit event's channel.
 REVOKED_VIA = {
-    Via.SWEEP: "the expiry sweep",
+    Via.SWEEP: "the daily sweep",
     Via.LEAK_REPORT: "a leak report",
     Via.SCIM: "SCIM deprovisioning",
     Via.SSO: "single sign-on",
@@ -69,6 +69,7 @@ def _revoked_tokens(user):
         .annotate(
             revoked_actor_email=Subquery(event.values("actor_email")[:1]),
             revoked_via=Subquery(event.values("via")[:1]),
+            revoked_detail=Subquery(event.values("detail")[:1]),
         )
         .order_by("-revoked_at", "-id")
     )
@@ -81,6 +82,9 @@ def _label_revoker(token):
         token.revoked_by_label = token.revoked_actor_email or REVOKED_VIA.get(
             token.revoked_via, "an unrecorded actor"
         )
+        reason = services.sweep_reason(token.revoked_detail or "")
+        if token.revoked_via == Via.SWEEP and reason:
+            token.revoked_by_label += f": {reason}"  # "… by the daily sweep: unused for 90 days"
     return token
 
 
