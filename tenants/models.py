@@ -68,6 +68,11 @@ class Tenant(models.Model):
     token_inactive_revoke_days = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)]
     )
+    # A suspension older than this many days becomes a revocation at the daily sweep
+    # (CONTRACT §16); empty keeps suspended tokens until someone decides.
+    token_suspension_revoke_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
     # Audit events older than this many days are deleted by the daily sweep (audit.retention);
     # empty keeps every event (CONTRACT §14).
     audit_retention_days = models.PositiveIntegerField(

@@ -22,6 +22,7 @@ POLICY_FIELDS = (
     "token_expiry_required",
     "token_max_lifetime_days",
     "token_inactive_revoke_days",
+    "token_suspension_revoke_days",
     "token_networks_required",
     "token_networks",
     "audit_retention_days",
@@ -55,6 +56,8 @@ def _policy_summary(tenant):
         parts.append(f"max lifetime {tenant.token_max_lifetime_days} days")
     if tenant.token_inactive_revoke_days:
         parts.append(f"revoke after {tenant.token_inactive_revoke_days} days unused")
+    if tenant.token_suspension_revoke_days:
+        parts.append(f"revoke after {tenant.token_suspension_revoke_days} days suspended")
     if tenant.token_networks_required:
         parts.append("new tokens name allowed networks")
     if tenant.token_networks:

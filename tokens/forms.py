@@ -356,6 +356,7 @@ class TokenPolicyForm(forms.ModelForm):
             "token_expiry_required",
             "token_max_lifetime_days",
             "token_inactive_revoke_days",
+            "token_suspension_revoke_days",
             "token_networks_required",
             "token_networks",
             "audit_retention_days",
@@ -366,12 +367,16 @@ class TokenPolicyForm(forms.ModelForm):
             "token_expiry_required": "Require an expiry on new tokens",
             "token_max_lifetime_days": "Maximum lifetime (days)",
             "token_inactive_revoke_days": "Revoke tokens unused for (days)",
+            "token_suspension_revoke_days": "Revoke tokens suspended for (days)",
         }
         help_texts = {
             "token_max_lifetime_days": "Leave empty for no limit. Applies to new tokens, and to "
             "existing ones when they are rotated.",
             "token_inactive_revoke_days": "Tokens unused for this many days are revoked "
             "automatically once a day, tokens of every kind. Leave empty to keep unused tokens.",
+            "token_suspension_revoke_days": "A token suspended this many days is revoked at "
+            "the next daily sweep. Leave empty to keep suspended tokens until someone resumes "
+            "or revokes them.",
             "token_networks_required": "API tokens generated from now on must list the "
             "addresses they may be used from.",
             "audit_retention_days": "At least 30. Older events are deleted once a day, and a "

@@ -560,7 +560,8 @@ def token_policy(request):
         # deletes, and confirms that.
         preview = _policy_preview(tenant)
         confirmed = request.POST.get("previewed") == preview["fingerprint"]
-        if confirmed or not (preview["unused"] or preview["too_long"] or preview["audit_events"]):
+        affected = ("unused", "suspended", "too_long", "audit_events")
+        if confirmed or not any(preview[key] for key in affected):
             # The page sets the whole policy, and each save of it is audited, changed or not.
             tenant_save(
                 tenant=tenant, changed=POLICY_FIELDS, by=request.user, client_ip=client_ip(request)
@@ -586,6 +587,7 @@ def _policy_preview(tenant):
     preview = {
         "fingerprint": "|".join(str(getattr(tenant, name)) for name in POLICY_FIELDS),
         "unused": None,
+        "suspended": None,
         "too_long": None,
         "audit_events": None,
     }
@@ -596,6 +598,7 @@ def _policy_preview(tenant):
             preview["audit_events"] = {"count": count, "days": tenant.audit_retention_days}
     for key, days, matching in (
         ("unused", tenant.token_inactive_revoke_days, tokens.unused_for),
+        ("suspended", tenant.token_suspension_revoke_days, tokens.suspended_longer_than),
         ("too_long", tenant.token_max_lifetime_days, tokens.living_longer_than),
     ):
         if days:
