@@ -234,6 +234,13 @@ class User(AbstractBaseUser, PermissionsMixin):
             )
 
     @property
+    def service_account_name(self):
+        """The name of the service account this user is, None for a person: what to show
+        people instead of a service account's placeholder e-mail (SERVICE_ACCOUNT_DOMAIN).
+        Load users with service_account (select_related) or this costs a query each."""
+        return self.service_account.name if self.is_service_account else None
+
+    @property
     def is_deprovisioned(self):
         return self.deprovisioned_at is not None
 

@@ -33,6 +33,7 @@ def token_json(token):
         "created_at": iso(token.created_at),
         "last_used_at": iso(token.last_used_at),
         "owner": token.owner.email,
+        "service_account": token.owner.service_account_name,
         "access": token.access,
         "allowed_networks": token.allowed_networks,
     }
@@ -75,7 +76,7 @@ def token_detail(request, token_id):
     token = (
         Token.objects.api()
         .visible_to(request.user)
-        .select_related("owner", "tenant")
+        .select_related("owner__service_account", "tenant")
         .filter(pk=token_id)
     ).first()
     if token is None or (request.method == "PATCH" and not may_narrow_token(request.user, token)):
@@ -118,7 +119,7 @@ def token_rotation(request, token_id):
     token = (
         Token.objects.api()
         .visible_to(request.user)
-        .select_related("owner", "tenant")
+        .select_related("owner__service_account", "tenant")
         .filter(pk=token_id)
     ).first()
     if token is None or not may_rotate_with_token(request.user, request.auth, token):

@@ -5,7 +5,7 @@ Every answer under /api/ that a test receives is checked against these schemas
 (tests/conftest.py), so a change to a view that is not made here fails the suite.
 """
 
-from tenants.models import Role
+from tenants.models import SERVICE_ACCOUNT_DOMAIN, Role
 from web.networks import MAX_NETWORKS, PATTERN
 from web.openapi import (
     ERROR,
@@ -73,6 +73,7 @@ SCHEMAS = {
             "created_at",
             "last_used_at",
             "owner",
+            "service_account",
             "access",
             "allowed_networks",
         ],
@@ -83,7 +84,17 @@ SCHEMAS = {
             "status": string_enum(TokenStatus.values),
             "created_at": TIMESTAMP,
             "last_used_at": {"oneOf": [TIMESTAMP, {"type": "null"}]},
-            "owner": {"type": "string", "format": "email", "description": "Owner's e-mail."},
+            "owner": {
+                "type": "string",
+                "format": "email",
+                "description": "Owner's e-mail; for a service account, a placeholder address "
+                f"under the reserved domain {SERVICE_ACCOUNT_DOMAIN} (see service_account).",
+            },
+            "service_account": {
+                "type": ["string", "null"],
+                "description": "The name of the service account that owns the token; null when "
+                "a person does.",
+            },
             "access": ACCESS,
             "allowed_networks": ALLOWED_NETWORKS,
         },
