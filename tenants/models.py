@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -295,6 +296,23 @@ class UserSession(models.Model):
 SERVICE_ACCOUNT_DOMAIN = "service-account.invalid"
 
 
+class ServiceAccountQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The accounts the user may see: the tenant's for those who manage them
+        (tenants.permissions), none for anyone else."""
+        # Imported here: permissions reads Role from this module.
+        from .permissions import service_accounts_visible_to
+
+        return self.filter(service_accounts_visible_to(user))
+
+    def named(self, name):
+        """The account of this name; none, without asking the database, for a value no name
+        can be (PostgreSQL refuses a NUL in a query, and a URL may carry one)."""
+        if not re.fullmatch(SLUG_PATTERN, name):
+            return self.none()
+        return self.filter(name=name)
+
+
 class ServiceAccount(models.Model):
     """A named, non-human identity of a tenant (CONTRACT §15): a User of the tenant marked as
     a service account (so its API tokens are ordinary tokens acting with its role at each
@@ -335,6 +353,8 @@ class ServiceAccount(models.Model):
         User, on_delete=models.PROTECT, related_name="sponsored_accounts", db_constraint=False
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = ServiceAccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

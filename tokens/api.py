@@ -7,6 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
 from audit.models import Via
+from tenants.models import ServiceAccount
 from tenants.permissions import may_narrow_token, may_rotate_with_token
 from web import networks, ratelimit
 from web.api import api_error, api_view, iso, paginated
@@ -58,16 +59,34 @@ def me(request):
 
 @api_view("GET")
 def token_list(request):
+    return _token_page(request)
+
+
+@api_view("GET")
+def service_account_tokens(request, name):
+    """The live API tokens of one of the tenant's service accounts, listed as GET
+    /api/v1/tokens/ lists them (its parameters too). For those who manage service accounts;
+    anyone else gets 404, as for an account that does not exist."""
+    account = ServiceAccount.objects.visible_to(request.user).named(name).first()
+    if account is None:
+        return api_error(404, "No such service account.")
+    return _token_page(request, owner=account.user)
+
+
+def _token_page(request, *, owner=None):
+    """A page of the API tokens the caller sees, or of owner's among them, by ?status=, ?q=,
+    ?sort= and ?page=."""
     form = TokenListingForm(request.GET)
     if not form.is_valid():
         return api_error(400, form.first_error())
     status, q, sort = (form.cleaned_data[name] for name in ("status", "q", "sort"))
-    scope, name = counts.scope_of(request.user), counts.listing_name(status, q=q)
+    whose = "any" if owner is None else f"user:{owner.pk}"
+    scope, name = counts.scope_of(request.user), counts.listing_name(status, owner=whose, q=q)
 
     def counted(queryset, size):
         return counts.CountedPaginator(queryset, size, scope=scope, name=name)
 
-    tokens = api_token_listing(request.user, status, q=q, sort=sort)
+    tokens = api_token_listing(request.user, status, q=q, sort=sort, owner=owner)
     return paginated(request, tokens, token_json, counted)
 
 

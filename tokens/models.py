@@ -505,11 +505,13 @@ class Token(models.Model):
         return bool(updated)
 
 
-def api_token_listing(user, status="all", now=None, *, q="", sort=DEFAULT_SORT):
+def api_token_listing(user, status="all", now=None, *, q="", sort=DEFAULT_SORT, owner=None):
     """The API tokens a user sees on the page and in the API, one query: of one status (or
-    all), matching the search q, in the order sort."""
+    all), matching the search q, in the order sort; only owner's among them, when given."""
     # The owner's service account, if any, in the same query: the table names it with a badge.
     tokens = Token.objects.api().visible_to(user).select_related("owner__service_account")
+    if owner is not None:
+        tokens = tokens.filter(owner=owner)
     tokens = tokens.search(q, people=User.objects.filter(tenant_id=user.tenant_id))
     if status != "all":
         tokens = tokens.with_status(status, now)
