@@ -56,6 +56,12 @@ def validate_mailable(value):
         raise ValidationError(UNMAILABLE, code="unmailable")
 
 
+# The longest a rotated token's old secret may keep working (CONTRACT §15: at most 7 days or
+# the tenant's cap): the bound of Tenant.token_max_rotation_overlap_hours, and of every overlap
+# (tokens.models.MAX_OVERLAP).
+MAX_ROTATION_OVERLAP_HOURS = 7 * 24
+
+
 class Tenant(models.Model):
     slug = models.CharField(max_length=63, unique=True, validators=[slug_validator])
     name = models.CharField(max_length=200)
@@ -68,6 +74,12 @@ class Tenant(models.Model):
     )
     token_inactive_revoke_days = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    # The longest overlap a rotation may give the old secret, in hours; empty: the product's
+    # MAX_ROTATION_OVERLAP_HOURS. 0: the old secret always stops at once. Nullable, so that the
+    # previous release, still serving during a deploy, inserts tenants without it (§14).
+    token_max_rotation_overlap_hours = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(MAX_ROTATION_OVERLAP_HOURS)]
     )
     # Audit events older than this many days are deleted by the daily sweep (audit.retention);
     # empty keeps every event (CONTRACT §14).

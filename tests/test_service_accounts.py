@@ -392,6 +392,55 @@ def test_generatetoken_for_a_service_account_refuses_bad_input(account, args, me
     assert not Token.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "owner",
+    [
+        ["--service-account", "ci-deploy", "--tenant", "contoso"],
+        ["ci-deploy@service-account.invalid", "--tenant", "contoso"],
+    ],
+)
+def test_rotatetoken_rotates_an_accounts_token_printing_only_the_new_secret(
+    account, account_secret, owner
+):
+    out = run("rotatetoken", *owner, "--name", "Deploys")
+    new = out.removesuffix("\n")
+    assert out == new + "\n" and crypto.is_well_formed(new) and new != account_secret
+    token = Token.objects.get(owner=account.user)
+    assert token.previous_valid_until - token.rotated_at == timedelta(hours=24)
+    assert api_client(account_secret).get(ME).status_code == 200  # in its overlap
+    assert api_client(new).get(ME).status_code == 200
+    event = AuditEvent.objects.get(action="token.rotated")
+    assert event.via == "command" and event.actor == account.user
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--service-account", "nope", "--tenant", "contoso", "--name", "Deploys"],
+            "No service account 'nope' in 'contoso'.",
+        ),
+        (["--service-account", "ci-deploy", "--name", "Deploys"], "--service-account needs"),
+        (
+            ["--service-account", "ci-deploy", "--tenant", "contoso", "--name", "nope"],
+            "Service account ci-deploy has no live API token named 'nope'.",
+        ),
+        (
+            ["--service-account", "Bad Name", "--tenant", "contoso", "--name", "Deploys"],
+            "No service account 'Bad Name' in 'contoso'.",
+        ),
+    ],
+)
+def test_rotatetoken_for_a_service_account_refuses_bad_input_with_one_line(
+    account, account_secret, args, message
+):
+    with pytest.raises(CommandError) as refused:
+        run("rotatetoken", *args)
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
+    assert "service-account.invalid" not in str(refused.value)
+    assert not Token.objects.filter(rotated_at__isnull=False).exists()
+
+
 # --- Pages ------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from web.http import BadJson, client_ip, json_body
 from . import counts, crypto
 from .auth import find_token
 from .forms import BadOverlap, TokenListingForm, overlap_from_seconds
-from .models import DEFAULT_OVERLAP, Token, TokenAccess, api_token_listing
+from .models import Token, TokenAccess, api_token_listing, default_overlap
 from .services import (
     TokenChanged,
     token_make_read_only,
@@ -131,10 +131,11 @@ def token_detail(request, token_id):
 
 @api_view("POST", rotates_itself="token_id")
 def token_rotation(request, token_id):
-    """A new secret for a token; the old one works on for the overlap asked (default 24 h) or
-    until the new one's first call. A token may rotate itself (a consumer needs no other
-    credential), and sent with the replaced secret while the new one is unused, the call
-    replaces that new secret (its answer was lost): tokens.services.token_rotate."""
+    """A new secret for a token; the old one works on for the overlap asked (default 24 h, at
+    most the tenant's cap) or until the new one's first call. A token may rotate itself (a
+    consumer needs no other credential), and sent with the replaced secret while the new one
+    is unused, the call replaces that new secret (its answer was lost):
+    tokens.services.token_rotate."""
     token = (
         Token.objects.api()
         .visible_to(request.user)
@@ -144,7 +145,7 @@ def token_rotation(request, token_id):
     if token is None or not may_rotate_with_token(request.user, request.auth, token):
         return api_error(404, "No such token.")
     try:
-        overlap = rotation_overlap(request)
+        overlap = rotation_overlap(request, token.tenant)
     except BadOverlap as error:
         return api_error(400, str(error))
     issued = token_rotate(
@@ -165,10 +166,11 @@ def token_rotation(request, token_id):
 ROTATION_SHAPE = 'Send no body, or JSON like {"overlap": 3600}.'
 
 
-def rotation_overlap(request):
-    """The overlap a rotation's body asks for; no body (or {}): DEFAULT_OVERLAP."""
+def rotation_overlap(request, tenant):
+    """The overlap a rotation's body asks for, within the tenant's cap; no body (or {}):
+    DEFAULT_OVERLAP, cut to the cap."""
     if not request.body:
-        return DEFAULT_OVERLAP
+        return default_overlap(tenant)
     try:
         body = json_body(request)
     except BadJson as error:
@@ -179,8 +181,8 @@ def rotation_overlap(request):
     if unknown:
         raise BadOverlap(f"Unknown field “{str(unknown[0])[:40]}”. {ROTATION_SHAPE}")
     if "overlap" not in body:
-        return DEFAULT_OVERLAP
-    return overlap_from_seconds(body["overlap"])
+        return default_overlap(tenant)
+    return overlap_from_seconds(body["overlap"], tenant=tenant)
 
 
 NARROWING_SHAPE = (

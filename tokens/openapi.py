@@ -133,7 +133,9 @@ SCHEMAS = {
                 "maximum": int(MAX_OVERLAP.total_seconds()),
                 "default": int(DEFAULT_OVERLAP.total_seconds()),
                 "description": "Seconds the old secret keeps working at most: it stops at the "
-                "earlier of this and the new secret's first successful call. 0: at once.",
+                "earlier of this and the new secret's first successful call. 0: at once. At most "
+                "the tenant's cap where it sets one (400 above it, naming the cap); without "
+                "`overlap`, the default is cut to the cap.",
             }
         },
     },
@@ -313,7 +315,9 @@ PATHS = {
             },
             "responses": {
                 "200": ok(ref("RotatedToken")),
-                "400": error("The body is not a valid overlap."),
+                "400": error(
+                    "The body is not a valid overlap, or one longer than the tenant's cap."
+                ),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": NOT_FOUND,

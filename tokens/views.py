@@ -165,7 +165,7 @@ def _render_page(request, *, status, query=None, generate_form=None, issued=None
         "shows_owner": may_see_others_tokens(request.user),
         "generate_form": generate_form or _generate_form(request),
         "form_id": uuid.uuid4().hex,
-        "rotate_form": TokenRotateForm(),
+        "rotate_form": TokenRotateForm(tenant=request.tenant),
         "issued": issued,
         "dialog": dialog,
         "query": _page_query(filters, deprovisioned_only, revoked_only),
@@ -372,7 +372,7 @@ def _render_detail(request, token, networks_form=None, status=200):
     context = {
         "token": token,
         "networks_form": networks_form,
-        "rotate_form": TokenRotateForm(),
+        "rotate_form": TokenRotateForm(tenant=request.tenant),
         "requests_30_days": usage.requests_last_30_days(token),
         "counts_catching_up": usage.counts_catching_up(token),
         "usage_chart": usage.token_chart(token),
@@ -469,8 +469,9 @@ def rotate(request, token_id):
     if not may_rotate_token(request.user, token):
         raise Http404
     if request.method == "GET":
-        return _confirm(request, token, "rotate", rotate_form=TokenRotateForm())
-    form = TokenRotateForm(request.POST)
+        form = TokenRotateForm(tenant=request.tenant)
+        return _confirm(request, token, "rotate", rotate_form=form)
+    form = TokenRotateForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
         return _confirm(request, token, "rotate", rotate_form=form, status=400)
     issued = services.token_rotate(
