@@ -21,6 +21,9 @@ SEVERITY = {
     Action.SERVICE_ACCOUNT_SPONSOR_MISSING: 6,
     Action.SERVICE_ACCOUNT_SPONSOR_CHANGED: 5,
     Action.TOKEN_REVOKED: 5,
+    # Someone suspected the token: calls with it fail until it is resumed.
+    Action.TOKEN_SUSPENDED: 5,
+    Action.TOKEN_RESUMED: 4,
     Action.USER_DEPROVISIONED: 5,
     Action.USER_ROLE_CHANGED: 5,
     Action.POLICY_CHANGED: 5,

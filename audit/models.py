@@ -40,6 +40,9 @@ class Action(models.TextChoices):
         "token.previous_secret_reused",
         "Replaced token secret used after its successor",
     )
+    # Governance (CONTRACT §16): refused until resumed.
+    TOKEN_SUSPENDED = "token.suspended", "Token suspended"
+    TOKEN_RESUMED = "token.resumed", "Token resumed"
     USER_SIGNED_IN = "user.signed_in", "Signed in"
     USER_SIGN_IN_FAILED = "user.sign_in_failed", "Sign-in failed"
     USER_SIGN_IN_LOCKED = "user.sign_in_locked", "Sign-in locked"

@@ -125,12 +125,64 @@ def token_events(now, tenants):
                 )
 
 
+def disuse_events(now, tenants):
+    """One e-mail a week before the daily sweep revokes a token for disuse (the tenant's
+    token_inactive_revoke_days): to its owner, or a service account's sponsor, keyed by the
+    day it would go, so a token used meanwhile and unused again is warned again."""
+    for tenant in tenants.filter(token_inactive_revoke_days__isnull=False):
+        days = tenant.token_inactive_revoke_days
+        soon = (
+            Token.objects.filter(tenant=tenant)
+            .unused_for(max(days - WEEK_AHEAD.days, 0), now)
+            .select_related("owner__service_account__sponsor")
+            .order_by("seen", "pk")
+        )
+        candidates = list(soon)
+        rows = SentNotification.objects.filter(
+            kind=Kind.REVOKED_FOR_DISUSE_SOON, token__in=[token.pk for token in candidates]
+        )
+        done, waiting = _held(rows, now, "token_id", "recipient_id", "period_key")
+        for token in candidates:
+            recipient = disuse_recipient(token)
+            if recipient is None:
+                continue
+            revoked_on = token.seen + timedelta(days=days)
+            key = revoked_on.astimezone(UTC).isoformat(timespec="seconds")
+            event = (token.pk, recipient.pk, key)
+            if event not in done:
+                yield Due(
+                    Kind.REVOKED_FOR_DISUSE_SOON,
+                    tenant,
+                    recipient,
+                    key,
+                    token=token,
+                    counts={"revoked_on": revoked_on, "days": days},
+                    deferred_until=waiting.get(event),
+                )
+
+
+def disuse_recipient(token):
+    """Who hears that a token will be revoked for disuse: its owner, a person of the tenant
+    still there; for a service account's token, the account's sponsor (it has no mailbox)."""
+    person = token.owner
+    if person.is_service_account:
+        person = person.service_account.sponsor
+    if not person.is_active or person.tenant_id != token.tenant_id:
+        return None
+    return person
+
+
 def hygiene_counts(tenant, now):
     """What the weekly digest reports for one tenant's live API tokens."""
     tokens = Token.objects.api().live().filter(tenant=tenant)
+    days = tenant.token_inactive_revoke_days
     return {
         "deprovisioned": tokens.with_deprovisioned_owner().count(),
         "unused": tokens.unused_for(UNUSED_DAYS, now).count(),
+        # The sweep revokes these within the coming week (none without the policy).
+        "revoked_next_week": tokens.unused_for(max(days - WEEK_AHEAD.days, 0), now).count()
+        if days
+        else 0,
         "expiring": tokens.expiring_soon(now).count(),
         # Flagged by tokens.sightings until a full admin marks them reviewed.
         "new_networks": tokens.flagging_new_networks().filter(new_network=True).count(),
@@ -256,3 +308,4 @@ def due_notifications(now, tenants=None):
     yield from digest_events(now, tenants)
     yield from lock_events(now, tenants)
     yield from sponsor_events(now, tenants)
+    yield from disuse_events(now, tenants)

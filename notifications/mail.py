@@ -13,6 +13,7 @@ TOKEN_TEMPLATE = "notifications/email/token_expiry"
 DIGEST_TEMPLATE = "notifications/email/weekly_digest"
 LOCK_TEMPLATE = "notifications/email/sign_in_locked"
 SPONSOR_TEMPLATE = "notifications/email/sponsor_missing"
+DISUSE_TEMPLATE = "notifications/email/token_disuse"
 
 
 def tenant_link(tenant, path):
@@ -32,6 +33,11 @@ def _subject(due):
     if due.kind == Kind.SPONSOR_MISSING:
         return f"{prefix} Service account {due.counts['account']} has no sponsor"
     name = due.token.name
+    if due.kind == Kind.REVOKED_FOR_DISUSE_SOON:
+        return (
+            f"{prefix} API token “{name}” will be revoked on "
+            f"{due.counts['revoked_on']:%Y-%m-%d} unless it is used"
+        )
     return {
         Kind.EXPIRES_IN_7_DAYS: f"{prefix} Your API token “{name}” expires in less than a week",
         Kind.EXPIRES_IN_1_DAY: f"{prefix} Your API token “{name}” expires within a day",
@@ -55,6 +61,7 @@ def _context(due):
             due.counts, accounts_url=tenant_link(due.tenant, reverse("service-accounts:list"))
         )
     elif due.token is not None:
+        context.update(due.counts)
         context["token"] = due.token
         context["token_url"] = tenant_link(
             due.tenant, reverse("tokens:detail", args=[due.token.pk])
@@ -84,6 +91,16 @@ def _context(due):
                 tenant_link(due.tenant, reverse("usage-overview") + "#new-networks"),
             ),
         ]
+        days = due.tenant.token_inactive_revoke_days
+        if days:  # only where the tenant revokes tokens for disuse
+            context["lines"].insert(
+                2,
+                (
+                    counts["revoked_next_week"],
+                    f"to be revoked for disuse within the week (unused for {days} days)",
+                    tokens_table(due.tenant, f"status=all&unused={max(days - 7, 1)}"),
+                ),
+            )
     return context
 
 
@@ -92,6 +109,7 @@ def compose(due, connection=None):
         Kind.WEEKLY_DIGEST: DIGEST_TEMPLATE,
         Kind.SIGN_IN_LOCKED: LOCK_TEMPLATE,
         Kind.SPONSOR_MISSING: SPONSOR_TEMPLATE,
+        Kind.REVOKED_FOR_DISUSE_SOON: DISUSE_TEMPLATE,
     }.get(due.kind, TOKEN_TEMPLATE)
     context = _context(due)
     message = EmailMultiAlternatives(

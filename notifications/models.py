@@ -16,6 +16,8 @@ class Kind(models.TextChoices):
     WEEKLY_DIGEST = "weekly_digest", "Weekly token hygiene digest"
     SIGN_IN_LOCKED = "sign_in_locked", "Password sign-in locked"
     SPONSOR_MISSING = "sponsor_missing", "Service account without a sponsor"
+    # CONTRACT §16: the daily sweep revokes it within a week unless it is used.
+    REVOKED_FOR_DISUSE_SOON = "disuse_7d", "Token revoked for disuse within a week"
 
 
 class Delivery(models.TextChoices):

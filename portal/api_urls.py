@@ -13,6 +13,8 @@ urlpatterns = [
     path("v1/tokens/report-leak/", api.report_leak, name="api-report-leak"),
     path("v1/tokens/<uuid:token_id>/", api.token_detail, name="api-token"),
     path("v1/tokens/<uuid:token_id>/rotate/", api.token_rotation, name="api-token-rotate"),
+    path("v1/tokens/<uuid:token_id>/suspend/", api.token_suspension, name="api-token-suspend"),
+    path("v1/tokens/<uuid:token_id>/resume/", api.token_resumption, name="api-token-resume"),
     path("v1/service-accounts/", identity_api.service_account_list, name="api-service-accounts"),
     path(
         "v1/service-accounts/<str:name>/tokens/",

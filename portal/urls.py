@@ -20,7 +20,9 @@ urlpatterns = [
         name="security-extensions",
     ),
     path("settings/security-extensions/api-tokens/", include("tokens.urls")),
-    path("settings/security-extensions/service-accounts/", include("tenants.urls")),
+    path(
+        "settings/security-extensions/service-accounts/", include("identity.service_account_urls")
+    ),
     path("settings/security-extensions/api-usage/", overview.api_usage, name="usage-overview"),
     path("settings/", include("integrations.urls")),
     path("settings/audit-log/", include("audit.urls")),

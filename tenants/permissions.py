@@ -165,6 +165,22 @@ def may_rotate_token(user, token):
     return _administers(user)
 
 
+def may_suspend_token(user, token):
+    """Suspend a token (CONTRACT §16): full admins of its tenant, and the owner of a personal
+    token. Like revoking, it only takes away, but it can be undone."""
+    if not _member(user) or token.tenant_id != user.tenant_id:
+        return False
+    return _administers(user) or (token.is_personal and token.owner_id == user.pk)
+
+
+def may_resume_token(user, token):
+    """Resume a suspended token: full admins; its owner only a suspension of their own, for a
+    full admin who suspended a token is asking its owner first."""
+    if not may_suspend_token(user, token):
+        return False
+    return _administers(user) or token.suspended_by_id == user.pk
+
+
 def may_rotate_with_token(user, caller, token):
     """Rotate token through the API with the caller token (CONTRACT §15): as on the page, and
     another token than the caller only when the caller could already call from everywhere

@@ -52,6 +52,7 @@ def test_a_token_is_listed_with_every_contract_field(issue, operator):
         "service_account": None,
         "access": "read_write",
         "allowed_networks": [],
+        "suspended_at": None,
     }
 
 
@@ -89,6 +90,7 @@ def test_the_status_filter_matches_the_page(issue, operator, status):
     TokenFactory(owner=operator, name="inactive", last_used_at=now - timedelta(days=9))
     TokenFactory(owner=operator, name="generated")
     TokenFactory(owner=operator, name="expired", expires_at=now - timedelta(days=1))
+    TokenFactory(owner=operator, name="suspended", last_used_at=now, suspended_at=now)
     _, secret = issue(operator, name="active")
     results = api_client(secret).get(TOKENS, {"status": status}).json()["results"]
     assert [r["name"] for r in results] == [status]

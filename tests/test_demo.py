@@ -15,13 +15,14 @@ from django.utils import timezone
 
 from audit.models import Action, AuditCounter, AuditEvent
 from integrations.models import LogCollector, SiemAgent, SiemHealth
-from tenants.models import Role, Tenant, User
+from tenants.models import Role, ServiceAccount, Tenant, User
 from tokens import usage
 from tokens.models import Token, TokenClientAddress, TokenNetwork, TokenUsage
 from web.networks import sighting_network
 
 MINUTE = timedelta(minutes=1)
 SIEM_PAGE = "/settings/security-extensions/siem-agents/"
+ADMIN = "admin@contoso.example"
 
 
 def near(one, other):
@@ -141,6 +142,33 @@ def test_the_former_employee_left_between_their_jobs_last_call_and_its_refusals(
     assert near(last.created_at, legacy.last_denied_at)
     assert last.client_ip == legacy.last_denied_ip
     assert legacy.access == "read_write"  # generated while they were an operator
+
+
+def test_the_service_account_of_the_former_employee_works_on_flagged_since_they_left(contoso):
+    former = User.objects.get(tenant=contoso, deprovisioned_at__isnull=False)
+    [account] = ServiceAccount.objects.filter(sponsor=former).select_related("user")
+    assert account.created_at < former.deprovisioned_at
+    assert account.user.sponsor_missing_since == former.deprovisioned_at
+    [flagged] = AuditEvent.objects.filter(action=Action.SERVICE_ACCOUNT_SPONSOR_MISSING)
+    assert flagged.subject == account.user and near(flagged.created_at, former.deprovisioned_at)
+    # Its grace has most of its 30 days to run: the token still answers, and was called since.
+    assert account.user.sponsor_grace_ends_at() > timezone.now() + timedelta(days=27)
+    [export] = account.user.tokens.all()
+    assert export.status.value == "active" and export.last_used_at > former.deprovisioned_at
+    assert not export.audit_events.filter(action=Action.TOKEN_DENIED_DEPROVISIONED).exists()
+
+
+def test_the_deploy_pipelines_token_is_rotating_with_its_successor_unused(contoso):
+    account = ServiceAccount.objects.get(tenant=contoso, sponsor__email=ADMIN)
+    [deploy] = account.user.tokens.all()
+    now = timezone.now()
+    assert deploy.created_at < deploy.rotated_at < now
+    assert deploy.previous_valid_until == deploy.rotated_at + timedelta(hours=24)
+    assert deploy.previous_valid_until > now and deploy.successor_used_at is None
+    # Called with the old secret since: the pipeline has not deployed the new one yet.
+    assert deploy.rotated_at < deploy.last_used_at
+    [rotated] = deploy.audit_events.filter(action=Action.TOKEN_ROTATED)
+    assert near(rotated.created_at, deploy.rotated_at)
 
 
 def test_a_drifted_token_was_generated_before_its_owners_demotion(contoso):

@@ -230,7 +230,7 @@ def test_the_api_reference_renders_every_operation_of_the_openapi_document(
             if method in item:
                 assert f"<code>{method.upper()} {path}</code>" in html
     assert '<code class="literal">status</code>' in html  # a parameter of the list
-    statuses = ("all", "active", "inactive", "generated", "expired")
+    statuses = ("all", "active", "inactive", "generated", "suspended", "expired")
     listed = ", ".join(f'<code class="literal">{status}</code>' for status in statuses)
     assert f"string, one of: {listed}, (empty)" in html
     assert "TokenPage" in html and "<code>401</code>" in html and "<code>429</code>" in html

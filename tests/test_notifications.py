@@ -587,3 +587,100 @@ def test_a_bad_email_url_stops_the_start_with_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("Configuration error: EMAIL_URL is not a usable e-mail URL")
     assert result.stderr.count("\n") == 1 and "hunter2" not in result.stderr
+
+
+# --- Revocation for disuse, with a week's warning (CONTRACT §16, issue 29 item 4) ----------
+
+
+def revoking_unused_after(tenant, days):
+    tenant.token_inactive_revoke_days = days
+    tenant.save(update_fields=["token_inactive_revoke_days"])
+
+
+def test_a_week_before_the_sweep_revokes_a_token_for_disuse_its_owner_is_told_once(operator):
+    now = timezone.now()
+    revoking_unused_after(operator.tenant, 90)
+    TokenFactory(owner=operator, name="soon", last_used_at=now - 85 * DAY)
+    TokenFactory(owner=operator, name="never used", created_at=now - 88 * DAY)
+    TokenFactory(owner=operator, name="later", last_used_at=now - 80 * DAY)
+    TokenFactory(owner=operator, name="used", last_used_at=now - DAY)
+    send()
+    warned = [m for m in mail.outbox if "unless it is used" in m.subject]
+    assert sorted(m.subject for m in warned) == [
+        "[Contoso] API token “never used” will be revoked on "
+        f"{now + 2 * DAY:%Y-%m-%d} unless it is used",
+        f"[Contoso] API token “soon” will be revoked on {now + 5 * DAY:%Y-%m-%d} unless it is used",
+    ]
+    assert {m.to[0] for m in warned} == {operator.email}
+    body = next(m for m in warned if "“soon”" in m.subject).body
+    assert "revokes tokens unused for 90 days" in body
+    assert f"has not been used since {now - 85 * DAY:%Y-%m-%d}" in body
+    mail.outbox.clear()
+    send()
+    assert not [m for m in mail.outbox if "unless it is used" in m.subject]
+
+
+def test_a_token_used_after_its_warning_is_warned_again_before_its_next_date(operator):
+    now = timezone.now()
+    revoking_unused_after(operator.tenant, 30)
+    token = TokenFactory(owner=operator, name="job", last_used_at=now - 25 * DAY)
+    send()
+    assert len([m for m in mail.outbox if "“job”" in m.subject]) == 1
+    # Used meanwhile, then unused again until a week before its new date.
+    token.last_used_at = now - 24 * DAY + 20 * DAY  # used 4 days ago...
+    token.save(update_fields=["last_used_at"])
+    mail.outbox.clear()
+    send()
+    assert mail.outbox == []  # ...so nothing is due for three weeks
+    type(token).objects.filter(pk=token.pk).update(last_used_at=now - 26 * DAY)
+    send()
+    assert len([m for m in mail.outbox if "“job”" in m.subject]) == 1
+
+
+def test_a_service_accounts_token_warns_its_sponsor(full_admin):
+    from tenants.services import service_account_create
+
+    now = timezone.now()
+    revoking_unused_after(full_admin.tenant, 90)
+    account = service_account_create(
+        tenant=full_admin.tenant, name="nightly", role=Role.SECURITY_READER, sponsor=full_admin
+    )
+    TokenFactory(owner=account.user, name="export", last_used_at=now - 86 * DAY)
+    send()
+    [warned] = [m for m in mail.outbox if "unless it is used" in m.subject]
+    assert warned.to == [full_admin.email]
+    assert "of the service account nightly, which you sponsor" in warned.body
+    assert "service-account.invalid" not in warned.body
+
+
+def test_no_warning_without_the_policy_or_to_deprovisioned_owners(operator, reader):
+    now = timezone.now()
+    TokenFactory(owner=operator, name="old", last_used_at=now - 300 * DAY)
+    send()
+    assert not [m for m in mail.outbox if "unless it is used" in m.subject]
+    revoking_unused_after(operator.tenant, 90)
+    TokenFactory(owner=reader, name="gone", last_used_at=now - 86 * DAY)
+    reader.deprovision()
+    send()
+    warned = [m for m in mail.outbox if "unless it is used" in m.subject]
+    assert [m.subject for m in warned if "“gone”" in m.subject] == []
+
+
+def test_the_digest_lists_what_the_sweep_revokes_in_the_coming_week(full_admin, operator):
+    now = timezone.now()
+    revoking_unused_after(full_admin.tenant, 90)
+    TokenFactory(owner=operator, last_used_at=now - 85 * DAY)
+    TokenFactory(owner=operator, last_used_at=now - 86 * DAY)
+    TokenFactory(owner=operator, last_used_at=now - 70 * DAY)
+    send()
+    [digest] = [m for m in mail.outbox if "hygiene" in m.subject]
+    table = "http://contoso.us.portal.localhost/settings/security-extensions/api-tokens/"
+    assert "- 2 tokens to be revoked for disuse within the week (unused for 90 days)" in digest.body
+    assert f"{table}?status=all&unused=83" in digest.body
+
+
+def test_the_digest_has_no_disuse_line_without_the_policy(full_admin, operator):
+    TokenFactory(owner=operator, expires_at=timezone.now() + 3 * DAY)
+    send()
+    [digest] = [m for m in mail.outbox if "hygiene" in m.subject]
+    assert "for disuse" not in digest.body

@@ -36,7 +36,7 @@ def test_full_admins_have_a_revoked_filter_with_who_and_when(signed_in, full_adm
     assert (
         f'href="{LIST}?revoked=1" aria-current="page">Revoked <span class="count">2</span>' in html
     )
-    assert "by admin@contoso.test" in html and "by the expiry sweep" in html
+    assert "by admin@contoso.test" in html and "by the daily sweep" in html
     assert '<th scope="col">Revoked</th>' in html
     assert ">Revoke<" not in html and ">Rotate<" not in html  # read-only: no row buttons
 

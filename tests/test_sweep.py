@@ -44,6 +44,26 @@ def test_unused_tokens_are_revoked_only_where_the_tenant_asks(operator, other_te
     assert fresh.pk not in revoked and elsewhere.pk not in revoked
 
 
+def test_a_token_revoked_for_disuse_says_so_on_its_page_and_in_the_siem_feed(
+    operator, tenant, signed_in, full_admin
+):
+    from audit.cef import cef_line
+
+    tenant.token_inactive_revoke_days = 90
+    tenant.save()
+    stale = TokenFactory(owner=operator, name="stale", last_used_at=timezone.now() - timedelta(91))
+    sweep()
+    html = (
+        signed_in(full_admin)
+        .get(f"/settings/security-extensions/api-tokens/{stale.pk}/")
+        .content.decode()
+    )
+    assert "by the daily sweep: unused for 90 days" in html
+    [event] = AuditEvent.objects.filter(token=stale, action="token.revoked")
+    assert event.via == "sweep" and event.detail == "Revoked by the sweep: unused for 90 days."
+    assert "unused for 90 days" in cef_line(event, token_hint=stale.hint)
+
+
 def test_a_dry_run_revokes_nothing(operator):
     TokenFactory(owner=operator, expires_at=timezone.now() - timedelta(hours=1))
     assert "Would revoke 1 tokens" in sweep("--dry-run")

@@ -121,7 +121,7 @@ def test_an_unknown_status_gets_a_clear_message_not_an_error(signed_in, operator
     assert response.status_code == 400
     html = response.content.decode()
     assert "Unknown status" in html
-    assert "choose all, active, inactive, generated or expired" in html
+    assert "choose all, active, inactive, generated, suspended or expired" in html
     assert "<script>" not in html.split("<main", 1)[1]
     assert names(response) == ["still listed"]
 

@@ -33,8 +33,22 @@ def test_status_counts_match_the_filters(operator):
     TokenFactory(owner=operator, last_used_at=NOW - timedelta(days=1))
     TokenFactory(owner=operator, last_used_at=NOW - timedelta(days=1))
     TokenFactory(owner=operator, last_used_at=NOW - timedelta(days=30))
+    TokenFactory(owner=operator, last_used_at=NOW - timedelta(days=1), suspended_at=NOW)
+    # Expired wins over suspended: it could not be used resumed either.
+    TokenFactory(owner=operator, suspended_at=NOW, expires_at=NOW - timedelta(days=1))
     counts = Token.objects.status_counts(NOW)
-    assert counts == {"all": 4, "active": 2, "inactive": 1, "generated": 1, "expired": 0}
+    assert counts == {
+        "all": 6,
+        "active": 2,
+        "inactive": 1,
+        "generated": 1,
+        "suspended": 1,
+        "expired": 1,
+    }
+    for status, count in counts.items():
+        if status != "all":
+            assert Token.objects.with_status(status, NOW).count() == count
+            assert sum(t.status_at(NOW) == status for t in Token.objects.all()) == count
 
 
 def test_revoking_keeps_the_row_and_happens_once(operator, full_admin):

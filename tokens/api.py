@@ -8,7 +8,12 @@ from django.utils import timezone
 
 from audit.models import Via
 from tenants.models import ServiceAccount
-from tenants.permissions import may_narrow_token, may_rotate_with_token
+from tenants.permissions import (
+    may_narrow_token,
+    may_resume_token,
+    may_rotate_with_token,
+    may_suspend_token,
+)
 from web import networks, ratelimit
 from web.api import api_error, api_view, iso, paginated
 from web.http import BadJson, client_ip, json_body
@@ -20,9 +25,11 @@ from .models import Token, TokenAccess, api_token_listing, default_overlap
 from .services import (
     TokenChanged,
     token_make_read_only,
+    token_resume,
     token_revoke,
     token_rotate,
     token_set_networks,
+    token_suspend,
 )
 
 
@@ -37,6 +44,7 @@ def token_json(token):
         "service_account": token.owner.service_account_name,
         "access": token.access,
         "allowed_networks": token.allowed_networks,
+        "suspended_at": iso(token.suspended_at),
     }
 
 
@@ -161,6 +169,46 @@ def token_rotation(request, token_id):
             "note": issued.note,
         }
     )
+
+
+def _visible_token(request, token_id):
+    return (
+        Token.objects.api()
+        .visible_to(request.user)
+        .select_related("owner__service_account", "tenant")
+        .filter(pk=token_id)
+        .first()
+    )
+
+
+@api_view("POST")
+def token_suspension(request, token_id):
+    """Suspend a token (CONTRACT §16): refused on every host once this answers; 200 with the
+    token, suspended already or not."""
+    token = _visible_token(request, token_id)
+    if token is None or not may_suspend_token(request.user, token):
+        return api_error(404, "No such token.")
+    token_suspend(token=token, by=request.user, via=Via.API, client_ip=client_ip(request))
+    token.refresh_from_db(fields=["suspended_at", "suspended_by"])
+    return JsonResponse(token_json(token))
+
+
+@api_view("POST")
+def token_resumption(request, token_id):
+    """Resume a suspended token, unchanged otherwise; 200 with the token, suspended or not.
+    Its owner may lift only a suspension of their own (tenants.permissions.may_resume_token)."""
+    token = _visible_token(request, token_id)
+    if token is None or not may_suspend_token(request.user, token):
+        return api_error(404, "No such token.")
+    if token.is_suspended and not may_resume_token(request.user, token):
+        return api_error(
+            403,
+            f"Permission denied: {token.suspender} suspended this token; only a full admin "
+            "may resume it.",
+        )
+    token_resume(token=token, by=request.user, via=Via.API, client_ip=client_ip(request))
+    token.refresh_from_db(fields=["suspended_at", "suspended_by"])
+    return JsonResponse(token_json(token))
 
 
 ROTATION_SHAPE = 'Send no body, or JSON like {"overlap": 3600}.'

@@ -71,6 +71,21 @@ class ReadOnlyToken(PermissionDenied):
         super().__init__("Permission denied: the token is read only.")
 
 
+class TokenSuspended(PermissionDenied):
+    """A suspended token (CONTRACT §16): refused until resumed, saying by whom, so that its
+    consumer knows whom to ask. The token is good, so this is no failed authentication to
+    count against the address. Who suspended it is read once per cached token, on its first
+    refusal: a call that is answered never reads it."""
+
+    counted = False
+
+    def __init__(self, token):
+        super().__init__(
+            f"Permission denied: this token was suspended on {token.suspended_at:%Y-%m-%d %H:%M} "
+            f"UTC by {token.suspender}; ask them, or a full admin of the tenant, to resume it."
+        )
+
+
 class PreviousSecretReused(AuthenticationFailed):
     """The secret a rotation replaced, used after its successor was: refused as a revoked
     token would be, and the reuse kept (tokens.services.token_record_previous_reuse): whoever
@@ -241,6 +256,8 @@ def identify(header, *, host_tenant):
         raise AuthenticationFailed(_ended(token))
     if token.is_expired:
         raise AuthenticationFailed(f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.")
+    if token.is_suspended:
+        raise TokenSuspended(token)
     # Only a personal token depends on its owner; a tenant's token (an agent's, a collector's,
     # an identity provider's) keeps working when the admin who created it leaves, and has its
     # kind's privileges only: the endpoints of its kind, never the creator's.

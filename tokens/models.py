@@ -67,6 +67,8 @@ class TokenStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     INACTIVE = "inactive", "Inactive"
     GENERATED = "generated", "Generated"
+    # Refused until resumed (CONTRACT §16); an expired token is Expired, suspended or not.
+    SUSPENDED = "suspended", "Suspended"
     EXPIRED = "expired", "Expired"
 
     @classmethod
@@ -74,10 +76,12 @@ class TokenStatus(models.TextChoices):
         """The SQL definition of a status; Token.status_at is its Python twin."""
         since = now - ACTIVE_WINDOW
         unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        usable = unexpired & Q(suspended_at__isnull=True)
         return {
-            cls.GENERATED: unexpired & Q(last_used_at__isnull=True),
-            cls.ACTIVE: unexpired & Q(last_used_at__gte=since),
-            cls.INACTIVE: unexpired & Q(last_used_at__lt=since),
+            cls.GENERATED: usable & Q(last_used_at__isnull=True),
+            cls.ACTIVE: usable & Q(last_used_at__gte=since),
+            cls.INACTIVE: usable & Q(last_used_at__lt=since),
+            cls.SUSPENDED: unexpired & Q(suspended_at__isnull=False),
             cls.EXPIRED: Q(expires_at__lte=now),
         }[cls(status)]
 
@@ -314,6 +318,20 @@ class Token(models.Model):
         related_name="+",
         editable=False,
     )
+    # Suspended (CONTRACT §16): refused until resumed, and otherwise unchanged. Nullable, and
+    # no foreign-key constraint in the database this release (as ServiceAccount's): expand
+    # only, while the previous release serves (CONTRACT §14).
+    suspended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    suspended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        db_constraint=False,
+        db_index=False,  # never looked up by; an index on tokens would be built under lock
+    )
 
     objects = TokenQuerySet.as_manager()
 
@@ -397,6 +415,8 @@ class Token(models.Model):
     def status_at(self, now):
         if self.is_expired_at(now):
             return TokenStatus.EXPIRED
+        if self.suspended_at is not None:
+            return TokenStatus.SUSPENDED
         if self.last_used_at is None:
             return TokenStatus.GENERATED
         if self.last_used_at >= now - ACTIVE_WINDOW:
@@ -513,6 +533,39 @@ class Token(models.Model):
         )
         if updated:
             self.revoked_at, self.revoked_by = now, by
+        return bool(updated)
+
+    @property
+    def is_suspended(self):
+        return self.suspended_at is not None
+
+    @property
+    def suspender(self):
+        """Who suspended it, as its refusals and pages name them (one query, then kept on the
+        instance: a cached token reads it once)."""
+        if self.suspended_by_id is None:
+            return "an administrator"  # a command, which has no signed-in person
+        user = self.suspended_by
+        return user.service_account.name if user.is_service_account else user.email
+
+    def suspend(self, by):
+        """Suspend a live token once; False if it was already suspended (or is revoked).
+        Through tokens.services.token_suspend, which audits it and empties the caches."""
+        now = timezone.now()
+        updated = Token.objects.filter(
+            pk=self.pk, revoked_at__isnull=True, suspended_at__isnull=True
+        ).update(suspended_at=now, suspended_by=by)
+        if updated:
+            self.suspended_at, self.suspended_by = now, by
+        return bool(updated)
+
+    def resume(self):
+        """Resume a suspended live token, unchanged otherwise; False if it was not suspended."""
+        updated = Token.objects.filter(
+            pk=self.pk, revoked_at__isnull=True, suspended_at__isnull=False
+        ).update(suspended_at=None, suspended_by=None)
+        if updated:
+            self.suspended_at, self.suspended_by = None, None
         return bool(updated)
 
 

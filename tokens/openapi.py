@@ -76,6 +76,7 @@ SCHEMAS = {
             "service_account",
             "access",
             "allowed_networks",
+            "suspended_at",
         ],
         "additionalProperties": False,
         "properties": {
@@ -97,6 +98,11 @@ SCHEMAS = {
             },
             "access": ACCESS,
             "allowed_networks": ALLOWED_NETWORKS,
+            "suspended_at": {
+                "oneOf": [TIMESTAMP, {"type": "null"}],
+                "description": "Since when calls with it are refused (status `suspended`), "
+                "until it is resumed; null when it is not suspended.",
+            },
         },
     },
     "TokenPage": page_of("Token"),
@@ -318,6 +324,38 @@ PATHS = {
                 "400": error(
                     "The body is not a valid overlap, or one longer than the tenant's cap."
                 ),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": NOT_FOUND,
+            },
+        },
+    },
+    "/api/v1/tokens/{id}/suspend/": {
+        "parameters": [TOKEN_ID],
+        "post": {
+            "operationId": "suspendToken",
+            "summary": "Suspend an API token: every call with it is refused until it is resumed",
+            "description": "A full admin of its tenant, or its owner. Refused on every host once "
+            "this answers (403, naming who suspended it); otherwise unchanged. Suspending a "
+            "suspended token changes nothing.",
+            "responses": {
+                "200": ok(ref("Token")),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": NOT_FOUND,
+            },
+        },
+    },
+    "/api/v1/tokens/{id}/resume/": {
+        "parameters": [TOKEN_ID],
+        "post": {
+            "operationId": "resumeToken",
+            "summary": "Resume a suspended API token, unchanged",
+            "description": "A full admin of its tenant; its owner only a suspension of their "
+            "own (403 when a full admin suspended it). Resuming a token that is not suspended "
+            "changes nothing.",
+            "responses": {
+                "200": ok(ref("Token")),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": NOT_FOUND,

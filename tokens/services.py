@@ -41,12 +41,14 @@ def token_issue(
     expires_at=None,
     access=TokenAccess.READ_WRITE,
     allowed_networks=(),
+    by=None,
     via=Via.PAGE,
     client_ip=None,
 ):
     """A new token. A personal token of an owner who may not write is read only whatever was
     asked: it stays read only should its owner be promoted. allowed_networks: normalised
-    ranges (web.networks.normalised); none, anywhere."""
+    ranges (web.networks.normalised); none, anywhere. by: who generated it when that is not
+    its owner (a full admin, for a service account, which never signs in); the audit's actor."""
     if kind == TokenKind.API and not may_issue_writable_tokens(owner):
         access = TokenAccess.READ_ONLY
     for _ in range(3):  # a digest collision at 214 bits is theoretical; retry rather than fail
@@ -70,7 +72,7 @@ def token_issue(
                     token,
                     Action.TOKEN_GENERATED,
                     via=via,
-                    actor=owner,
+                    actor=by or owner,
                     client_ip=client_ip,
                     detail=_issue_detail(token),
                 )
@@ -159,6 +161,54 @@ def token_revoke(*, token, by=None, via=Via.PAGE, client_ip=None, detail=""):
             )
             invalidation.announce(token.tenant_id)
     return revoked
+
+
+SWEEP_DETAIL = "Revoked by the sweep: {reason}."
+
+
+def sweep_reason(detail):
+    """Why the daily sweep revoked a token ("unused for 90 days", "expired"), from its audit
+    event's detail (SWEEP_DETAIL); "" for any other detail."""
+    prefix, _, _ = SWEEP_DETAIL.partition("{reason}")
+    if not detail.startswith(prefix) or not detail.endswith("."):
+        return ""
+    return detail[len(prefix) : -1]
+
+
+def token_suspend(*, token, by, via=Via.PAGE, client_ip=None):
+    """Suspend once and audit it: every call with it is refused, on every host, once this
+    returns. False when it was already suspended (or is revoked)."""
+    with transaction.atomic():
+        suspended = token.suspend(by=by)
+        if suspended:
+            audit_token_event(
+                token,
+                Action.TOKEN_SUSPENDED,
+                via=via,
+                actor=by,
+                client_ip=client_ip,
+                detail="Every call with it is refused until it is resumed.",
+            )
+            invalidation.announce(token.tenant_id)
+    return suspended
+
+
+def token_resume(*, token, by, via=Via.PAGE, client_ip=None):
+    """Resume a suspended token, otherwise unchanged, and audit it; False when it was not
+    suspended."""
+    with transaction.atomic():
+        resumed = token.resume()
+        if resumed:
+            audit_token_event(
+                token,
+                Action.TOKEN_RESUMED,
+                via=via,
+                actor=by,
+                client_ip=client_ip,
+                detail="Calls with it work again.",
+            )
+            invalidation.announce(token.tenant_id)
+    return resumed
 
 
 def token_rotate(*, token, by, overlap=timedelta(0), via=Via.PAGE, client_ip=None):

@@ -16,12 +16,14 @@ from audit.models import Action, AuditEvent, Via
 from tenants.permissions import (
     may_issue_writable_tokens,
     may_narrow_token,
+    may_resume_token,
     may_review_new_networks,
     may_revoke_others_tokens,
     may_rotate_token,
     may_see_others_tokens,
     may_see_revoked_tokens,
     may_set_token_policy,
+    may_suspend_token,
 )
 from tenants.services import POLICY_FIELDS, tenant_save
 from web.access import allowed, undone_when_signed_out
@@ -52,7 +54,7 @@ CONFIRMED = ("owner__service_account", "tenant")
 
 # Who revoked a token when no person did (Token.revoked_by is empty): the audit event's channel.
 REVOKED_VIA = {
-    Via.SWEEP: "the expiry sweep",
+    Via.SWEEP: "the daily sweep",
     Via.LEAK_REPORT: "a leak report",
     Via.SCIM: "SCIM deprovisioning",
     Via.SSO: "single sign-on",
@@ -72,6 +74,7 @@ def _revoked_tokens(user):
         .annotate(
             revoked_actor_email=Subquery(event.values("actor_email")[:1]),
             revoked_via=Subquery(event.values("via")[:1]),
+            revoked_detail=Subquery(event.values("detail")[:1]),
         )
         .order_by("-revoked_at", "-id")
     )
@@ -84,6 +87,9 @@ def _label_revoker(token):
         token.revoked_by_label = token.revoked_actor_email or REVOKED_VIA.get(
             token.revoked_via, "an unrecorded actor"
         )
+        reason = services.sweep_reason(token.revoked_detail or "")
+        if token.revoked_via == Via.SWEEP and reason:
+            token.revoked_by_label += f": {reason}"  # "… by the daily sweep: unused for 90 days"
     return token
 
 
@@ -444,6 +450,43 @@ def revoke(request, token_id):
     services.token_revoke(token=token, by=request.user, via=Via.PAGE, client_ip=client_ip(request))
     messages.success(request, f"Token “{token.name}” was revoked. Calls with it now fail.")
     return redirect(_list_url_at(_carried_back(request.POST)))
+
+
+@undone_when_signed_out("the token was not suspended")
+@require_http_methods(["GET", "POST"])
+def suspend(request, token_id):
+    """Suspend, after a confirmation (the dialog, or this page's without JavaScript): calls
+    are refused until it is resumed; back to the token's page, which says so."""
+    token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
+    if not may_suspend_token(request.user, token):
+        raise Http404
+    if request.method == "GET":
+        return _confirm(request, token, "suspend")
+    if services.token_suspend(token=token, by=request.user, client_ip=client_ip(request)):
+        messages.success(
+            request, f"Token “{token.name}” was suspended. Calls with it are refused until resumed."
+        )
+    else:
+        messages.info(request, f"Token “{token.name}” was already suspended.")
+    return redirect("tokens:detail", token_id=token.pk)
+
+
+@undone_when_signed_out("the token was not resumed")
+@require_http_methods(["POST"])
+def resume(request, token_id):
+    token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
+    if not may_suspend_token(request.user, token):
+        raise Http404
+    if token.is_suspended and not may_resume_token(request.user, token):
+        messages.error(
+            request,
+            f"{token.suspender} suspended “{token.name}”: only a full admin may resume it.",
+        )
+    elif services.token_resume(token=token, by=request.user, client_ip=client_ip(request)):
+        messages.success(request, f"Token “{token.name}” was resumed. Calls with it work again.")
+    else:
+        messages.info(request, f"Token “{token.name}” was not suspended.")
+    return redirect("tokens:detail", token_id=token.pk)
 
 
 def _confirm(request, token, action, *, rotate_form=None, status=200):

@@ -97,6 +97,14 @@ def host_breaks(value):
 
 
 @register.filter
+def name_breaks(value):
+    """A name made of hyphenated words (a service account's, ci-deploy) that may wrap after
+    its hyphens only: ci-<wbr>deploy. Each word stays whole unless it alone is too wide."""
+    parts = str(value or "").split("-")
+    return format_html_join(mark_safe("-<wbr>"), "{}", ((part,) for part in parts))  # noqa: S308
+
+
+@register.filter
 def url_breaks(value):
     """A URL that may wrap after its dots and single slashes only, so that a narrow screen
     breaks it between names, never inside a name or a port number."""

@@ -19,6 +19,8 @@ for question in (
     permissions.may_see_api_usage,
     permissions.may_review_new_networks,
     permissions.may_rotate_token,
+    permissions.may_suspend_token,
+    permissions.may_resume_token,
     permissions.may_see_token,
     permissions.may_see_revoked_tokens,
 ):

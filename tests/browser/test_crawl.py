@@ -11,6 +11,7 @@ resized between the two widths instead of opening new contexts.
 
 import io
 import re
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -26,6 +27,7 @@ from integrations.models import SiemAgent
 from integrations.services import integration_create
 from portal.management.commands._demo_story import USERS as DEMO_USERS
 from tenants.models import Role, Tenant, User
+from tenants.services import service_account_create
 from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS, TOKENS_URL
 from tests.browser.layout import layout_problems
 from tests.factories import UserFactory
@@ -88,6 +90,22 @@ def lived_in_tenant(tokens_of_every_kind, full_admin, operator, reader, token_of
         last_heartbeat_at=timezone.now(),
         agent_version="0.1.0-rc.12+build.2026",
         delivered_sequence=1,
+    )
+    # Service accounts, one with a long name and description and a token, one flagged No
+    # sponsor: the list and each account's page (reached from the list's names).
+    exporter = service_account_create(
+        tenant=tenant,
+        name="nightly-vulnerability-export-to-the-data-lake-eu-west",
+        role=Role.SECURITY_READER,
+        sponsor=long_owner,
+        description="Exports the vulnerability findings every night to the EU data lake",
+    )
+    token_of(exporter.user, "Data lake export (EU West, nightly)", 20, 1)
+    flagged = service_account_create(
+        tenant=tenant, name="siem-sync", role=Role.SECURITY_OPERATOR, sponsor=full_admin
+    )
+    User.objects.filter(pk=flagged.pk).update(
+        sponsor_missing_since=timezone.now() - timedelta(days=3)
     )
     AuditEvent.objects.create(
         tenant=tenant,
@@ -206,6 +224,8 @@ def test_every_menu_page_fits_and_passes_axe_for_every_role_width_and_scheme(
     assert all(len(paths) >= 3 for paths in seen.values()), seen
     assert "/settings/audit-log/" in seen["full-admin"]
     assert "/settings/audit-log/" not in seen["reader"]
+    accounts = "/settings/security-extensions/service-accounts/"
+    assert {accounts, f"{accounts}siem-sync/"} <= set(seen["full-admin"])
     assert not problems, "\n".join(problems)
 
 

@@ -80,6 +80,22 @@ def test_a_revocation_on_one_host_refuses_the_next_call_on_the_other(hosts):
         assert statuses(hosts, B, trial["secret"]) == [401] * CALLS
 
 
+def test_a_suspension_on_one_host_refuses_the_next_call_on_the_other_until_resumed(hosts):
+    # CONTRACT §16: suspended everywhere at once, and resumed everywhere at once.
+    admin = hosts.seed["admin"]["secret"]
+    refused = Counter()
+    for trial in trial_tokens(hosts, 25, 35):
+        path = f"{TOKENS}{trial['id']}/"
+        assert statuses(hosts, B, trial["secret"]) == [200] * CALLS  # cached on host B
+        assert hosts.call(A, "POST", f"{path}suspend/", admin)[0] == 200
+        refused.update(statuses(hosts, B, trial["secret"]) + statuses(hosts, A, trial["secret"]))
+        status, body = hosts.call(B, "GET", ME, trial["secret"], address="10.9.255.1")
+        assert "suspended" in json.loads(body)["detail"]
+        assert hosts.call(B, "POST", f"{path}resume/", admin)[0] == 200
+        assert statuses(hosts, A, trial["secret"]) == [200] * CALLS
+    assert refused == Counter({403: 10 * 2 * CALLS})
+
+
 def test_a_rotation_in_another_process_refuses_the_old_secret_on_both_hosts(hosts):
     trial = trial_tokens(hosts, 15, 16)[0]
     assert statuses(hosts, A, trial["secret"]) + statuses(hosts, B, trial["secret"]) == [200] * 8

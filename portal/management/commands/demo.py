@@ -22,11 +22,17 @@ from audit.models import AuditCounter, AuditEvent
 from integrations.forms import LogCollectorForm, SiemAgentForm
 from integrations.models import SiemAgent
 from integrations.services import integration_create
-from tenants.models import Tenant, User
-from tenants.services import user_deprovision, user_set_role
+from tenants.models import ServiceAccount, Tenant, User
+from tenants.services import service_account_create, user_deprovision, user_set_role
 from tokens import sightings, usage
 from tokens.models import Token, TokenClientAddress, TokenUsage
-from tokens.services import token_audit_role_drift, token_issue, token_record_denial
+from tokens.services import (
+    token_audit_role_drift,
+    token_issue,
+    token_record_denial,
+    token_rotate,
+    token_suspend,
+)
 from web.commands import PortalCommand
 
 from . import _demo_story as story
@@ -107,9 +113,15 @@ class Timeline:
             self.add(ago, self._demote, email)
         for email, ago in story.DEPROVISIONED.items():
             self.add(ago, self._deprovision, email)
+        for planned in story.SERVICE_ACCOUNTS:
+            self.add(planned.created, self._create_service_account, planned)
         for planned in story.TOKENS:
             self.add(planned.generated, self._issue, planned)
             self._plan_calls(planned.name, planned.owner, planned.generated, planned.calls)
+            if planned.rotated is not None:
+                self.add(planned.rotated.ago, self._rotate, planned)
+            if planned.suspended is not None:
+                self.add(planned.suspended, self._suspend, planned)
         for form_class, planned in [
             *((SiemAgentForm, agent) for agent in story.SIEM_AGENTS),
             *((LogCollectorForm, collector) for collector in story.LOG_COLLECTORS),
@@ -173,6 +185,32 @@ class Timeline:
         )
         self._record_calls(planned.name, issued.token, when, planned.calls)
 
+    def _create_service_account(self, planned, when):
+        account = service_account_create(
+            tenant=self.tenant,
+            name=planned.name,
+            description=planned.description,
+            role=planned.role,
+            sponsor=self.people[planned.sponsor],
+            by=self.people[story.ADMIN],
+        )
+        ServiceAccount.objects.filter(pk=account.pk).update(created_at=when)
+        User.objects.filter(pk=account.user_id).update(date_joined=when)
+        self.people[planned.name] = account.user
+
+    def _rotate(self, planned, when):
+        """Rotated on the token's page, with the overlap chosen there."""
+        token = self.tokens[planned.name]
+        token_rotate(token=token, by=self.people[story.ADMIN], overlap=planned.rotated.overlap)
+        Token.objects.filter(pk=token.pk).update(
+            rotated_at=when, previous_valid_until=when + planned.rotated.overlap
+        )
+
+    def _suspend(self, planned, when):
+        token = self.tokens[planned.name]
+        token_suspend(token=token, by=self.people[story.ADMIN])
+        Token.objects.filter(pk=token.pk).update(suspended_at=when)
+
     def _add_integration(self, form_class, planned, when):
         form = form_class(planned.fields, tenant=self.tenant)
         if not form.is_valid():
@@ -197,6 +235,10 @@ class Timeline:
         if user_deprovision(user=user):
             User.objects.filter(pk=user.pk).update(deprovisioned_at=when)
             user.deprovisioned_at = when
+            # The accounts they sponsored have been flagged since then.
+            User.objects.filter(
+                service_account__sponsor=user, sponsor_missing_since__isnull=False
+            ).update(sponsor_missing_since=when)
 
     def _deny(self, name, address, when):
         token_record_denial(self.tokens[name], address, when)

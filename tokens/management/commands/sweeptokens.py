@@ -5,7 +5,7 @@ from audit.models import Action, Via
 from audit.services import audit_token_event
 from tenants.models import Tenant
 from tokens.models import Token
-from tokens.services import token_revoke
+from tokens.services import SWEEP_DETAIL, token_revoke
 from tokens.usage import KEPT_DAYS, prune
 from web.commands import PortalCommand
 
@@ -70,6 +70,6 @@ class Command(PortalCommand):
                     detail=f"Expired {token.expires_at:%Y-%m-%d %H:%M} UTC.",
                 )
             count += token_revoke(
-                token=token, via=Via.SWEEP, detail=f"Revoked by the sweep: {reason}."
+                token=token, via=Via.SWEEP, detail=SWEEP_DETAIL.format(reason=reason)
             )
         return count

@@ -1,6 +1,9 @@
+"""Forms of the service account pages (CONTRACT §15). The rules they apply are tenants':
+who may sponsor (sponsor_refusal), the name's pattern and the roles."""
+
 from django import forms
 
-from .models import Role, ServiceAccount, User
+from tenants.models import Role, ServiceAccount, User
 
 
 def sponsor_choices(tenant):
@@ -39,8 +42,31 @@ class ServiceAccountForm(forms.Form):
 
 
 class SponsorForm(forms.Form):
-    sponsor = SponsorField(label="New sponsor", queryset=User.objects.none())
+    sponsor = SponsorField(
+        label="New sponsor",
+        queryset=User.objects.none(),
+        empty_label="Choose a person",
+        help_text="An active person of your tenant, answerable for the account.",
+        error_messages={
+            "required": "Choose the person who will sponsor the account.",
+            "invalid_choice": "Choose an active person of your tenant: that one cannot sponsor.",
+        },
+    )
 
-    def __init__(self, *args, tenant, **kwargs):
+    def __init__(self, *args, tenant, account=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sponsor"].queryset = sponsor_choices(tenant)
+        if account is not None and not account.sponsor_missing:
+            self.fields["sponsor"].initial = account.sponsor_id
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(
+        label="Role",
+        choices=Role.choices,
+        help_text="Its tokens act with this role from their next call.",
+        error_messages={
+            "required": "Choose a role.",
+            "invalid_choice": "Choose Security reader, Security operator or Full admin.",
+        },
+    )
