@@ -441,6 +441,18 @@ def test_rotatetoken_for_a_service_account_refuses_bad_input_with_one_line(
     assert not Token.objects.filter(rotated_at__isnull=False).exists()
 
 
+def test_suspendtoken_and_resumetoken_name_a_service_account_never_its_address(
+    account, account_secret
+):
+    owner = ["--service-account", "ci-deploy", "--tenant", "contoso", "--name", "Deploys"]
+    said = run("suspendtoken", *owner) + run("resumetoken", *owner)
+    assert said == (
+        "Suspended 'Deploys' of service account ci-deploy: calls with it are refused.\n"
+        "Resumed 'Deploys' of service account ci-deploy: calls with it work again.\n"
+    )
+    assert api_client(account_secret).get(ME).status_code == 200
+
+
 # --- Pages ------------------------------------------------------------------------------------
 
 

@@ -76,6 +76,15 @@ def find_owner(email, tenant, service_account):
     return account.user
 
 
+def owner_label(user, *, starts_sentence=False):
+    """How a command names a user: a service account by its name, never by its placeholder
+    address (SERVICE_ACCOUNT_DOMAIN); anyone else by e-mail."""
+    account = user.service_account_name
+    if account is None:
+        return user.email
+    return f"{'S' if starts_sentence else 's'}ervice account {account}"
+
+
 def parse_role(value):
     if value not in Role.values:
         raise CommandError(f"Unknown role {shown(value)}; use one of: {', '.join(Role.values)}.")

@@ -1,11 +1,13 @@
 from django.core.management.base import CommandError
 
 from audit.models import Via
-from tenants.management.commands._base import add_owner_arguments, find_owner
+from tenants.management.commands._base import owner_label
 from tokens.forms import BadOverlap, OverlapAboveCap, overlap_from_seconds
-from tokens.models import DEFAULT_OVERLAP, MAX_OVERLAP, Token, default_overlap
+from tokens.models import DEFAULT_OVERLAP, MAX_OVERLAP, default_overlap
 from tokens.services import token_rotate
 from web.commands import PortalCommand, shown
+
+from ._named_token import add_token_arguments, find_live_token
 
 
 class Command(PortalCommand):
@@ -16,8 +18,7 @@ class Command(PortalCommand):
     )
 
     def add_arguments(self, parser):
-        add_owner_arguments(parser, "whose token to rotate")
-        parser.add_argument("--name", required=True, help="the token's name, as on the page")
+        add_token_arguments(parser, "whose token to rotate")
         parser.add_argument(
             "--overlap",
             type=int,
@@ -28,25 +29,15 @@ class Command(PortalCommand):
         )
 
     def handle(self, *args, email, tenant, service_account, name, overlap, **options):
-        user = find_owner(email, tenant, service_account)
-        account = user.service_account_name
-        who = f"Service account {account}" if account else user.email
-        if user.tenant_id is None:
-            raise CommandError(f"{who} belongs to no tenant and holds no API tokens.")
-        overlap = _overlap(overlap, user.tenant)
+        token = find_live_token(email, tenant, service_account, name)
+        user = token.owner
+        overlap = _overlap(overlap, token.tenant)
         if user.is_deprovisioned:
+            who = owner_label(user, starts_sentence=True)
             raise CommandError(f"{who} is deprovisioned; its tokens would be refused.")
-        # Live tokens only: a revoked token stays revoked, as on the page.
-        tokens = list(Token.objects.api().live().filter(owner=user, name=name)[:2])
-        if not tokens:
-            raise CommandError(f"{who} has no live API token named {shown(name)}.")
-        if len(tokens) > 1:
-            raise CommandError(
-                f"{who} has several live API tokens named {shown(name)}: rotate the one you "
-                "mean on its page."
-            )
-        issued = token_rotate(token=tokens[0], by=user, overlap=overlap, via=Via.COMMAND)
+        issued = token_rotate(token=token, by=user, overlap=overlap, via=Via.COMMAND)
         if issued is None:  # revoked meanwhile
+            who = owner_label(user, starts_sentence=True)
             raise CommandError(f"{who} has no live API token named {shown(name)}.")
         self.stdout.write(issued.secret)
 
