@@ -75,6 +75,11 @@ class Tenant(models.Model):
     token_inactive_revoke_days = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)]
     )
+    # A suspension older than this many days becomes a revocation at the daily sweep
+    # (CONTRACT §16); empty keeps suspended tokens until someone decides.
+    token_suspension_revoke_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
     # The longest overlap a rotation may give the old secret, in hours; empty: the product's
     # MAX_ROTATION_OVERLAP_HOURS. 0: the old secret always stops at once. Nullable, so that the
     # previous release, still serving during a deploy, inserts tenants without it (§14).

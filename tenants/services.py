@@ -22,6 +22,7 @@ POLICY_FIELDS = (
     "token_expiry_required",
     "token_max_lifetime_days",
     "token_inactive_revoke_days",
+    "token_suspension_revoke_days",
     "token_max_rotation_overlap_hours",
     "token_networks_required",
     "token_networks",
@@ -56,6 +57,8 @@ def _policy_summary(tenant):
         parts.append(f"max lifetime {tenant.token_max_lifetime_days} days")
     if tenant.token_inactive_revoke_days:
         parts.append(f"revoke after {tenant.token_inactive_revoke_days} days unused")
+    if tenant.token_suspension_revoke_days:
+        parts.append(f"revoke after {tenant.token_suspension_revoke_days} days suspended")
     hours = tenant.token_max_rotation_overlap_hours
     if hours is not None:
         parts.append(

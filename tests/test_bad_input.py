@@ -208,7 +208,10 @@ def test_a_json_body_to_generate_issues_nothing(signed_in, operator):
 # --- Token policy form --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("field", ["token_max_lifetime_days", "token_inactive_revoke_days"])
+@pytest.mark.parametrize(
+    "field",
+    ["token_max_lifetime_days", "token_inactive_revoke_days", "token_suspension_revoke_days"],
+)
 @pytest.mark.parametrize(
     "value",
     [HUGE, NON_UTF8, CONTROL, NUL, SQL, TEMPLATE, str(2**63), str(10**40), "1.5", "+-1"],
@@ -223,6 +226,7 @@ def test_bad_policy_input_is_refused_and_changes_nothing(
     assert 'class="field-error"' in response.content.decode()
     tenant.refresh_from_db()
     assert tenant.token_max_lifetime_days is None and tenant.token_inactive_revoke_days is None
+    assert tenant.token_suspension_revoke_days is None
     assert row_counts() == before
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from tests.factories import TokenFactory, UserFactory
 from tokens.auth import DeprovisionedOwner, NotAllowedFrom, ReadOnlyToken
 from tokens.models import Token
@@ -129,6 +130,28 @@ def test_the_policy_previews_the_tokens_it_revokes_and_flags_before_saving(
     tenant.refresh_from_db()
     assert tenant.token_inactive_revoke_days == 60 and tenant.token_max_lifetime_days == 365
     assert Token.objects.live().count() == 13  # the sweep revokes, not the save
+
+
+def test_the_policy_previews_the_suspended_tokens_it_revokes(
+    signed_in, full_admin, operator, tenant
+):
+    from tokens.services import token_suspend
+
+    long_ago = TokenFactory(owner=operator, name="Paused long ago", last_used_at=timezone.now())
+    TokenFactory(owner=operator, name="Paused today", last_used_at=timezone.now())
+    for token in Token.objects.all():
+        token_suspend(token=token, by=full_admin)
+    Token.objects.filter(pk=long_ago.pk).update(suspended_at=timezone.now() - timedelta(days=20))
+    client = signed_in(full_admin)
+    html = client.post(POLICY, {"token_suspension_revoke_days": "14"}).content.decode()
+    assert "1 token</strong> suspended for over 14 days will be revoked" in html
+    assert "Paused long ago" in html and "Paused today" not in html
+    previewed = re.search(r'name="previewed" value="([^"]+)"', html).group(1)
+    client.post(POLICY, {"token_suspension_revoke_days": "14", "previewed": previewed})
+    tenant.refresh_from_db()
+    assert tenant.token_suspension_revoke_days == 14
+    [event] = AuditEvent.objects.filter(action="tenant.policy_changed")
+    assert "revoke after 14 days suspended" in event.detail.lower()
 
 
 def test_a_confirmation_of_another_policy_shows_the_preview_again(signed_in, full_admin, tenant):

@@ -20,7 +20,7 @@ def test_expired_tokens_are_revoked_and_audited(operator):
     kept = TokenFactory(owner=operator, name="kept", expires_at=timezone.now() + timedelta(days=1))
     out = sweep()
     assert "“gone” of operator@contoso.test (expired)" in out
-    assert out.endswith("Revoked 1 tokens (1 expired, 0 unused).\n")
+    assert out.endswith("Revoked 1 tokens (1 expired, 0 unused, 0 suspended).\n")
     assert Token.objects.get(pk=gone.pk).revoked_at is not None
     assert Token.objects.get(pk=kept.pk).revoked_at is None
     assert set(AuditEvent.objects.values_list("action", "via")) == {
@@ -38,7 +38,7 @@ def test_unused_tokens_are_revoked_only_where_the_tenant_asks(operator, other_te
     fresh = TokenFactory(owner=operator, last_used_at=timezone.now())
     elsewhere = TokenFactory(owner=other_tenant_admin, last_used_at=old)
     siem = TokenFactory(owner=operator, kind=TokenKind.SIEM, last_used_at=old)
-    assert "(0 expired, 3 unused)" in sweep()
+    assert "(0 expired, 3 unused, 0 suspended)" in sweep()
     revoked = set(Token.objects.filter(revoked_at__isnull=False).values_list("pk", flat=True))
     assert revoked == {stale.pk, never_used.pk, siem.pk}
     assert fresh.pk not in revoked and elsewhere.pk not in revoked
@@ -62,6 +62,29 @@ def test_a_token_revoked_for_disuse_says_so_on_its_page_and_in_the_siem_feed(
     [event] = AuditEvent.objects.filter(token=stale, action="token.revoked")
     assert event.via == "sweep" and event.detail == "Revoked by the sweep: unused for 90 days."
     assert "unused for 90 days" in cef_line(event, token_hint=stale.hint)
+
+
+def test_tokens_suspended_too_long_are_revoked_only_where_the_tenant_asks(
+    operator, other_tenant_admin, tenant, full_admin
+):
+    from tokens.services import token_suspend
+
+    now = timezone.now()
+    old, recent = TokenFactory(owner=operator, name="old"), TokenFactory(owner=operator)
+    elsewhere = TokenFactory(owner=other_tenant_admin)
+    for token in (old, recent, elsewhere):
+        token_suspend(token=token, by=full_admin)
+    Token.objects.filter(pk__in=[old.pk, elsewhere.pk]).update(suspended_at=now - timedelta(31))
+    assert "(0 expired, 0 unused, 0 suspended)" in sweep()  # no tenant asks yet
+    tenant.token_suspension_revoke_days = 30
+    tenant.save()
+    out = sweep()
+    assert "“old” of operator@contoso.test (suspended for more than 30 days)" in out
+    assert "(0 expired, 0 unused, 1 suspended)" in out
+    revoked = set(Token.objects.filter(revoked_at__isnull=False).values_list("pk", flat=True))
+    assert revoked == {old.pk}
+    [event] = AuditEvent.objects.filter(token=old, action="token.revoked")
+    assert event.detail == "Revoked by the sweep: suspended for more than 30 days."
 
 
 def test_a_dry_run_revokes_nothing(operator):

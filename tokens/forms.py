@@ -389,6 +389,7 @@ class TokenPolicyForm(forms.ModelForm):
             "token_expiry_required",
             "token_max_lifetime_days",
             "token_inactive_revoke_days",
+            "token_suspension_revoke_days",
             "token_max_rotation_overlap_hours",
             "token_networks_required",
             "token_networks",
@@ -401,12 +402,16 @@ class TokenPolicyForm(forms.ModelForm):
             "token_expiry_required": "Require an expiry on new tokens",
             "token_max_lifetime_days": "Maximum lifetime (days)",
             "token_inactive_revoke_days": "Revoke tokens unused for (days)",
+            "token_suspension_revoke_days": "Revoke tokens suspended for (days)",
         }
         help_texts = {
             "token_max_lifetime_days": "Leave empty for no limit. Applies to new tokens, and to "
             "existing ones when they are rotated.",
             "token_inactive_revoke_days": "Tokens unused for this many days are revoked "
             "automatically once a day, tokens of every kind. Leave empty to keep unused tokens.",
+            "token_suspension_revoke_days": "A token suspended this many days is revoked at "
+            "the next daily sweep. Leave empty to keep suspended tokens until someone resumes "
+            "or revokes them.",
             "token_max_rotation_overlap_hours": "How long a rotated token's old value may keep "
             f"working, 0 to {MAX_ROTATION_OVERLAP_HOURS} (0: it stops at once). Rotations offer "
             "no longer, and one that asks for none gets 24 hours or this, whichever is "

@@ -228,6 +228,11 @@ class TokenQuerySet(models.QuerySet):
             .filter(seen__lt=now - timedelta(days=days))
         )
 
+    def suspended_longer_than(self, days, now):
+        """Live tokens suspended more than `days` days ago: those the daily sweep revokes under
+        a policy of revoking tokens suspended that long."""
+        return self.live().filter(suspended_at__lt=now - timedelta(days=days))
+
     def living_longer_than(self, days, now):
         """Live, unexpired API tokens whose lifetime (from issue or last rotation to expiry)
         is over `days` days, or unbounded: those a maximum lifetime of `days` would not allow

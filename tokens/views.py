@@ -457,7 +457,7 @@ def revoke(request, token_id):
 def suspend(request, token_id):
     """Suspend, after a confirmation (the dialog, or this page's without JavaScript): calls
     are refused until it is resumed; back to the token's page, which says so."""
-    token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
+    token = get_object_or_404(_visible(request).select_related(*CONFIRMED), pk=token_id)
     if not may_suspend_token(request.user, token):
         raise Http404
     if request.method == "GET":
@@ -568,7 +568,8 @@ def token_policy(request):
         # deletes, and confirms that.
         preview = _policy_preview(tenant)
         confirmed = request.POST.get("previewed") == preview["fingerprint"]
-        if confirmed or not (preview["unused"] or preview["too_long"] or preview["audit_events"]):
+        affected = ("unused", "suspended", "too_long", "audit_events")
+        if confirmed or not any(preview[key] for key in affected):
             # The page sets the whole policy, and each save of it is audited, changed or not.
             tenant_save(
                 tenant=tenant, changed=POLICY_FIELDS, by=request.user, client_ip=client_ip(request)
@@ -594,6 +595,7 @@ def _policy_preview(tenant):
     preview = {
         "fingerprint": "|".join(str(getattr(tenant, name)) for name in POLICY_FIELDS),
         "unused": None,
+        "suspended": None,
         "too_long": None,
         "audit_events": None,
     }
@@ -604,6 +606,7 @@ def _policy_preview(tenant):
             preview["audit_events"] = {"count": count, "days": tenant.audit_retention_days}
     for key, days, matching in (
         ("unused", tenant.token_inactive_revoke_days, tokens.unused_for),
+        ("suspended", tenant.token_suspension_revoke_days, tokens.suspended_longer_than),
         ("too_long", tenant.token_max_lifetime_days, tokens.living_longer_than),
     ):
         if days:

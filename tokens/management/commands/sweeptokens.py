@@ -12,7 +12,8 @@ from web.commands import PortalCommand
 
 class Command(PortalCommand):
     help = (
-        "Revoke expired tokens, and tokens unused for as long as their tenant's policy allows, "
+        "Revoke expired tokens, and tokens unused or suspended for longer than their tenant's "
+        "policy allows, "
         "and delete usage counts, client addresses and networks seen older than "
         f"{KEPT_DAYS} days, and audit events older than their tenant's retention (for cron, "
         "e.g. daily). Prints one line per revoked token and a summary."
@@ -44,10 +45,16 @@ class Command(PortalCommand):
             unused = live.filter(tenant=tenant).unused_for(tenant.token_inactive_revoke_days, now)
             reason = f"unused for {tenant.token_inactive_revoke_days} days"
             count_unused += self._sweep(unused, dry_run, None, reason)
+        count_suspended = 0
+        for tenant in Tenant.objects.filter(token_suspension_revoke_days__isnull=False):
+            days = tenant.token_suspension_revoke_days
+            suspended = live.filter(tenant=tenant).suspended_longer_than(days, now)
+            reason = f"suspended for more than {days} days"
+            count_suspended += self._sweep(suspended, dry_run, None, reason)
         verb = "Would revoke" if dry_run else "Revoked"
         self.stdout.write(
-            f"{verb} {count_expired + count_unused} tokens "
-            f"({count_expired} expired, {count_unused} unused)."
+            f"{verb} {count_expired + count_unused + count_suspended} tokens "
+            f"({count_expired} expired, {count_unused} unused, {count_suspended} suspended)."
         )
 
     def _sweep(self, tokens, dry_run, event, reason):
