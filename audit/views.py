@@ -47,7 +47,10 @@ def audit_log(request):
     form, events = _filtered(request)
     page = None
     if events is not None:
-        paginator = Paginator(events.select_related("token"), PAGE_SIZE)
+        # A service account is shown by its name, not its placeholder address: its account
+        # comes with the event (tenants/user_label.html), not in a query per row.
+        related = ("token", "actor__service_account", "subject__service_account")
+        paginator = Paginator(events.select_related(*related), PAGE_SIZE)
         page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

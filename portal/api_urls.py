@@ -1,6 +1,7 @@
 from django.urls import path
 
 from audit import api as audit_api
+from identity import api as identity_api
 from integrations import api as integrations_api
 from tokens import api
 
@@ -14,6 +15,12 @@ urlpatterns = [
     path("v1/tokens/<uuid:token_id>/rotate/", api.token_rotation, name="api-token-rotate"),
     path("v1/tokens/<uuid:token_id>/suspend/", api.token_suspension, name="api-token-suspend"),
     path("v1/tokens/<uuid:token_id>/resume/", api.token_resumption, name="api-token-resume"),
+    path("v1/service-accounts/", identity_api.service_account_list, name="api-service-accounts"),
+    path(
+        "v1/service-accounts/<str:name>/tokens/",
+        api.service_account_tokens,
+        name="api-service-account-tokens",
+    ),
     path("v1/audit/", audit_api.audit_list, name="api-audit"),
     path("v1/siem/events/", integrations_api.siem_events, name="api-siem-events"),
     path("v1/siem/heartbeat/", integrations_api.siem_heartbeat, name="api-siem-heartbeat"),

@@ -1,6 +1,6 @@
 """/api/v1/openapi.json: the OpenAPI 3.1 document, assembled from what each app declares
-beside its API (tokens/openapi.py, audit/openapi.py, integrations/openapi.py) with the shared
-building blocks of web/openapi.py.
+beside its API (tokens/openapi.py, audit/openapi.py, identity/openapi.py,
+integrations/openapi.py) with the shared building blocks of web/openapi.py.
 
 tests/test_api_openapi.py holds the document to the URL map and to every answer of the API
 tests, so an endpoint added or changed without its description fails the suite.
@@ -9,6 +9,7 @@ tests, so an endpoint added or changed without its description fails the suite.
 from django.http import JsonResponse
 
 from audit import openapi as audit
+from identity import openapi as identity
 from integrations import openapi as integrations
 from tokens import openapi as tokens
 from web import openapi as web
@@ -47,9 +48,13 @@ def merged(*declarations):
 
 # Once, at import (portal.warmup imports it in gunicorn's master): only the server URL
 # differs between requests.
-PATHS = web.with_rate_limit(merged(tokens.PATHS, audit.PATHS, integrations.PATHS, THIS_DOCUMENT))
+PATHS = web.with_rate_limit(
+    merged(tokens.PATHS, audit.PATHS, identity.PATHS, integrations.PATHS, THIS_DOCUMENT)
+)
 COMPONENTS = {
-    "schemas": merged(web.SCHEMAS, tokens.SCHEMAS, audit.SCHEMAS, integrations.SCHEMAS),
+    "schemas": merged(
+        web.SCHEMAS, tokens.SCHEMAS, audit.SCHEMAS, identity.SCHEMAS, integrations.SCHEMAS
+    ),
     "securitySchemes": web.SECURITY_SCHEMES,
 }
 

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -55,6 +56,12 @@ def validate_mailable(value):
         raise ValidationError(UNMAILABLE, code="unmailable")
 
 
+# The longest a rotated token's old secret may keep working (CONTRACT §15: at most 7 days or
+# the tenant's cap): the bound of Tenant.token_max_rotation_overlap_hours, and of every overlap
+# (tokens.models.MAX_OVERLAP).
+MAX_ROTATION_OVERLAP_HOURS = 7 * 24
+
+
 class Tenant(models.Model):
     slug = models.CharField(max_length=63, unique=True, validators=[slug_validator])
     name = models.CharField(max_length=200)
@@ -72,6 +79,12 @@ class Tenant(models.Model):
     # (CONTRACT §16); empty keeps suspended tokens until someone decides.
     token_suspension_revoke_days = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    # The longest overlap a rotation may give the old secret, in hours; empty: the product's
+    # MAX_ROTATION_OVERLAP_HOURS. 0: the old secret always stops at once. Nullable, so that the
+    # previous release, still serving during a deploy, inserts tenants without it (§14).
+    token_max_rotation_overlap_hours = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(MAX_ROTATION_OVERLAP_HOURS)]
     )
     # Audit events older than this many days are deleted by the daily sweep (audit.retention);
     # empty keeps every event (CONTRACT §14).
@@ -239,6 +252,13 @@ class User(AbstractBaseUser, PermissionsMixin):
             )
 
     @property
+    def service_account_name(self):
+        """The name of the service account this user is, None for a person: what to show
+        people instead of a service account's placeholder e-mail (SERVICE_ACCOUNT_DOMAIN).
+        Load users with service_account (select_related) or this costs a query each."""
+        return self.service_account.name if self.is_service_account else None
+
+    @property
     def is_deprovisioned(self):
         return self.deprovisioned_at is not None
 
@@ -293,6 +313,23 @@ class UserSession(models.Model):
 SERVICE_ACCOUNT_DOMAIN = "service-account.invalid"
 
 
+class ServiceAccountQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The accounts the user may see: the tenant's for those who manage them
+        (tenants.permissions), none for anyone else."""
+        # Imported here: permissions reads Role from this module.
+        from .permissions import service_accounts_visible_to
+
+        return self.filter(service_accounts_visible_to(user))
+
+    def named(self, name):
+        """The account of this name; none, without asking the database, for a value no name
+        can be (PostgreSQL refuses a NUL in a query, and a URL may carry one)."""
+        if not re.fullmatch(SLUG_PATTERN, name):
+            return self.none()
+        return self.filter(name=name)
+
+
 class ServiceAccount(models.Model):
     """A named, non-human identity of a tenant (CONTRACT §15): a User of the tenant marked as
     a service account (so its API tokens are ordinary tokens acting with its role at each
@@ -333,6 +370,8 @@ class ServiceAccount(models.Model):
         User, on_delete=models.PROTECT, related_name="sponsored_accounts", db_constraint=False
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = ServiceAccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -205,6 +205,14 @@ def tokens_visible_to(user, *, personal):
     return tenant & personal & Q(owner_id=user.pk)
 
 
+def service_accounts_visible_to(user):
+    """may_manage_service_accounts as a filter on service accounts: the tenant's for those who
+    manage them, none for anyone else (whom the API answers 404 for a named account)."""
+    if not may_manage_service_accounts(user):
+        return Q(pk__in=[])
+    return Q(tenant_id=user.tenant_id)
+
+
 def is_full_admin(user):
     """Whether the user holds the tenant's administering role: what the error pages say a
     page refused by role needs ("This page is for full admins of …")."""

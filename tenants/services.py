@@ -23,6 +23,7 @@ POLICY_FIELDS = (
     "token_max_lifetime_days",
     "token_inactive_revoke_days",
     "token_suspension_revoke_days",
+    "token_max_rotation_overlap_hours",
     "token_networks_required",
     "token_networks",
     "audit_retention_days",
@@ -58,6 +59,11 @@ def _policy_summary(tenant):
         parts.append(f"revoke after {tenant.token_inactive_revoke_days} days unused")
     if tenant.token_suspension_revoke_days:
         parts.append(f"revoke after {tenant.token_suspension_revoke_days} days suspended")
+    hours = tenant.token_max_rotation_overlap_hours
+    if hours is not None:
+        parts.append(
+            f"old values work at most {hours} hour{'s' if hours != 1 else ''} after a rotation"
+        )
     if tenant.token_networks_required:
         parts.append("new tokens name allowed networks")
     if tenant.token_networks:

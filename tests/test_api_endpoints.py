@@ -49,6 +49,7 @@ def test_a_token_is_listed_with_every_contract_field(issue, operator):
         "created_at": token.created_at.isoformat().replace("+00:00", "Z"),
         "last_used_at": token.last_used_at.isoformat().replace("+00:00", "Z"),
         "owner": "operator@contoso.test",
+        "service_account": None,
         "access": "read_write",
         "allowed_networks": [],
         "suspended_at": None,

@@ -49,9 +49,13 @@ EXAMPLE_OF_FORMAT = {"uuid": str(uuid.uuid4())}
 
 
 def filled(path, item):
-    """path with each of its parameters given a value of the documented format."""
+    """path with each of its parameters given a value of the documented format, or its
+    documented example."""
     for parameter in item.get("parameters", []):
-        example = EXAMPLE_OF_FORMAT[parameter["schema"]["format"]]
+        schema = parameter["schema"]
+        example = (
+            EXAMPLE_OF_FORMAT[schema["format"]] if "format" in schema else schema["examples"][0]
+        )
         path = path.replace("{" + parameter["name"] + "}", example)
     return path
 

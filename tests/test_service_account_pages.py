@@ -327,6 +327,15 @@ def test_each_name_on_the_list_leads_to_its_page_and_counts_its_live_tokens(
     assert '<th scope="col">Tokens</th>' in html and '<td data-label="Tokens">2</td>' in html
 
 
+def test_the_list_is_by_name(admin, full_admin, account):
+    for name in ("zeta", "alpha"):
+        service_account_create(
+            tenant=full_admin.tenant, name=name, role=Role.SECURITY_READER, sponsor=full_admin
+        )
+    html = admin.get(LIST).content.decode()
+    assert html.index(f'href="{LIST}alpha/"') < html.index(PAGE) < html.index(f'href="{LIST}zeta/"')
+
+
 def test_the_lists_queries_do_not_grow_with_its_rows(admin, full_admin, account):
     token_issue(owner=account.user, name="One")
     with CaptureQueriesContext(connection) as one:

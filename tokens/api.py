@@ -7,6 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
 from audit.models import Via
+from tenants.models import ServiceAccount
 from tenants.permissions import (
     may_narrow_token,
     may_resume_token,
@@ -20,7 +21,7 @@ from web.http import BadJson, client_ip, json_body
 from . import counts, crypto
 from .auth import find_token
 from .forms import BadOverlap, TokenListingForm, overlap_from_seconds
-from .models import DEFAULT_OVERLAP, Token, TokenAccess, api_token_listing
+from .models import Token, TokenAccess, api_token_listing, default_overlap
 from .services import (
     TokenChanged,
     token_make_read_only,
@@ -40,6 +41,7 @@ def token_json(token):
         "created_at": iso(token.created_at),
         "last_used_at": iso(token.last_used_at),
         "owner": token.owner.email,
+        "service_account": token.owner.service_account_name,
         "access": token.access,
         "allowed_networks": token.allowed_networks,
         "suspended_at": iso(token.suspended_at),
@@ -65,16 +67,34 @@ def me(request):
 
 @api_view("GET")
 def token_list(request):
+    return _token_page(request)
+
+
+@api_view("GET")
+def service_account_tokens(request, name):
+    """The live API tokens of one of the tenant's service accounts, listed as GET
+    /api/v1/tokens/ lists them (its parameters too). For those who manage service accounts;
+    anyone else gets 404, as for an account that does not exist."""
+    account = ServiceAccount.objects.visible_to(request.user).named(name).first()
+    if account is None:
+        return api_error(404, "No such service account.")
+    return _token_page(request, owner=account.user)
+
+
+def _token_page(request, *, owner=None):
+    """A page of the API tokens the caller sees, or of owner's among them, by ?status=, ?q=,
+    ?sort= and ?page=."""
     form = TokenListingForm(request.GET)
     if not form.is_valid():
         return api_error(400, form.first_error())
     status, q, sort = (form.cleaned_data[name] for name in ("status", "q", "sort"))
-    scope, name = counts.scope_of(request.user), counts.listing_name(status, q=q)
+    whose = "any" if owner is None else f"user:{owner.pk}"
+    scope, name = counts.scope_of(request.user), counts.listing_name(status, owner=whose, q=q)
 
     def counted(queryset, size):
         return counts.CountedPaginator(queryset, size, scope=scope, name=name)
 
-    tokens = api_token_listing(request.user, status, q=q, sort=sort)
+    tokens = api_token_listing(request.user, status, q=q, sort=sort, owner=owner)
     return paginated(request, tokens, token_json, counted)
 
 
@@ -83,7 +103,7 @@ def token_detail(request, token_id):
     token = (
         Token.objects.api()
         .visible_to(request.user)
-        .select_related("owner", "tenant")
+        .select_related("owner__service_account", "tenant")
         .filter(pk=token_id)
     ).first()
     if token is None or (request.method == "PATCH" and not may_narrow_token(request.user, token)):
@@ -119,20 +139,21 @@ def token_detail(request, token_id):
 
 @api_view("POST", rotates_itself="token_id")
 def token_rotation(request, token_id):
-    """A new secret for a token; the old one works on for the overlap asked (default 24 h) or
-    until the new one's first call. A token may rotate itself (a consumer needs no other
-    credential), and sent with the replaced secret while the new one is unused, the call
-    replaces that new secret (its answer was lost): tokens.services.token_rotate."""
+    """A new secret for a token; the old one works on for the overlap asked (default 24 h, at
+    most the tenant's cap) or until the new one's first call. A token may rotate itself (a
+    consumer needs no other credential), and sent with the replaced secret while the new one
+    is unused, the call replaces that new secret (its answer was lost):
+    tokens.services.token_rotate."""
     token = (
         Token.objects.api()
         .visible_to(request.user)
-        .select_related("owner", "tenant")
+        .select_related("owner__service_account", "tenant")
         .filter(pk=token_id)
     ).first()
     if token is None or not may_rotate_with_token(request.user, request.auth, token):
         return api_error(404, "No such token.")
     try:
-        overlap = rotation_overlap(request)
+        overlap = rotation_overlap(request, token.tenant)
     except BadOverlap as error:
         return api_error(400, str(error))
     issued = token_rotate(
@@ -154,7 +175,7 @@ def _visible_token(request, token_id):
     return (
         Token.objects.api()
         .visible_to(request.user)
-        .select_related("owner", "tenant")
+        .select_related("owner__service_account", "tenant")
         .filter(pk=token_id)
         .first()
     )
@@ -193,10 +214,11 @@ def token_resumption(request, token_id):
 ROTATION_SHAPE = 'Send no body, or JSON like {"overlap": 3600}.'
 
 
-def rotation_overlap(request):
-    """The overlap a rotation's body asks for; no body (or {}): DEFAULT_OVERLAP."""
+def rotation_overlap(request, tenant):
+    """The overlap a rotation's body asks for, within the tenant's cap; no body (or {}):
+    DEFAULT_OVERLAP, cut to the cap."""
     if not request.body:
-        return DEFAULT_OVERLAP
+        return default_overlap(tenant)
     try:
         body = json_body(request)
     except BadJson as error:
@@ -207,8 +229,8 @@ def rotation_overlap(request):
     if unknown:
         raise BadOverlap(f"Unknown field “{str(unknown[0])[:40]}”. {ROTATION_SHAPE}")
     if "overlap" not in body:
-        return DEFAULT_OVERLAP
-    return overlap_from_seconds(body["overlap"])
+        return default_overlap(tenant)
+    return overlap_from_seconds(body["overlap"], tenant=tenant)
 
 
 NARROWING_SHAPE = (

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.text import Truncator, get_text_list
 
-from tenants.models import Tenant
+from tenants.models import MAX_ROTATION_OVERLAP_HOURS, Tenant
 from web import networks
 
 from .models import (
@@ -17,6 +17,8 @@ from .models import (
     SORT_VALUES,
     STATUS_FILTER_VALUES,
     TokenAccess,
+    default_overlap,
+    longest_overlap,
     validate_token_name,
 )
 
@@ -42,11 +44,23 @@ class BadOverlap(ValueError):
     so in a sentence."""
 
 
-def overlap_from_seconds(seconds):
+class OverlapAboveCap(BadOverlap):
+    """An overlap longer than the tenant allows (Tenant.token_max_rotation_overlap_hours);
+    str() names the cap."""
+
+
+def overlap_cap_text(tenant):
+    """The tenant's longest overlap in words, "12 hours (43200 seconds)"."""
+    seconds = int(longest_overlap(tenant).total_seconds())
+    hours = seconds // 3600
+    return f"{hours} hour{'s' if hours != 1 else ''} ({seconds} seconds)"
+
+
+def overlap_from_seconds(seconds, *, tenant):
     """A rotation's overlap (how long the old secret keeps working at most) from a number of
     seconds as the API and the command take it: a whole number, not a string, a fraction,
-    null or true (JSON's true is Python's 1). 3600.0 is a whole number, as JSON Schema's
-    integer says (the OpenAPI document's)."""
+    null or true (JSON's true is Python's 1), within the tenant's cap. 3600.0 is a whole
+    number, as JSON Schema's integer says (the OpenAPI document's)."""
     most = int(MAX_OVERLAP.total_seconds())
     shape = f"overlap: send a whole number of seconds from 0 (at once) to {most} (7 days)."
     if isinstance(seconds, float) and seconds.is_integer():
@@ -55,11 +69,17 @@ def overlap_from_seconds(seconds):
         raise BadOverlap(shape)
     if not 0 <= seconds <= most:
         raise BadOverlap(f"{shape} {str(seconds)[:20]} is out of range.")
+    if timedelta(seconds=seconds) > longest_overlap(tenant):
+        raise OverlapAboveCap(
+            f"overlap: your organisation allows the old secret to keep working at most "
+            f"{overlap_cap_text(tenant)}; {seconds} seconds is longer."
+        )
     return timedelta(seconds=seconds)
 
 
 class TokenRotateForm(forms.Form):
-    """The page's rotate confirmation: when the old value stops, from a few choices."""
+    """The page's rotate confirmation: when the old value stops, from a few choices within
+    the tenant's cap (the cap itself among them), the default cut to it."""
 
     OVERLAPS = [
         (0, "At once"),
@@ -74,10 +94,23 @@ class TokenRotateForm(forms.Form):
         coerce=int,
         # A form without the field (an older page still open) rotates as the API does.
         required=False,
-        empty_value=int(DEFAULT_OVERLAP.total_seconds()),
-        initial=int(DEFAULT_OVERLAP.total_seconds()),
         help_text="…or at the new value’s first use, whichever comes first.",
     )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        longest = int(longest_overlap(tenant).total_seconds())
+        default = int(default_overlap(tenant).total_seconds())
+        choices = [(seconds, label) for seconds, label in self.OVERLAPS if seconds <= longest]
+        if longest not in dict(choices):
+            hours = longest // 3600
+            choices.append((longest, f"After {hours} hour{'s' if hours != 1 else ''}"))
+        field = self.fields["overlap"]
+        field.choices, field.initial, field.empty_value = choices, default, default
+        if tenant.token_max_rotation_overlap_hours is not None:
+            cap = f"Your organisation allows at most {overlap_cap_text(tenant)}."
+            field.help_text = f"{field.help_text} {cap}"
+            field.error_messages["invalid_choice"] = f"Choose one of the times offered. {cap}"
 
     def clean_overlap(self):
         return timedelta(seconds=self.cleaned_data["overlap"])
@@ -357,11 +390,13 @@ class TokenPolicyForm(forms.ModelForm):
             "token_max_lifetime_days",
             "token_inactive_revoke_days",
             "token_suspension_revoke_days",
+            "token_max_rotation_overlap_hours",
             "token_networks_required",
             "token_networks",
             "audit_retention_days",
         ]
         labels = {
+            "token_max_rotation_overlap_hours": "Longest rotation overlap (hours)",
             "audit_retention_days": "Keep audit events for (days)",
             "token_networks_required": "New tokens must name allowed networks",
             "token_expiry_required": "Require an expiry on new tokens",
@@ -377,18 +412,29 @@ class TokenPolicyForm(forms.ModelForm):
             "token_suspension_revoke_days": "A token suspended this many days is revoked at "
             "the next daily sweep. Leave empty to keep suspended tokens until someone resumes "
             "or revokes them.",
+            "token_max_rotation_overlap_hours": "How long a rotated token's old value may keep "
+            f"working, 0 to {MAX_ROTATION_OVERLAP_HOURS} (0: it stops at once). Rotations offer "
+            "no longer, and one that asks for none gets 24 hours or this, whichever is "
+            "shorter. Leave empty for the longest, 7 days. Rotations made before keep theirs.",
             "token_networks_required": "API tokens generated from now on must list the "
             "addresses they may be used from.",
             "audit_retention_days": "At least 30. Older events are deleted once a day, and a "
             "SIEM agent behind them is told where to continue. Leave empty to keep every event.",
         }
         error_messages = {
+            "token_max_rotation_overlap_hours": {
+                "invalid": "Longest rotation overlap: give a whole number of hours, e.g. 24.",
+                "min_value": "Longest rotation overlap: 0 or more hours (0: the old value "
+                "stops at once).",
+                "max_value": f"Longest rotation overlap: at most {MAX_ROTATION_OVERLAP_HOURS} "
+                "hours (7 days), or leave it empty.",
+            },
             "audit_retention_days": {
                 "min_value": "Keep audit events for at least 30 days, or leave it empty to "
                 "keep every event.",
                 "max_value": "Keep audit events for at most 36,500 days (100 years), or leave "
                 "it empty to keep every event.",
-            }
+            },
         }
 
     # Every token of the tenant, of every kind, is used only from these as well as its own.

@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
-from tenants.models import Role, Tenant, User
+from tenants.models import MAX_ROTATION_OVERLAP_HOURS, Role, Tenant, User
 from tenants.permissions import tokens_visible_to
 from web import networks
 
@@ -25,7 +25,18 @@ NAME_MAX_LENGTH = 100
 # Rotation with overlap (CONTRACT §15): how long the replaced secret keeps working at most, so
 # that a consumer that has not picked the new one up yet (or lost the answer) is no outage.
 DEFAULT_OVERLAP = timedelta(hours=24)
-MAX_OVERLAP = timedelta(days=7)
+MAX_OVERLAP = timedelta(hours=MAX_ROTATION_OVERLAP_HOURS)
+
+
+def longest_overlap(tenant):
+    """The longest overlap a rotation in the tenant may ask for: its cap, else MAX_OVERLAP."""
+    hours = tenant.token_max_rotation_overlap_hours
+    return MAX_OVERLAP if hours is None else min(MAX_OVERLAP, timedelta(hours=hours))
+
+
+def default_overlap(tenant):
+    """The overlap of a rotation that asks for none: DEFAULT_OVERLAP, cut to the tenant's cap."""
+    return min(DEFAULT_OVERLAP, longest_overlap(tenant))
 
 
 def validate_token_name(value):
@@ -563,11 +574,13 @@ class Token(models.Model):
         return bool(updated)
 
 
-def api_token_listing(user, status="all", now=None, *, q="", sort=DEFAULT_SORT):
+def api_token_listing(user, status="all", now=None, *, q="", sort=DEFAULT_SORT, owner=None):
     """The API tokens a user sees on the page and in the API, one query: of one status (or
-    all), matching the search q, in the order sort."""
+    all), matching the search q, in the order sort; only owner's among them, when given."""
     # The owner's service account, if any, in the same query: the table names it with a badge.
     tokens = Token.objects.api().visible_to(user).select_related("owner__service_account")
+    if owner is not None:
+        tokens = tokens.filter(owner=owner)
     tokens = tokens.search(q, people=User.objects.filter(tenant_id=user.tenant_id))
     if status != "all":
         tokens = tokens.with_status(status, now)

@@ -5,7 +5,7 @@ Every answer under /api/ that a test receives is checked against these schemas
 (tests/conftest.py), so a change to a view that is not made here fails the suite.
 """
 
-from tenants.models import Role
+from tenants.models import SERVICE_ACCOUNT_DOMAIN, SLUG_PATTERN, Role, ServiceAccount
 from web.networks import MAX_NETWORKS, PATTERN
 from web.openapi import (
     ERROR,
@@ -73,6 +73,7 @@ SCHEMAS = {
             "created_at",
             "last_used_at",
             "owner",
+            "service_account",
             "access",
             "allowed_networks",
             "suspended_at",
@@ -84,7 +85,17 @@ SCHEMAS = {
             "status": string_enum(TokenStatus.values),
             "created_at": TIMESTAMP,
             "last_used_at": {"oneOf": [TIMESTAMP, {"type": "null"}]},
-            "owner": {"type": "string", "format": "email", "description": "Owner's e-mail."},
+            "owner": {
+                "type": "string",
+                "format": "email",
+                "description": "Owner's e-mail; for a service account, a placeholder address "
+                f"under the reserved domain {SERVICE_ACCOUNT_DOMAIN} (see service_account).",
+            },
+            "service_account": {
+                "type": ["string", "null"],
+                "description": "The name of the service account that owns the token; null when "
+                "a person does.",
+            },
             "access": ACCESS,
             "allowed_networks": ALLOWED_NETWORKS,
             "suspended_at": {
@@ -128,7 +139,9 @@ SCHEMAS = {
                 "maximum": int(MAX_OVERLAP.total_seconds()),
                 "default": int(DEFAULT_OVERLAP.total_seconds()),
                 "description": "Seconds the old secret keeps working at most: it stops at the "
-                "earlier of this and the new secret's first successful call. 0: at once.",
+                "earlier of this and the new secret's first successful call. 0: at once. At most "
+                "the tenant's cap where it sets one (400 above it, naming the cap); without "
+                "`overlap`, the default is cut to the cap.",
             }
         },
     },
@@ -185,6 +198,43 @@ SCHEMAS["RotatedToken"] = {
     },
 }
 
+# ?status=, ?q=, ?sort= and the page: of every list of API tokens (tokens.api._token_page).
+LISTING_PARAMETERS = [
+    {
+        "name": "status",
+        "in": "query",
+        "description": "Empty is the same as `all`.",
+        "schema": {
+            **string_enum(STATUS_FILTER_VALUES, allow_empty=True),
+            "default": "all",
+        },
+    },
+    {
+        "name": "q",
+        "in": "query",
+        "description": "Part of the token's name, its owner's e-mail or its first "
+        "characters (the hint), in any case; spaces around it are ignored. Empty: "
+        "every token.",
+        "schema": {
+            "type": "string",
+            "maxLength": TokenListingForm.base_fields["q"].max_length,
+            "pattern": NO_NUL,
+        },
+    },
+    {
+        "name": "sort",
+        "in": "query",
+        "description": "The order: a field, descending with a leading `-`; ties "
+        "in id order. Names sort in any case; never-used tokens count as the least "
+        "recently used. Empty is the same as the default.",
+        "schema": {
+            **string_enum(SORT_VALUES, allow_empty=True),
+            "default": DEFAULT_SORT,
+        },
+    },
+    *PAGE_PARAMETERS,
+]
+
 PATHS = {
     "/api/v1/me/": {
         "get": {
@@ -199,41 +249,7 @@ PATHS = {
             "summary": "API tokens visible to the token's owner, newest first",
             "description": "Full admins see every API token of the tenant; other roles their "
             "own. `status`, `q` and `sort` combine; `next` and `previous` keep them.",
-            "parameters": [
-                {
-                    "name": "status",
-                    "in": "query",
-                    "description": "Empty is the same as `all`.",
-                    "schema": {
-                        **string_enum(STATUS_FILTER_VALUES, allow_empty=True),
-                        "default": "all",
-                    },
-                },
-                {
-                    "name": "q",
-                    "in": "query",
-                    "description": "Part of the token's name, its owner's e-mail or its first "
-                    "characters (the hint), in any case; spaces around it are ignored. Empty: "
-                    "every token.",
-                    "schema": {
-                        "type": "string",
-                        "maxLength": TokenListingForm.base_fields["q"].max_length,
-                        "pattern": NO_NUL,
-                    },
-                },
-                {
-                    "name": "sort",
-                    "in": "query",
-                    "description": "The order: a field, descending with a leading `-`; ties "
-                    "in id order. Names sort in any case; never-used tokens count as the least "
-                    "recently used. Empty is the same as the default.",
-                    "schema": {
-                        **string_enum(SORT_VALUES, allow_empty=True),
-                        "default": DEFAULT_SORT,
-                    },
-                },
-                *PAGE_PARAMETERS,
-            ],
+            "parameters": LISTING_PARAMETERS,
             "responses": {
                 "200": ok(ref("TokenPage")),
                 "400": error("A query parameter is not valid."),
@@ -305,7 +321,9 @@ PATHS = {
             },
             "responses": {
                 "200": ok(ref("RotatedToken")),
-                "400": error("The body is not a valid overlap."),
+                "400": error(
+                    "The body is not a valid overlap, or one longer than the tenant's cap."
+                ),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": NOT_FOUND,
@@ -341,6 +359,39 @@ PATHS = {
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": NOT_FOUND,
+            },
+        },
+    },
+    "/api/v1/service-accounts/{name}/tokens/": {
+        "parameters": [
+            {
+                "name": "name",
+                "in": "path",
+                "required": True,
+                "schema": {
+                    "type": "string",
+                    "pattern": SLUG_PATTERN,
+                    "maxLength": ServiceAccount._meta.get_field("name").max_length,
+                    "examples": ["ci-deploy"],
+                },
+            }
+        ],
+        "get": {
+            "operationId": "listServiceAccountTokens",
+            "summary": "A service account's API tokens, as the token list gives them (full "
+            "admins' tokens only)",
+            "description": "Its live API tokens, with the parameters and the order of "
+            "`GET /api/v1/tokens/`. A token whose owner may not manage service accounts gets "
+            "404, as for a name no account has.",
+            "parameters": LISTING_PARAMETERS,
+            "responses": {
+                "200": ok(ref("TokenPage")),
+                "400": error("A query parameter is not valid."),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": error(
+                    "No such service account visible to the token's owner, or no such page."
+                ),
             },
         },
     },

@@ -215,9 +215,10 @@ def token_rotate(*, token, by, overlap=timedelta(0), via=Via.PAGE, client_ip=Non
     """A new secret for the same token (name, owner, history); None if it was revoked.
 
     The old secret keeps working for overlap (0: it stops at once; the page, API and command
-    offer DEFAULT_OVERLAP, at most MAX_OVERLAP) or until the new secret's first successful
-    call, whichever comes first (token_record_successor_use), so that a consumer that has
-    not picked the new secret up yet, or never got the answer, is no outage. While the old
+    offer DEFAULT_OVERLAP, and refuse more than the tenant's longest, models.longest_overlap)
+    or until the new secret's first successful call, whichever comes first
+    (token_record_successor_use), so that a consumer that has not picked the new secret up
+    yet, or never got the answer, is no outage. While the old
     secret still works and the new one was never used, rotating again replaces that unused
     new secret instead: the old secret is kept, never for longer than it already was, and the
     unused one stops.

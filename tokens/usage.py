@@ -154,7 +154,7 @@ def tenant_usage(tenant, now=None):
         Token.objects.api()
         .filter(tenant=tenant, usage_days__day__gte=days[0])
         .annotate(requests_30=Sum("usage_days__requests"), refused_30=Sum("usage_days__refused"))
-        .select_related("owner")
+        .select_related("owner__service_account")
     )
     busiest = list(
         per_token.filter(requests_30__gt=0).order_by("-requests_30", "name", "pk")[:LISTED_TOKENS]
@@ -188,7 +188,7 @@ def tenant_usage(tenant, now=None):
             Q(flagged_at__isnull=False, reviewed_at__isnull=True, token__revoked_at__isnull=True)
             | Q(flagged_at__date__gte=days[0])
         )
-        .select_related("token__owner", "reviewed_by")
+        .select_related("token__owner__service_account", "reviewed_by")
         .order_by(F("reviewed_at").desc(nulls_first=True), "-flagged_at", "pk")[:LISTED_NETWORKS]
     )
     return TenantUsage(

@@ -47,6 +47,11 @@ def _visible(request):
     return Token.objects.api().visible_to(request.user)
 
 
+# What a confirmation shows of a token: its owner as people read it (tenants/user_label.html), and
+# the tenant whose policy the rotation summary reads.
+CONFIRMED = ("owner__service_account", "tenant")
+
+
 # Who revoked a token when no person did (Token.revoked_by is empty): the audit event's channel.
 REVOKED_VIA = {
     Via.SWEEP: "the daily sweep",
@@ -65,7 +70,7 @@ def _revoked_tokens(user):
     return (
         Token.objects.api()
         .revoked_visible_to(user)
-        .select_related("owner", "revoked_by")
+        .select_related("owner__service_account", "revoked_by")
         .annotate(
             revoked_actor_email=Subquery(event.values("actor_email")[:1]),
             revoked_via=Subquery(event.values("via")[:1]),
@@ -166,7 +171,7 @@ def _render_page(request, *, status, query=None, generate_form=None, issued=None
         "shows_owner": may_see_others_tokens(request.user),
         "generate_form": generate_form or _generate_form(request),
         "form_id": uuid.uuid4().hex,
-        "rotate_form": TokenRotateForm(),
+        "rotate_form": TokenRotateForm(tenant=request.tenant),
         "issued": issued,
         "dialog": dialog,
         "query": _page_query(filters, deprovisioned_only, revoked_only),
@@ -352,7 +357,7 @@ def _first_submission(request, form_id):
 
 
 def token_detail(request, token_id):
-    token = _visible(request).select_related("owner").filter(pk=token_id).first()
+    token = _visible(request).select_related("owner__service_account").filter(pk=token_id).first()
     if token is None:
         # A revoked token's page, read only, for whoever may see the token; a 404 to others.
         token = _label_revoker(get_object_or_404(_revoked_tokens(request.user), pk=token_id))
@@ -373,14 +378,16 @@ def _render_detail(request, token, networks_form=None, status=200):
     context = {
         "token": token,
         "networks_form": networks_form,
-        "rotate_form": TokenRotateForm(),
+        "rotate_form": TokenRotateForm(tenant=request.tenant),
         "requests_30_days": usage.requests_last_30_days(token),
         "counts_catching_up": usage.counts_catching_up(token),
         "usage_chart": usage.token_chart(token),
         "addresses": usage.recent_addresses(token),
         # A revoked token's new networks need no review: revoking was the answer.
         "new_networks": [] if token.is_revoked else sightings.unreviewed(token),
-        "events": AuditEvent.objects.filter(token=token, tenant=request.tenant)[:20],
+        "events": AuditEvent.objects.filter(token=token, tenant=request.tenant).select_related(
+            "actor__service_account"
+        )[:20],
     }
     return render(request, "tokens/token_detail.html", context, status=status)
 
@@ -437,7 +444,7 @@ def review_networks(request, token_id):
 @undone_when_signed_out("the token was not revoked")
 @require_http_methods(["GET", "POST"])
 def revoke(request, token_id):
-    token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
+    token = get_object_or_404(_visible(request).select_related(*CONFIRMED), pk=token_id)
     if request.method == "GET":
         return _confirm(request, token, "revoke")
     services.token_revoke(token=token, by=request.user, via=Via.PAGE, client_ip=client_ip(request))
@@ -450,7 +457,7 @@ def revoke(request, token_id):
 def suspend(request, token_id):
     """Suspend, after a confirmation (the dialog, or this page's without JavaScript): calls
     are refused until it is resumed; back to the token's page, which says so."""
-    token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
+    token = get_object_or_404(_visible(request).select_related(*CONFIRMED), pk=token_id)
     if not may_suspend_token(request.user, token):
         raise Http404
     if request.method == "GET":
@@ -501,12 +508,13 @@ def _confirm(request, token, action, *, rotate_form=None, status=200):
 @require_http_methods(["GET", "POST"])
 @never_cache
 def rotate(request, token_id):
-    token = get_object_or_404(_visible(request).select_related("owner", "tenant"), pk=token_id)
+    token = get_object_or_404(_visible(request).select_related(*CONFIRMED), pk=token_id)
     if not may_rotate_token(request.user, token):
         raise Http404
     if request.method == "GET":
-        return _confirm(request, token, "rotate", rotate_form=TokenRotateForm())
-    form = TokenRotateForm(request.POST)
+        form = TokenRotateForm(tenant=request.tenant)
+        return _confirm(request, token, "rotate", rotate_form=form)
+    form = TokenRotateForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
         return _confirm(request, token, "rotate", rotate_form=form, status=400)
     issued = services.token_rotate(
@@ -526,7 +534,7 @@ def rotate(request, token_id):
 @allowed(may_revoke_others_tokens)
 @require_http_methods(["GET", "POST"])
 def revoke_deprovisioned(request):
-    tokens = _visible(request).with_deprovisioned_owner().select_related("owner")
+    tokens = _visible(request).with_deprovisioned_owner().select_related("owner__service_account")
     if request.method == "GET":
         # Cancel leads back to the list the button was on, else to the tokens it concerns.
         data = request.GET if "back" in request.GET else {"back": "owner=deprovisioned"}
@@ -583,7 +591,7 @@ def _policy_preview(tenant):
     many audit events its retention deletes. The
     fingerprint names the policy previewed, so a confirmation saves only that one."""
     now = timezone.now()
-    tokens = Token.objects.filter(tenant=tenant).select_related("owner")
+    tokens = Token.objects.filter(tenant=tenant).select_related("owner__service_account")
     preview = {
         "fingerprint": "|".join(str(getattr(tenant, name)) for name in POLICY_FIELDS),
         "unused": None,

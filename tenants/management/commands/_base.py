@@ -1,6 +1,6 @@
 from django.core.management.base import CommandError
 
-from tenants.models import Role, Tenant, User
+from tenants.models import Role, ServiceAccount, Tenant, User
 from web.commands import shown
 
 SLUGS_SHOWN = 10  # tenants an ambiguous e-mail's error lists, to stay one short line
@@ -42,6 +42,47 @@ def add_user_arguments(parser, email_optional=False):
     parser.add_argument(
         "--tenant", metavar="SLUG", help="the user's tenant, where the e-mail names several"
     )
+
+
+def add_owner_arguments(parser, what_for):
+    """EMAIL, or --service-account NAME, and --tenant: for commands that act on an owner's
+    tokens (find_owner)."""
+    add_user_arguments(parser, email_optional=True)
+    parser.add_argument(
+        "--service-account",
+        metavar="NAME",
+        help=f"the service account of --tenant {what_for}, instead of EMAIL",
+    )
+
+
+def find_owner(email, tenant, service_account):
+    """The user EMAIL names (find_user), or the service account NAME of tenant SLUG."""
+    if service_account is None:
+        if email is None:
+            raise CommandError("Name the token's owner: EMAIL, or --service-account NAME.")
+        return find_user(email, tenant)
+    if email is not None:
+        raise CommandError("Give EMAIL or --service-account, not both.")
+    if tenant is None:
+        raise CommandError("--service-account needs --tenant SLUG.")
+    account = (
+        ServiceAccount.objects.filter(tenant__slug=tenant)
+        .named(service_account)
+        .select_related("user__tenant")
+        .first()
+    )
+    if account is None:
+        raise CommandError(f"No service account {shown(service_account)} in {shown(tenant)}.")
+    return account.user
+
+
+def owner_label(user, *, starts_sentence=False):
+    """How a command names a user: a service account by its name, never by its placeholder
+    address (SERVICE_ACCOUNT_DOMAIN); anyone else by e-mail."""
+    account = user.service_account_name
+    if account is None:
+        return user.email
+    return f"{'S' if starts_sentence else 's'}ervice account {account}"
 
 
 def parse_role(value):

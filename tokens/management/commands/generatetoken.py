@@ -1,12 +1,11 @@
 from django.core.management.base import CommandError
 
 from audit.models import Via
-from tenants.management.commands._base import add_user_arguments, find_user
-from tenants.models import ServiceAccount
+from tenants.management.commands._base import add_owner_arguments, find_owner
 from tenants.permissions import may_issue_writable_tokens
 from tokens.forms import TokenGenerateForm
 from tokens.services import token_issue
-from web.commands import PortalCommand, shown
+from web.commands import PortalCommand
 
 
 class Command(PortalCommand):
@@ -16,12 +15,7 @@ class Command(PortalCommand):
     )
 
     def add_arguments(self, parser):
-        add_user_arguments(parser, email_optional=True)
-        parser.add_argument(
-            "--service-account",
-            metavar="NAME",
-            help="the service account of --tenant to issue the token to, instead of EMAIL",
-        )
+        add_owner_arguments(parser, "to issue the token to")
         parser.add_argument("--name", required=True, help="token name, as on the page")
         parser.add_argument(
             "--expires-in-days",
@@ -47,7 +41,7 @@ class Command(PortalCommand):
     def handle(
         self, *args, email, tenant, service_account, name, expires_in_days, read_only, allow, **opts
     ):
-        user = _owner(email, tenant, service_account)
+        user = find_owner(email, tenant, service_account)
         if user.tenant_id is None:
             raise CommandError(f"{user.email} belongs to no tenant and cannot hold API tokens.")
         if user.is_deprovisioned:
@@ -75,25 +69,6 @@ class Command(PortalCommand):
             via=Via.COMMAND,
         )
         self.stdout.write(issued.secret)
-
-
-def _owner(email, tenant, service_account):
-    if service_account is None:
-        if email is None:
-            raise CommandError("Name the token's owner: EMAIL, or --service-account NAME.")
-        return find_user(email, tenant)
-    if email is not None:
-        raise CommandError("Give EMAIL or --service-account, not both.")
-    if tenant is None:
-        raise CommandError("--service-account needs --tenant SLUG.")
-    account = (
-        ServiceAccount.objects.filter(tenant__slug=tenant, name=service_account)
-        .select_related("user__tenant")
-        .first()
-    )
-    if account is None:
-        raise CommandError(f"No service account {shown(service_account)} in {shown(tenant)}.")
-    return account.user
 
 
 def _error(field, errors):

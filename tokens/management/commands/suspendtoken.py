@@ -1,4 +1,5 @@
 from audit.models import Via
+from tenants.management.commands._base import owner_label
 from tokens.services import token_suspend
 from web.commands import PortalCommand, shown
 
@@ -12,11 +13,11 @@ class Command(PortalCommand):
     )
 
     def add_arguments(self, parser):
-        add_token_arguments(parser)
+        add_token_arguments(parser, "whose token to suspend")
 
-    def handle(self, *args, email, tenant, name, **options):
-        token = find_live_token(email, tenant, name)
-        owner = token.owner.email
+    def handle(self, *args, email, tenant, service_account, name, **options):
+        token = find_live_token(email, tenant, service_account, name)
+        owner = owner_label(token.owner)
         if token_suspend(token=token, by=None, via=Via.COMMAND):
             self.stdout.write(f"Suspended {shown(name)} of {owner}: calls with it are refused.")
         else:

@@ -36,7 +36,7 @@ class Command(PortalCommand):
             f"{'Would delete' if dry_run else 'Deleted'} {events} audit events older than "
             "their tenant's retention."
         )
-        live = Token.objects.live().select_related("tenant", "owner")
+        live = Token.objects.live().select_related("tenant", "owner__service_account")
         expired = live.filter(expires_at__lte=now)
         count_expired = self._sweep(expired, dry_run, Action.TOKEN_EXPIRED, "expired")
         count_unused = 0
@@ -60,9 +60,11 @@ class Command(PortalCommand):
     def _sweep(self, tokens, dry_run, event, reason):
         count = 0
         for token in tokens.iterator(chunk_size=500):
+            account = token.owner.service_account_name
+            owner = f"service account {account}" if account else token.owner.email
             self.stdout.write(
-                f"{token.tenant.slug}: {token.get_kind_display()} “{token.name}” of "
-                f"{token.owner.email} ({reason})"
+                f"{token.tenant.slug}: {token.get_kind_display()} “{token.name}” of {owner} "
+                f"({reason})"
             )
             if dry_run:
                 count += 1
