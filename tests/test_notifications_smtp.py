@@ -154,6 +154,26 @@ def test_expiry_mails_arrive_with_both_bodies_and_links(smtp_settings, operator)
     assert "<strong>Nightly export</strong>" in html
 
 
+def test_the_disuse_warning_arrives_a_week_ahead_with_both_bodies(smtp_settings, operator, tenant):
+    tenant.token_inactive_revoke_days = 90
+    tenant.save(update_fields=["token_inactive_revoke_days"])
+    idle = TokenFactory(owner=operator, name="Old sync", last_used_at=timezone.now() - 85 * DAY)
+    out = send()
+    assert out.startswith("Sent 1 e-mail")
+    revoked_on = timezone.now() + 5 * DAY
+    [(_, recipients, message)] = smtp_settings.received
+    assert recipients == ["operator@contoso.test"]
+    assert subject(message) == (
+        f"[Contoso] API token “Old sync” will be revoked on {revoked_on:%Y-%m-%d} unless it is used"
+    )
+    text, html = bodies(message)
+    link = f"http://contoso.us.portal.localhost/settings/security-extensions/api-tokens/{idle.pk}/"
+    assert link in text and f'href="{link}"' in html
+    assert f"will revoke it on {revoked_on:%Y-%m-%d}" in text
+    assert f"<strong>{revoked_on:%Y-%m-%d}</strong>" in html
+    assert send().startswith("Sent 0 e-mails")
+
+
 def test_running_twice_sends_nothing_new_over_smtp(smtp_settings, operator):
     expiring(operator, "Nightly export", 5 * DAY)
     send()
