@@ -24,6 +24,7 @@ from tenants.permissions import (
     may_see_revoked_tokens,
     may_set_token_policy,
     may_suspend_token,
+    token_generation_refusal,
 )
 from tenants.services import POLICY_FIELDS, tenant_save
 from web.access import allowed, undone_when_signed_out
@@ -307,8 +308,16 @@ def token_generate(request):
     if request.method == "GET":
         # Without JavaScript the list's button leads here, carrying where on the list it was.
         query = _carried_place(request.GET) if "back" in request.GET else request.GET
+        if token_generation_refusal(request.user):
+            return _render_page(request, status=200, query=query)
         return _render_page(request, status=200, query=query, dialog="generate")
     query = _carried_place(request.POST)
+    refusal = token_generation_refusal(request.user)
+    if refusal:
+        # The page offers no Generate button then; a form sent anyway (an older page still
+        # open, a hand-made POST) makes nothing and says why.
+        messages.error(request, refusal)
+        return _render_page(request, query=query, status=403)
     if not _first_submission(request, request.POST.get("form_id", "")):
         messages.warning(
             request,
