@@ -113,8 +113,12 @@ def _listing(query):
     }
 
 
-def _render_page(request, *, status, query=None, generate_form=None, issued=None, dialog=None):
-    """The tokens list at query (request.GET unless a form carried the list's query back)."""
+def _render_page(
+    request, *, status, query=None, generate_form=None, issued=None, dialog=None, extra=None
+):
+    """The tokens list at query (request.GET unless a form carried the list's query back).
+    extra: context of a floor above that renders this page too (approvals: its request
+    dialog, open with its errors, or the reveal of an approved request)."""
     query = request.GET if query is None else query
     listing, filters = _listing(query)
     status_filter, q, sort, expiring, unused = filters.values()
@@ -183,6 +187,7 @@ def _render_page(request, *, status, query=None, generate_form=None, issued=None
         "back": back,
         "list_url": _list_url_at(back),
     }
+    context.update(extra or {})
     if listing.errors and status == 200:
         status = 400
     return render(request, "tokens/token_list.html", context, status=status)
@@ -299,6 +304,13 @@ def _status_choices(user):
 
 def token_list(request):
     return _render_page(request, status=200)
+
+
+# For the floor above (approvals), which renders this page with its own dialogs.
+render_token_page = _render_page
+carried_place = _carried_place
+carried_back = _carried_back
+list_url_at = _list_url_at
 
 
 @undone_when_signed_out("no token was generated")
