@@ -4,7 +4,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from tenants.permissions import may_decide_token_requests, must_request_tokens
+from tenants.permissions import (
+    may_decide_token_requests,
+    may_issue_writable_tokens,
+    must_request_tokens,
+)
 from tokens.views import carried_back, carried_place, list_url_at, render_token_page
 from web.access import allowed, undone_when_signed_out
 from web.http import client_ip
@@ -21,7 +25,9 @@ def _visible(request):
 
 
 def request_form(request, data=None):
-    return TokenRequestForm(data, tenant=request.tenant, writable=True)
+    return TokenRequestForm(
+        data, tenant=request.tenant, writable=may_issue_writable_tokens(request.user)
+    )
 
 
 @allowed(may_decide_token_requests)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from approvals import api as approvals_api
 from audit import api as audit_api
 from integrations import api as integrations_api
 from tokens import api
@@ -14,6 +15,17 @@ urlpatterns = [
     path("v1/tokens/<uuid:token_id>/rotate/", api.token_rotation, name="api-token-rotate"),
     path("v1/tokens/<uuid:token_id>/suspend/", api.token_suspension, name="api-token-suspend"),
     path("v1/tokens/<uuid:token_id>/resume/", api.token_resumption, name="api-token-resume"),
+    path("v1/token-requests/", approvals_api.token_requests, name="api-token-requests"),
+    path(
+        "v1/token-requests/<uuid:request_id>/approve/",
+        approvals_api.token_request_approve,
+        name="api-token-request-approve",
+    ),
+    path(
+        "v1/token-requests/<uuid:request_id>/deny/",
+        approvals_api.token_request_deny,
+        name="api-token-request-deny",
+    ),
     path("v1/audit/", audit_api.audit_list, name="api-audit"),
     path("v1/siem/events/", integrations_api.siem_events, name="api-siem-events"),
     path("v1/siem/heartbeat/", integrations_api.siem_heartbeat, name="api-siem-heartbeat"),

@@ -8,6 +8,7 @@ tests, so an endpoint added or changed without its description fails the suite.
 
 from django.http import JsonResponse
 
+from approvals import openapi as approvals
 from audit import openapi as audit
 from integrations import openapi as integrations
 from tokens import openapi as tokens
@@ -47,9 +48,13 @@ def merged(*declarations):
 
 # Once, at import (portal.warmup imports it in gunicorn's master): only the server URL
 # differs between requests.
-PATHS = web.with_rate_limit(merged(tokens.PATHS, audit.PATHS, integrations.PATHS, THIS_DOCUMENT))
+PATHS = web.with_rate_limit(
+    merged(tokens.PATHS, approvals.PATHS, audit.PATHS, integrations.PATHS, THIS_DOCUMENT)
+)
 COMPONENTS = {
-    "schemas": merged(web.SCHEMAS, tokens.SCHEMAS, audit.SCHEMAS, integrations.SCHEMAS),
+    "schemas": merged(
+        web.SCHEMAS, tokens.SCHEMAS, approvals.SCHEMAS, audit.SCHEMAS, integrations.SCHEMAS
+    ),
     "securitySchemes": web.SECURITY_SCHEMES,
 }
 
