@@ -23,9 +23,9 @@ from web.http import BadJson, client_ip, json_body
 
 from . import services
 from .forms import TokenRequestForm, granted_values
-from .models import NOTE_MAX_LENGTH, RequestStatus, TokenRequest
+from .models import NOTE_MAX_LENGTH, RequestStatus, Shown, TokenRequest
 
-STATUS_VALUES = ["all", *RequestStatus.values]
+STATUS_VALUES = ["all", *Shown.values]
 LISTED = 200
 
 
@@ -175,7 +175,7 @@ def token_requests(request):
         return api_error(400, f"status: unknown value “{shown}”; send {', '.join(STATUS_VALUES)}.")
     found = TokenRequest.objects.visible_to(request.user).select_related("requester", "decided_by")
     if status != "all":
-        found = found.filter(status=status)
+        found = found.shown_as(status, timezone.now())
     rows = [request_json(token_request) for token_request in found[:LISTED]]
     return JsonResponse({"count": len(rows), "results": rows})
 

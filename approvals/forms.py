@@ -3,6 +3,7 @@ from datetime import UTC, datetime, time, timedelta
 from django import forms
 from django.core.exceptions import ValidationError
 
+from tenants.permissions import may_issue_writable_tokens
 from tokens.forms import MAX_LIFETIME, NetworksField, TokenGenerateForm, required_networks
 from tokens.models import TokenAccess
 from web import networks
@@ -23,6 +24,13 @@ class TokenRequestForm(TokenGenerateForm):
             "%(show_value)d).",
         },
         help_text="What will use it and why; the full admins who decide read this.",
+    )
+
+
+def request_form(request, data=None):
+    """The Request a token dialog's form for the signed-in user, on their tenant's policy."""
+    return TokenRequestForm(
+        data, tenant=request.tenant, writable=may_issue_writable_tokens(request.user)
     )
 
 

@@ -48,6 +48,18 @@ class TokenRequestQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(status=RequestStatus.PENDING)
 
+    def shown_as(self, shown, now):
+        """Those that read as `shown` (a Shown value) at now: TokenRequest.shown_at in SQL."""
+        if shown in (Shown.PENDING, Shown.DENIED):
+            return self.filter(status=shown)
+        approved = self.filter(status=RequestStatus.APPROVED)
+        if shown == Shown.REVEALED:
+            return approved.filter(revealed_at__isnull=False)
+        waiting = approved.filter(revealed_at__isnull=True)
+        if shown == Shown.LAPSED:
+            return waiting.filter(decided_at__lte=now - REVEAL_WINDOW)
+        return waiting.filter(decided_at__gt=now - REVEAL_WINDOW)
+
 
 class TokenRequest(models.Model):
     # No foreign-key constraints in the database yet (db_constraint=False), as for

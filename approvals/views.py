@@ -6,15 +6,15 @@ from django.views.decorators.http import require_http_methods
 
 from tenants.permissions import (
     may_decide_token_requests,
-    may_issue_writable_tokens,
     must_request_tokens,
+    token_creation_refusal,
 )
 from tokens.views import carried_back, carried_place, list_url_at, render_token_page
 from web.access import allowed, undone_when_signed_out
 from web.http import client_ip
 
 from . import services
-from .forms import TokenApproveForm, TokenDenyForm, TokenRequestForm, form_prefix
+from .forms import TokenApproveForm, TokenDenyForm, form_prefix, request_form
 from .models import TokenRequest
 
 RECENT_DECISIONS = 20
@@ -22,12 +22,6 @@ RECENT_DECISIONS = 20
 
 def _visible(request):
     return TokenRequest.objects.visible_to(request.user).select_related("requester", "decided_by")
-
-
-def request_form(request, data=None):
-    return TokenRequestForm(
-        data, tenant=request.tenant, writable=may_issue_writable_tokens(request.user)
-    )
 
 
 @allowed(may_decide_token_requests)
@@ -61,7 +55,11 @@ def request_new(request):
         # Those who may generate do so; those the policy leaves out are told why (the page).
         if request.method == "GET":
             return redirect(list_url_at(carried_back(source)))
-        messages.error(request, "Your token policy does not ask you to request tokens.")
+        messages.error(
+            request,
+            token_creation_refusal(request.user)
+            or "Your token policy lets you generate tokens yourself: use Generate new token.",
+        )
         return render_token_page(request, query=query, status=403)
     if request.method == "GET":
         return render_token_page(request, query=query, status=200, dialog="request")

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from approvals.models import RequestStatus, TokenRequest
-from approvals.services import token_request_create
+from approvals.services import token_request_approve, token_request_create, token_request_reveal
 from tests.api import api_client
 
 REQUESTS = "/api/v1/token-requests/"
@@ -180,3 +180,19 @@ def test_there_is_no_reveal_on_the_api(approving, issue, operator, full_admin):
     request = pending(operator)
     _t, secret = issue(operator)
     assert post(secret, f"{REQUESTS}{request.pk}/reveal/").status_code == 404
+
+
+def test_the_status_filter_reads_as_the_requests_read(approving, issue, operator, full_admin):
+    waiting, revealed, lapsed = pending(operator), pending(operator), pending(operator)
+    for request in (waiting, revealed, lapsed):
+        token_request_approve(
+            request=request, by=full_admin, access="read_write", allowed_networks=[],
+            expires_at=request.expires_at,
+        )  # fmt: skip
+    token_request_reveal(request=revealed, by=operator)
+    TokenRequest.objects.filter(pk=lapsed.pk).update(decided_at=timezone.now() - timedelta(days=8))
+    _t, secret = issue(full_admin)
+    for status, expected in (("approved", waiting), ("revealed", revealed), ("lapsed", lapsed)):
+        rows = api_client(secret).get(f"{REQUESTS}?status={status}").json()["results"]
+        assert [row["id"] for row in rows] == [str(expected.pk)]
+        assert rows[0]["status"] == status

@@ -231,3 +231,17 @@ def test_every_form_needs_csrf(approving, full_admin, operator):
     response = client.post(f"{REQUESTS}{request.pk}/approve/", prefixed(request, "approve"))
     assert response.status_code == 403
     assert TokenRequest.objects.get().status == RequestStatus.PENDING
+
+
+def test_without_approval_full_admins_see_no_requests_button(signed_in, full_admin):
+    assert f'href="{REQUESTS}"' not in signed_in(full_admin).get(LIST).content.decode()
+
+
+def test_a_request_post_of_someone_outside_the_policy_names_it(tenant, signed_in, reader):
+    tenant.token_creators = "operators"
+    tenant.token_approval_required = True
+    tenant.save()
+    response = signed_in(reader).post(NEW, {"name": "x", "reason": "y"})
+    assert response.status_code == 403
+    assert "lets only security operators and full admins" in response.content.decode()
+    assert not TokenRequest.objects.exists()

@@ -5,6 +5,7 @@ from django import template
 
 from tenants.permissions import may_decide_token_requests, must_request_tokens
 
+from ..forms import request_form
 from ..models import TokenRequest
 
 register = template.Library()
@@ -24,10 +25,12 @@ def token_requests_of(user):
 
 @register.simple_tag
 def pending_token_requests(user):
-    """How many of the tenant's requests wait for a decision: for those who decide, else None."""
+    """How many of the tenant's requests wait for a decision, for those who decide, where
+    the policy asks for approval or some still wait; else None (nothing to show)."""
     if not may_decide_token_requests(user):
         return None
-    return TokenRequest.objects.visible_to(user).pending().count()
+    count = TokenRequest.objects.visible_to(user).pending().count()
+    return count if count or user.tenant.token_approval_required else None
 
 
 @register.simple_tag(takes_context=True)
@@ -39,8 +42,6 @@ def token_request_form(context):
     request = context["request"]
     if not must_request_tokens(request.user):
         return None
-    from ..views import request_form  # the view's own construction of it
-
     return request_form(request)
 
 
