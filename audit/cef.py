@@ -29,6 +29,11 @@ SEVERITY = {
     Action.POLICY_CHANGED: 5,
     Action.IDENTITY_SETTINGS_CHANGED: 5,
     Action.TOKEN_ROTATED: 4,
+    # Approving gives someone a token (medium, like other changes of access); a request and
+    # a denial change nothing yet.
+    Action.TOKEN_REQUEST_APPROVED: 5,
+    Action.TOKEN_REQUESTED: 3,
+    Action.TOKEN_REQUEST_DENIED: 3,
 }
 DEFAULT_SEVERITY = 3
 

@@ -43,6 +43,10 @@ class Action(models.TextChoices):
     # Governance (CONTRACT §16): refused until resumed.
     TOKEN_SUSPENDED = "token.suspended", "Token suspended"
     TOKEN_RESUMED = "token.resumed", "Token resumed"
+    # Approval requests (approvals app, CONTRACT §16).
+    TOKEN_REQUESTED = "token.requested", "Token requested"
+    TOKEN_REQUEST_APPROVED = "token.request_approved", "Token request approved"
+    TOKEN_REQUEST_DENIED = "token.request_denied", "Token request denied"
     USER_SIGNED_IN = "user.signed_in", "Signed in"
     USER_SIGN_IN_FAILED = "user.sign_in_failed", "Sign-in failed"
     USER_SIGN_IN_LOCKED = "user.sign_in_locked", "Sign-in locked"

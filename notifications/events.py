@@ -9,12 +9,17 @@ expiry notice: the expiry is what happened to it.
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import F, Q
+from django.db.models import Count, F, Min, Q
 from django.db.models.functions import Coalesce
 
+from approvals.models import RequestStatus, TokenRequest
 from audit.models import Action, AuditEvent
 from tenants.models import Tenant, User
-from tenants.permissions import receives_hygiene_digest, receives_sponsor_alerts
+from tenants.permissions import (
+    receives_hygiene_digest,
+    receives_request_digest,
+    receives_sponsor_alerts,
+)
 from tokens.models import Token
 
 from .models import Delivery, Kind, SentNotification
@@ -301,6 +306,83 @@ def sponsor_events(now, tenants):
                 )
 
 
+# A decision older than this gets no e-mail: the first run after an upgrade must not mail
+# about old ones, and an approval lapses after 7 days anyway.
+REQUEST_NOTICE_WINDOW = timedelta(days=7)
+DECISION_KINDS = {
+    RequestStatus.APPROVED: Kind.REQUEST_APPROVED,
+    RequestStatus.DENIED: Kind.REQUEST_DENIED,
+}
+
+
+def request_decision_events(now, tenants):
+    """One e-mail to the requester when a full admin approves or denies their token request,
+    keyed by the request. Never the secret: an approval says to reveal it on the tokens page
+    (no e-mail once it is revealed already)."""
+    decided = list(
+        TokenRequest.objects.filter(
+            tenant__in=tenants,
+            status__in=list(DECISION_KINDS),
+            decided_at__gt=now - REQUEST_NOTICE_WINDOW,
+            requester__is_active=True,
+            requester__tenant=F("tenant"),
+        )
+        .exclude(status=RequestStatus.APPROVED, revealed_at__isnull=False)
+        .select_related("tenant", "requester", "decided_by")
+        .order_by("decided_at", "pk")
+    )
+    if not decided:
+        return
+    rows = SentNotification.objects.filter(
+        kind__in=list(DECISION_KINDS.values()),
+        period_key__in=[str(request.pk) for request in decided],
+    )
+    done, waiting = _held(rows, now, "recipient_id", "period_key")
+    for request in decided:
+        event = (request.requester_id, str(request.pk))
+        if event not in done:
+            yield Due(
+                DECISION_KINDS[request.status],
+                request.tenant,
+                request.requester,
+                event[1],
+                counts={"request": request},
+                deferred_until=waiting.get(event),
+            )
+
+
+def day_key(now):
+    return now.astimezone(UTC).date().isoformat()
+
+
+def request_digest_events(now, tenants):
+    """One digest a day, while requests are pending, to each full admin of the tenant: never
+    one e-mail per request."""
+    key = day_key(now)
+    waiting_by_tenant = (
+        TokenRequest.objects.filter(tenant__in=tenants, status=RequestStatus.PENDING)
+        .values("tenant")
+        .annotate(pending=Count("pk"), oldest=Min("created_at"))
+    )
+    for row in waiting_by_tenant:
+        tenant = Tenant.objects.get(pk=row["tenant"])
+        rows = SentNotification.objects.filter(
+            kind=Kind.REQUESTS_PENDING, tenant=tenant, token=None, period_key=key
+        )
+        done, waiting = _held(rows, now, "recipient_id")
+        people = User.objects.filter(tenant=tenant, is_active=True).order_by("email")
+        for user in people.exclude(pk__in=[pk for (pk,) in done]):
+            if receives_request_digest(user):
+                yield Due(
+                    Kind.REQUESTS_PENDING,
+                    tenant,
+                    user,
+                    key,
+                    counts={"pending": row["pending"], "oldest": row["oldest"]},
+                    deferred_until=waiting.get((user.pk,)),
+                )
+
+
 def due_notifications(now, tenants=None):
     """Every e-mail due now, for the given tenants (a query set; default: all of them)."""
     tenants = Tenant.objects.all() if tenants is None else tenants
@@ -309,3 +391,5 @@ def due_notifications(now, tenants=None):
     yield from lock_events(now, tenants)
     yield from sponsor_events(now, tenants)
     yield from disuse_events(now, tenants)
+    yield from request_decision_events(now, tenants)
+    yield from request_digest_events(now, tenants)

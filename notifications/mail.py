@@ -14,6 +14,9 @@ DIGEST_TEMPLATE = "notifications/email/weekly_digest"
 LOCK_TEMPLATE = "notifications/email/sign_in_locked"
 SPONSOR_TEMPLATE = "notifications/email/sponsor_missing"
 DISUSE_TEMPLATE = "notifications/email/token_disuse"
+DECISION_TEMPLATE = "notifications/email/request_decision"
+REQUEST_DIGEST_TEMPLATE = "notifications/email/request_digest"
+REQUEST_KINDS = (Kind.REQUEST_APPROVED, Kind.REQUEST_DENIED)
 
 
 def tenant_link(tenant, path):
@@ -32,6 +35,13 @@ def _subject(due):
         return f"{prefix} Password sign-in to your account was locked"
     if due.kind == Kind.SPONSOR_MISSING:
         return f"{prefix} Service account {due.counts['account']} has no sponsor"
+    if due.kind in REQUEST_KINDS:
+        verb = "approved" if due.kind == Kind.REQUEST_APPROVED else "denied"
+        return f"{prefix} Your API token request “{due.counts['request'].name}” was {verb}"
+    if due.kind == Kind.REQUESTS_PENDING:
+        count = due.counts["pending"]
+        waiting = "request is" if count == 1 else "requests are"
+        return f"{prefix} {count} API token {waiting} waiting for a decision"
     name = due.token.name
     if due.kind == Kind.REVOKED_FOR_DISUSE_SOON:
         return (
@@ -59,6 +69,12 @@ def _context(due):
     elif due.kind == Kind.SPONSOR_MISSING:
         context.update(
             due.counts, accounts_url=tenant_link(due.tenant, reverse("service-accounts:list"))
+        )
+    elif due.kind in REQUEST_KINDS or due.kind == Kind.REQUESTS_PENDING:
+        context.update(
+            due.counts,
+            tokens_url=tenant_link(due.tenant, reverse("tokens:list")) + "#token-requests",
+            requests_url=tenant_link(due.tenant, reverse("approvals:list")),
         )
     elif due.token is not None:
         context.update(due.counts)
@@ -110,6 +126,9 @@ def compose(due, connection=None):
         Kind.SIGN_IN_LOCKED: LOCK_TEMPLATE,
         Kind.SPONSOR_MISSING: SPONSOR_TEMPLATE,
         Kind.REVOKED_FOR_DISUSE_SOON: DISUSE_TEMPLATE,
+        Kind.REQUEST_APPROVED: DECISION_TEMPLATE,
+        Kind.REQUEST_DENIED: DECISION_TEMPLATE,
+        Kind.REQUESTS_PENDING: REQUEST_DIGEST_TEMPLATE,
     }.get(due.kind, TOKEN_TEMPLATE)
     context = _context(due)
     message = EmailMultiAlternatives(

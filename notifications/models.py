@@ -18,6 +18,11 @@ class Kind(models.TextChoices):
     SPONSOR_MISSING = "sponsor_missing", "Service account without a sponsor"
     # CONTRACT §16: the daily sweep revokes it within a week unless it is used.
     REVOKED_FOR_DISUSE_SOON = "disuse_7d", "Token revoked for disuse within a week"
+    # Token requests (approvals, CONTRACT §16): the decision to the requester, keyed by the
+    # request; the daily digest of pending ones to those who decide, keyed by the day.
+    REQUEST_APPROVED = "request_approved", "Token request approved"
+    REQUEST_DENIED = "request_denied", "Token request denied"
+    REQUESTS_PENDING = "requests_pending", "Daily digest of pending token requests"
 
 
 class Delivery(models.TextChoices):

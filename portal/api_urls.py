@@ -1,5 +1,6 @@
 from django.urls import path
 
+from approvals import api as approvals_api
 from audit import api as audit_api
 from identity import api as identity_api
 from integrations import api as integrations_api
@@ -20,6 +21,17 @@ urlpatterns = [
         "v1/service-accounts/<str:name>/tokens/",
         api.service_account_tokens,
         name="api-service-account-tokens",
+    ),
+    path("v1/token-requests/", approvals_api.token_requests, name="api-token-requests"),
+    path(
+        "v1/token-requests/<uuid:request_id>/approve/",
+        approvals_api.token_request_approve,
+        name="api-token-request-approve",
+    ),
+    path(
+        "v1/token-requests/<uuid:request_id>/deny/",
+        approvals_api.token_request_deny,
+        name="api-token-request-deny",
     ),
     path("v1/audit/", audit_api.audit_list, name="api-audit"),
     path("v1/siem/events/", integrations_api.siem_events, name="api-siem-events"),

@@ -8,6 +8,7 @@ tests, so an endpoint added or changed without its description fails the suite.
 
 from django.http import JsonResponse
 
+from approvals import openapi as approvals
 from audit import openapi as audit
 from identity import openapi as identity
 from integrations import openapi as integrations
@@ -49,11 +50,23 @@ def merged(*declarations):
 # Once, at import (portal.warmup imports it in gunicorn's master): only the server URL
 # differs between requests.
 PATHS = web.with_rate_limit(
-    merged(tokens.PATHS, audit.PATHS, identity.PATHS, integrations.PATHS, THIS_DOCUMENT)
+    merged(
+        tokens.PATHS,
+        approvals.PATHS,
+        audit.PATHS,
+        identity.PATHS,
+        integrations.PATHS,
+        THIS_DOCUMENT,
+    )
 )
 COMPONENTS = {
     "schemas": merged(
-        web.SCHEMAS, tokens.SCHEMAS, audit.SCHEMAS, identity.SCHEMAS, integrations.SCHEMAS
+        web.SCHEMAS,
+        tokens.SCHEMAS,
+        approvals.SCHEMAS,
+        audit.SCHEMAS,
+        identity.SCHEMAS,
+        integrations.SCHEMAS,
     ),
     "securitySchemes": web.SECURITY_SCHEMES,
 }

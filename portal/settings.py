@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "portal",
     "tokens",
+    "approvals",
     "audit",
     "integrations",
     "identity",

@@ -19,6 +19,8 @@ urlpatterns = [
         views.security_extensions,
         name="security-extensions",
     ),
+    # Before the tokens' own: their <uuid:token_id>/ would not match "requests/" anyway.
+    path("settings/security-extensions/api-tokens/requests/", include("approvals.urls")),
     path("settings/security-extensions/api-tokens/", include("tokens.urls")),
     path(
         "settings/security-extensions/service-accounts/", include("identity.service_account_urls")

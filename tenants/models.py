@@ -62,6 +62,14 @@ def validate_mailable(value):
 MAX_ROTATION_OVERLAP_HOURS = 7 * 24
 
 
+class TokenCreators(models.TextChoices):
+    """Who may have API tokens for themselves (CONTRACT §16): the tenant's creation policy."""
+
+    EVERYONE = "everyone", "Everyone"
+    OPERATORS = "operators", "Security operators and full admins"
+    FULL_ADMINS = "full_admins", "Full admins only"
+
+
 class Tenant(models.Model):
     slug = models.CharField(max_length=63, unique=True, validators=[slug_validator])
     name = models.CharField(max_length=200)
@@ -103,6 +111,15 @@ class Tenant(models.Model):
     service_account_sponsor_grace_days = models.PositiveIntegerField(
         default=30, db_default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
     )
+    # Creation policy (CONTRACT §16): who may have API tokens, and whether those who are not
+    # full admins must ask one for each (the approvals app). Read by tenants.permissions.
+    token_creators = models.CharField(
+        max_length=20,
+        choices=TokenCreators,
+        default=TokenCreators.EVERYONE,
+        db_default=TokenCreators.EVERYONE,
+    )
+    token_approval_required = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["slug"]

@@ -15,7 +15,7 @@ from audit.models import Action, Via
 from audit.services import audit_record, audit_user_event
 from web import invalidation
 
-from .models import Role, ServiceAccount, Tenant, User, sponsor_refusal
+from .models import Role, ServiceAccount, Tenant, TokenCreators, User, sponsor_refusal
 
 DEFAULT_SPONSOR_GRACE_DAYS = Tenant._meta.get_field("service_account_sponsor_grace_days").default
 POLICY_FIELDS = (
@@ -28,6 +28,8 @@ POLICY_FIELDS = (
     "token_networks",
     "audit_retention_days",
     "service_account_sponsor_grace_days",
+    "token_creators",
+    "token_approval_required",
 )
 
 
@@ -73,6 +75,11 @@ def _policy_summary(tenant):
     if tenant.service_account_sponsor_grace_days != DEFAULT_SPONSOR_GRACE_DAYS:
         days = tenant.service_account_sponsor_grace_days
         parts.append(f"service accounts work {days} days without a sponsor")
+    if tenant.token_creators != TokenCreators.EVERYONE:
+        # Lower case throughout: the summary is capitalize()d.
+        parts.append(f"tokens only for {TokenCreators(tenant.token_creators).label.lower()}")
+    if tenant.token_approval_required:
+        parts.append("new tokens need a full admin's approval")
     return ", ".join(parts).capitalize() + "."
 
 

@@ -365,6 +365,7 @@ def test_a_tenant_change_in_admin_reaches_a_cached_token_and_audits_the_policy(
         "region": tenant.region,
         "token_max_lifetime_days": "30",
         "service_account_sponsor_grace_days": "30",  # the form shows it filled in
+        "token_creators": "everyone",  # and this one chosen
     }
     response = platform.post(f"/admin/tenants/tenant/{tenant.pk}/change/", form)
     assert response.status_code == 302, response.content.decode()[:2000]

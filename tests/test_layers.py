@@ -22,6 +22,7 @@ FLOORS = [
     {"audit"},
     {"tenants"},
     {"tokens"},
+    {"approvals"},
     {"identity", "integrations", "notifications"},
     {"portal"},
 ]

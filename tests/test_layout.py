@@ -1,6 +1,7 @@
 import pytest
 from django.urls import URLResolver, get_resolver, reverse
 
+from approvals.services import token_request_create
 from integrations.models import LogCollector, SiemAgent
 from tenants.services import service_account_create
 from tests.api import api_client
@@ -95,6 +96,11 @@ PAGES = {
     "identity:token-add": None,
     "identity:token-revoke": "provisioning_id",
     "notifications:settings": None,
+    "approvals:list": None,
+    "approvals:new": None,
+    "approvals:approve": "request_id",
+    "approvals:deny": "request_id",
+    "approvals:reveal": "request_id",
 }
 
 
@@ -138,6 +144,14 @@ def objects_of_every_page(full_admin, issue):
         "siem": siem.public_id,
         "collector": collector.public_id,
         "provisioning_id": issue(full_admin, "Okta", kind=TokenKind.PROVISIONING)[0].pk,
+        "request_id": token_request_create(
+            requester=full_admin,
+            name="Asked",
+            reason="A reason",
+            access="read_only",
+            allowed_networks=[],
+            expires_at=None,
+        ).pk,
         "service_account": service_account_create(
             tenant=full_admin.tenant, name="ci", role="security_reader", sponsor=full_admin
         ).name,
@@ -148,9 +162,12 @@ def page_url(name, objects_of_every_page):
     needs = PAGES[name]
     if needs is None:
         return reverse(name)
-    key = {"siem": "public_id", "collector": "public_id", "service_account": "name"}.get(
-        needs, "token_id"
-    )
+    key = {
+        "siem": "public_id",
+        "collector": "public_id",
+        "service_account": "name",
+        "request_id": "request_id",
+    }.get(needs, "token_id")
     return reverse(name, kwargs={key: objects_of_every_page[needs]})
 
 

@@ -26,6 +26,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from approvals.services import token_request_approve, token_request_create
 from notifications.models import Delivery, NotificationSettings, SentNotification
 from portal.settings import email_from_url
 from tenants.models import Role
@@ -483,3 +484,28 @@ def test_bad_arguments_are_one_line_from_the_shell(shell_env):
         assert result.returncode != 0 and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert result.stderr.startswith("manage.py sendnotifications: error: argument --tenant")
+
+
+def test_a_token_request_decision_arrives_over_smtp_without_the_secret(
+    smtp_settings, operator, full_admin, tenant
+):
+    tenant.token_approval_required = True
+    tenant.save()
+    request = token_request_create(
+        requester=operator,
+        name="Nightly export",
+        reason="Data lake",
+        access="read_write",
+        allowed_networks=[],
+        expires_at=None,
+    )
+    token_request_approve(
+        request=request, by=full_admin, access="read_only", allowed_networks=[], expires_at=None
+    )
+    send()
+    message = next(m for _, _, m in smtp_settings.received if "approved" in subject(m))
+    text, html = bodies(message)
+    assert message["To"] == "operator@contoso.test"
+    assert "Reveal it on your API tokens page before" in text
+    assert "read only, not read and write" in html
+    assert "atp_" not in text and "atp_" not in html

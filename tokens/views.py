@@ -24,6 +24,7 @@ from tenants.permissions import (
     may_see_revoked_tokens,
     may_set_token_policy,
     may_suspend_token,
+    token_generation_refusal,
 )
 from tenants.services import POLICY_FIELDS, tenant_save
 from web.access import allowed, undone_when_signed_out
@@ -117,8 +118,12 @@ def _listing(query):
     }
 
 
-def _render_page(request, *, status, query=None, generate_form=None, issued=None, dialog=None):
-    """The tokens list at query (request.GET unless a form carried the list's query back)."""
+def _render_page(
+    request, *, status, query=None, generate_form=None, issued=None, dialog=None, extra=None
+):
+    """The tokens list at query (request.GET unless a form carried the list's query back).
+    extra: context of a floor above that renders this page too (approvals: its request
+    dialog, open with its errors, or the reveal of an approved request)."""
     query = request.GET if query is None else query
     listing, filters = _listing(query)
     status_filter, q, sort, expiring, unused = filters.values()
@@ -187,6 +192,7 @@ def _render_page(request, *, status, query=None, generate_form=None, issued=None
         "back": back,
         "list_url": _list_url_at(back),
     }
+    context.update(extra or {})
     if listing.errors and status == 200:
         status = 400
     return render(request, "tokens/token_list.html", context, status=status)
@@ -305,6 +311,13 @@ def token_list(request):
     return _render_page(request, status=200)
 
 
+# For the floor above (approvals), which renders this page with its own dialogs.
+render_token_page = _render_page
+carried_place = _carried_place
+carried_back = _carried_back
+list_url_at = _list_url_at
+
+
 @undone_when_signed_out("no token was generated")
 @require_http_methods(["GET", "POST"])
 @never_cache
@@ -312,8 +325,16 @@ def token_generate(request):
     if request.method == "GET":
         # Without JavaScript the list's button leads here, carrying where on the list it was.
         query = _carried_place(request.GET) if "back" in request.GET else request.GET
+        if token_generation_refusal(request.user):
+            return _render_page(request, status=200, query=query)
         return _render_page(request, status=200, query=query, dialog="generate")
     query = _carried_place(request.POST)
+    refusal = token_generation_refusal(request.user)
+    if refusal:
+        # The page offers no Generate button then; a form sent anyway (an older page still
+        # open, a hand-made POST) makes nothing and says why.
+        messages.error(request, refusal)
+        return _render_page(request, query=query, status=403)
     if not _first_submission(request, request.POST.get("form_id", "")):
         messages.warning(
             request,

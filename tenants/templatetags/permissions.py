@@ -23,5 +23,9 @@ for question in (
     permissions.may_resume_token,
     permissions.may_see_token,
     permissions.may_see_revoked_tokens,
+    permissions.may_generate_tokens,
+    permissions.must_request_tokens,
+    permissions.token_creation_refusal,
+    permissions.may_decide_token_requests,
 ):
     register.filter(question.__name__, question)

@@ -2,7 +2,7 @@ from django.core.management.base import CommandError
 
 from audit.models import Via
 from tenants.management.commands._base import add_owner_arguments, find_owner
-from tenants.permissions import may_issue_writable_tokens
+from tenants.permissions import may_issue_writable_tokens, token_generation_refusal
 from tokens.forms import TokenGenerateForm
 from tokens.services import token_issue
 from web.commands import PortalCommand
@@ -46,6 +46,11 @@ class Command(PortalCommand):
             raise CommandError(f"{user.email} belongs to no tenant and cannot hold API tokens.")
         if user.is_deprovisioned:
             raise CommandError(f"{user.email} is deprovisioned; its tokens would be refused.")
+        # The creation policy concerns people's own tokens; a service account's are made by
+        # full admins (tenants.permissions).
+        refusal = None if user.is_service_account else token_generation_refusal(user)
+        if refusal:
+            raise CommandError(f"{user.email}: {refusal}")
         expiry = "none" if expires_in_days is None else str(expires_in_days)
         form = TokenGenerateForm(
             {
