@@ -13,7 +13,6 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from approvals.models import Shown, TokenRequest
 from audit.models import Action, AuditCounter, AuditEvent
 from integrations.models import LogCollector, SiemAgent, SiemHealth
 from tenants.models import Role, ServiceAccount, Tenant, User
@@ -230,16 +229,3 @@ def test_running_demo_again_changes_nothing(contoso):
     call_command("demo", stdout=io.StringIO())
     call_command("demo", "--if-empty", stdout=io.StringIO())
     assert snapshot() == before
-
-
-def test_the_demo_asks_for_approval_with_one_request_pending_and_one_to_reveal(contoso):
-    assert contoso.token_approval_required
-    shown = {request.name: request.shown for request in TokenRequest.objects.all()}
-    assert shown == {
-        "Vulnerability scanner export": Shown.APPROVED,
-        "Ticketing integration": Shown.PENDING,
-    }
-    approved = TokenRequest.objects.get(status="approved")
-    assert approved.narrowed and approved.decided_at > approved.created_at
-    policy = AuditEvent.objects.get(tenant=contoso, action=Action.POLICY_CHANGED)
-    assert policy.created_at < TokenRequest.objects.earliest("created_at").created_at

@@ -236,49 +236,6 @@ TOKENS = [
 ]
 
 
-# This morning the admin asked for approval of new API tokens (CONTRACT §16): since then the
-# reader asked for a scanner export, approved narrower an hour later and not revealed yet, and
-# the operator for a ticketing integration, still pending.
-APPROVAL_REQUIRED = 2 * HOUR
-
-
-@dataclass(frozen=True)
-class StoryRequest:
-    """A token request, ago, with the dialog's values (lifetime in days); approved, ago (None:
-    pending), with the networks granted (narrower than asked) and a note."""
-
-    requester: str
-    name: str
-    reason: str
-    requested: timedelta
-    networks: tuple[str, ...] = ()
-    lifetime_days: int | None = 90
-    approved: timedelta | None = None
-    granted_networks: tuple[str, ...] = ()
-    note: str = ""
-
-
-REQUESTS = [
-    StoryRequest(
-        READER,
-        "Vulnerability scanner export",
-        "The weekly scan report for the risk dashboard reads findings from the API.",
-        100 * MINUTE,
-        networks=("10.20.0.0/16",),
-        approved=70 * MINUTE,
-        granted_networks=("10.20.30.0/24",),
-        note="Only the scanner subnet, please.",
-    ),
-    StoryRequest(
-        OPERATOR,
-        "Ticketing integration",
-        "ServiceNow opens an incident for each critical alert and closes it when resolved.",
-        30 * MINUTE,
-        networks=("198.51.100.0/24",),
-    ),
-]
-
-
 @dataclass(frozen=True)
 class StoryIntegration:
     """A SIEM agent or log collector the full admin added, ago, with what they entered in the

@@ -18,20 +18,12 @@ from django.core.management import CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.models import TokenRequest
-from approvals.services import token_request_approve, token_request_create
 from audit.models import AuditCounter, AuditEvent
 from integrations.forms import LogCollectorForm, SiemAgentForm
 from integrations.models import SiemAgent
 from integrations.services import integration_create
 from tenants.models import ServiceAccount, Tenant, User
-from tenants.services import (
-    POLICY_FIELDS,
-    service_account_create,
-    tenant_save,
-    user_deprovision,
-    user_set_role,
-)
+from tenants.services import service_account_create, user_deprovision, user_set_role
 from tokens import sightings, usage
 from tokens.models import Token, TokenClientAddress, TokenUsage
 from tokens.services import (
@@ -112,7 +104,6 @@ class Timeline:
         self.happenings = []
         self.tokens = {}  # story name (of a token, an agent, a collector) -> its Token
         self.refused = {}  # story name -> refused calls per day
-        self.requests = {}  # story name -> its TokenRequest
 
     def add(self, ago, happening, *args):
         self.happenings.append((self.now - ago, len(self.happenings), partial(happening, *args)))
@@ -131,11 +122,6 @@ class Timeline:
                 self.add(planned.rotated.ago, self._rotate, planned)
             if planned.suspended is not None:
                 self.add(planned.suspended, self._suspend, planned)
-        self.add(story.APPROVAL_REQUIRED, self._require_approval)
-        for planned in story.REQUESTS:
-            self.add(planned.requested, self._request, planned)
-            if planned.approved is not None:
-                self.add(planned.approved, self._approve, planned)
         for form_class, planned in [
             *((SiemAgentForm, agent) for agent in story.SIEM_AGENTS),
             *((LogCollectorForm, collector) for collector in story.LOG_COLLECTORS),
@@ -224,38 +210,6 @@ class Timeline:
         token = self.tokens[planned.name]
         token_suspend(token=token, by=self.people[story.ADMIN])
         Token.objects.filter(pk=token.pk).update(suspended_at=when)
-
-    def _require_approval(self, _when):
-        """Set on the token policy page: new API tokens need a full admin's approval."""
-        self.tenant.token_approval_required = True
-        tenant_save(tenant=self.tenant, changed=POLICY_FIELDS, by=self.people[story.ADMIN])
-
-    def _request(self, planned, when):
-        """Sent from the Request a token dialog."""
-        days = planned.lifetime_days
-        request = token_request_create(
-            requester=self.people[planned.requester],
-            name=planned.name,
-            reason=planned.reason,
-            access="read_write",
-            allowed_networks=list(planned.networks),
-            expires_at=when + timedelta(days=days) if days else None,
-        )
-        TokenRequest.objects.filter(pk=request.pk).update(created_at=when)
-        self.requests[planned.name] = request
-
-    def _approve(self, planned, when):
-        """Approved on the Requests page, narrower than asked; not revealed yet."""
-        request = self.requests[planned.name]
-        token_request_approve(
-            request=request,
-            by=self.people[story.ADMIN],
-            access=request.access,
-            allowed_networks=list(planned.granted_networks),
-            expires_at=request.expires_at,
-            note=planned.note,
-        )
-        TokenRequest.objects.filter(pk=request.pk).update(decided_at=when)
 
     def _add_integration(self, form_class, planned, when):
         form = form_class(planned.fields, tenant=self.tenant)
