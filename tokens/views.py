@@ -118,7 +118,7 @@ def _listing(query):
     }
 
 
-def _render_page(
+def render_token_page(
     request, *, status, query=None, generate_form=None, issued=None, dialog=None, extra=None
 ):
     """The tokens list at query (request.GET unless a form carried the list's query back).
@@ -190,7 +190,7 @@ def _render_page(
         "kept_query": _page_query(filters, False).partition("&")[2],
         # Where on the list every action leads back to (a form's `back`, the reveal's Done).
         "back": back,
-        "list_url": _list_url_at(back),
+        "list_url": list_url_at(back),
     }
     context.update(extra or {})
     if listing.errors and status == 200:
@@ -259,7 +259,7 @@ def _back_query(page_query, page_number):
     return "" if page_query == "status=all" else page_query
 
 
-def _list_url_at(back):
+def list_url_at(back):
     url = reverse("tokens:list")
     return f"{url}?{back}" if back else url
 
@@ -273,7 +273,7 @@ def _carried_query(data):
     return QueryDict(urlencode({"status": data.get("status", "")}))
 
 
-def _carried_back(data):
+def carried_back(data):
     """The place on the list a form came from, as the query string to lead back to: what
     _carried_query reads, through the same listing form as the page, keeping only the filters
     it accepts, owner=deprovisioned and a page number. Anything else is dropped, so a link or
@@ -285,9 +285,9 @@ def _carried_back(data):
     return _back_query(_page_query(filters, query.get("owner") == "deprovisioned"), page_number)
 
 
-def _carried_place(data):
-    """_carried_back as the query the list is rendered at (behind a dialog)."""
-    return QueryDict(_carried_back(data))
+def carried_place(data):
+    """carried_back as the query the list is rendered at (behind a dialog)."""
+    return QueryDict(carried_back(data))
 
 
 def _status_choices(user):
@@ -308,14 +308,7 @@ def _status_choices(user):
 
 
 def token_list(request):
-    return _render_page(request, status=200)
-
-
-# For the floor above (approvals), which renders this page with its own dialogs.
-render_token_page = _render_page
-carried_place = _carried_place
-carried_back = _carried_back
-list_url_at = _list_url_at
+    return render_token_page(request, status=200)
 
 
 @undone_when_signed_out("no token was generated")
@@ -324,27 +317,29 @@ list_url_at = _list_url_at
 def token_generate(request):
     if request.method == "GET":
         # Without JavaScript the list's button leads here, carrying where on the list it was.
-        query = _carried_place(request.GET) if "back" in request.GET else request.GET
+        query = carried_place(request.GET) if "back" in request.GET else request.GET
         if token_generation_refusal(request.user):
-            return _render_page(request, status=200, query=query)
-        return _render_page(request, status=200, query=query, dialog="generate")
-    query = _carried_place(request.POST)
+            return render_token_page(request, status=200, query=query)
+        return render_token_page(request, status=200, query=query, dialog="generate")
+    query = carried_place(request.POST)
     refusal = token_generation_refusal(request.user)
     if refusal:
         # The page offers no Generate button then; a form sent anyway (an older page still
         # open, a hand-made POST) makes nothing and says why.
         messages.error(request, refusal)
-        return _render_page(request, query=query, status=403)
+        return render_token_page(request, query=query, status=403)
     if not _first_submission(request, request.POST.get("form_id", "")):
         messages.warning(
             request,
             "That form was already submitted: its token is in the list below, but its value "
             "cannot be shown again. Generate a new token if you did not copy it.",
         )
-        return redirect(_list_url_at(_carried_back(request.POST)))
+        return redirect(list_url_at(carried_back(request.POST)))
     form = _generate_form(request, request.POST)
     if not form.is_valid():
-        return _render_page(request, query=query, generate_form=form, status=400, dialog="generate")
+        return render_token_page(
+            request, query=query, generate_form=form, status=400, dialog="generate"
+        )
     issued = services.token_issue(
         owner=request.user,
         name=form.cleaned_data["name"],
@@ -355,7 +350,7 @@ def token_generate(request):
     )
     # never_cache sets no-store: the one response that carries the plaintext is never kept by
     # a browser or proxy cache, so Back and reload cannot show it again.
-    return _render_page(request, query=query, issued=issued, status=200, dialog="reveal")
+    return render_token_page(request, query=query, issued=issued, status=200, dialog="reveal")
 
 
 def _generate_form(request, data=None):
@@ -470,7 +465,7 @@ def revoke(request, token_id):
         return _confirm(request, token, "revoke")
     services.token_revoke(token=token, by=request.user, via=Via.PAGE, client_ip=client_ip(request))
     messages.success(request, f"Token “{token.name}” was revoked. Calls with it now fail.")
-    return redirect(_list_url_at(_carried_back(request.POST)))
+    return redirect(list_url_at(carried_back(request.POST)))
 
 
 @undone_when_signed_out("the token was not suspended")
@@ -514,12 +509,12 @@ def _confirm(request, token, action, *, rotate_form=None, status=200):
     """The confirmation page of a row's action, without JavaScript: its form and its Cancel
     lead back to where on the list the row's button was. A rotation's asks when the old value
     stops (rotate_form; sent back with its error when the choice was not one offered)."""
-    back = _carried_back(request.POST if request.method == "POST" else request.GET)
+    back = carried_back(request.POST if request.method == "POST" else request.GET)
     context = {
         "token": token,
         "action": action,
         "back": back,
-        "list_url": _list_url_at(back),
+        "list_url": list_url_at(back),
         "rotate_form": rotate_form,
     }
     return render(request, "tokens/token_confirm.html", context, status=status)
@@ -546,8 +541,8 @@ def rotate(request, token_id):
     )
     if issued is None:  # revoked meanwhile
         raise Http404
-    return _render_page(
-        request, query=_carried_place(request.POST), issued=issued, status=200, dialog="reveal"
+    return render_token_page(
+        request, query=carried_place(request.POST), issued=issued, status=200, dialog="reveal"
     )
 
 
@@ -559,12 +554,12 @@ def revoke_deprovisioned(request):
     if request.method == "GET":
         # Cancel leads back to the list the button was on, else to the tokens it concerns.
         data = request.GET if "back" in request.GET else {"back": "owner=deprovisioned"}
-        back = _carried_back(data)
+        back = carried_back(data)
         context = {
             "tokens": tokens[:200],
             "count": tokens.count(),
             "back": back,
-            "list_url": _list_url_at(back),
+            "list_url": list_url_at(back),
         }
         return render(request, "tokens/revoke_deprovisioned.html", context)
     revoked = services.tokens_revoke_of_deprovisioned_owners(
@@ -573,7 +568,7 @@ def revoke_deprovisioned(request):
     messages.success(
         request, f"Revoked {revoked} token{'s' if revoked != 1 else ''} of deprovisioned owners."
     )
-    return redirect(_list_url_at(_carried_back(request.POST)))
+    return redirect(list_url_at(carried_back(request.POST)))
 
 
 @undone_when_signed_out("the token policy was not saved")
