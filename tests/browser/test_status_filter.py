@@ -51,6 +51,7 @@ def test_the_filter_counts_each_status(page_as, full_admin, tokens_of_every_kind
         "Active 4",
         "Inactive 1",
         "Generated 1",
+        "Suspended 0",
         "Expired 0",
         "Owner deprovisioned 1",
         "Revoked 0",
