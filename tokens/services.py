@@ -151,16 +151,28 @@ def _expiry_detail(expires_at):
     return f"Expires {expires_at:%Y-%m-%d %H:%M} UTC." if expires_at else "No expiry."
 
 
+def _audited(token, change, action, *, by, via, client_ip, detail):
+    """change() (a model method: True when it changed the row) with its audit event and the
+    invalidation, in one transaction; what change() returned."""
+    with transaction.atomic():
+        changed = change()
+        if changed:
+            audit_token_event(token, action, via=via, actor=by, client_ip=client_ip, detail=detail)
+            invalidation.announce(token.tenant_id)
+    return changed
+
+
 def token_revoke(*, token, by=None, via=Via.PAGE, client_ip=None, detail=""):
     """Revoke once and audit it; False when it was already revoked."""
-    with transaction.atomic():
-        revoked = token.revoke(by=by)
-        if revoked:
-            audit_token_event(
-                token, Action.TOKEN_REVOKED, via=via, actor=by, client_ip=client_ip, detail=detail
-            )
-            invalidation.announce(token.tenant_id)
-    return revoked
+    return _audited(
+        token,
+        lambda: token.revoke(by=by),
+        Action.TOKEN_REVOKED,
+        by=by,
+        via=via,
+        client_ip=client_ip,
+        detail=detail,
+    )
 
 
 SWEEP_DETAIL = "Revoked by the sweep: {reason}."
@@ -178,37 +190,29 @@ def sweep_reason(detail):
 def token_suspend(*, token, by, via=Via.PAGE, client_ip=None):
     """Suspend once and audit it: every call with it is refused, on every host, once this
     returns. False when it was already suspended (or is revoked)."""
-    with transaction.atomic():
-        suspended = token.suspend(by=by)
-        if suspended:
-            audit_token_event(
-                token,
-                Action.TOKEN_SUSPENDED,
-                via=via,
-                actor=by,
-                client_ip=client_ip,
-                detail="Every call with it is refused until it is resumed.",
-            )
-            invalidation.announce(token.tenant_id)
-    return suspended
+    return _audited(
+        token,
+        lambda: token.suspend(by=by),
+        Action.TOKEN_SUSPENDED,
+        by=by,
+        via=via,
+        client_ip=client_ip,
+        detail="Every call with it is refused until it is resumed.",
+    )
 
 
 def token_resume(*, token, by, via=Via.PAGE, client_ip=None):
     """Resume a suspended token, otherwise unchanged, and audit it; False when it was not
     suspended."""
-    with transaction.atomic():
-        resumed = token.resume()
-        if resumed:
-            audit_token_event(
-                token,
-                Action.TOKEN_RESUMED,
-                via=via,
-                actor=by,
-                client_ip=client_ip,
-                detail="Calls with it work again.",
-            )
-            invalidation.announce(token.tenant_id)
-    return resumed
+    return _audited(
+        token,
+        token.resume,
+        Action.TOKEN_RESUMED,
+        by=by,
+        via=via,
+        client_ip=client_ip,
+        detail="Calls with it work again.",
+    )
 
 
 def token_rotate(*, token, by, overlap=timedelta(0), via=Via.PAGE, client_ip=None):
