@@ -164,6 +164,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     )
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 else:
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, with the cache invalidation's mark taken just before each commit.
+        _db["ENGINE"] = "web.postgresql"
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
     # A database host that drops packets answers 503 after this long, not after the kernel's
@@ -186,7 +189,7 @@ if DATABASE_POOL_MODE not in ("session", "transaction"):
 # behind a transaction-mode pooler it must reach PostgreSQL directly. Empty: DATABASE_URL.
 INVALIDATION_DATABASE_URL = env.str("INVALIDATION_DATABASE_URL", default="")
 if DATABASE_POOL_MODE == "transaction":
-    if _db["ENGINE"] != "django.db.backends.postgresql":
+    if _db["ENGINE"] != "web.postgresql":
         raise ImproperlyConfigured("DATABASE_POOL_MODE=transaction is for PostgreSQL only.")
     if not INVALIDATION_DATABASE_URL:
         raise ImproperlyConfigured(

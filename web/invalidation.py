@@ -23,9 +23,13 @@ How invalidations reach the other processes depends on the database:
   acknowledgement per host and the fleet holds one listener connection per host; any other
   process (a management command that reads, runserver) has its own listener and a board in
   its memory (Postgres). The write's NOTIFY is sent in its transaction,
-  so it is delivered exactly when the write commits and never lost. After the commit the
-  writer waits until every live listener has acknowledged having heard it (a *mark*), so once
-  the write returns, the next call on any host is decided on the new state. A listener that
+  so it is delivered exactly when the write commits and never lost. Just before the commit
+  (web.postgresql's backend calls before_commit) the writer takes a *mark* and notifies it in
+  the same transaction, under a transaction lock every such writer takes, so marks are taken
+  in the order their writes commit and heard in that order. After the commit the writer waits
+  until every live listener has acknowledged its mark or a later one, so once the write
+  returns, the next call on any host is decided on the new state. A listener wakes once per
+  write, for the write's notifications and its mark together. A listener that
   cannot reach PostgreSQL stops trusting its process's cache when its lease runs out (LEASE
   seconds after its last successful round trip), and the writers wait for it no longer than
   that: a host that cannot hear invalidations answers from the database, never from a stale
@@ -44,13 +48,18 @@ import time
 
 import environ
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
 logger = logging.getLogger(__name__)
 
 AUTH, COUNTS = "a", "c"  # what a write makes stale: authentication (and counts), or counts only
 CHANNEL = "portal_invalidation"
-MARKS = "portal_invalidation_mark"  # the sequence writers take their marks from
+MARKS = "portal_invalidation_mark"  # marks taken after a commit, for 0.1.0's listeners
+ORDER = "portal_invalidation_order"  # marks taken just before a commit, in commit order
+# The transaction lock (pg_advisory_xact_lock) a writer holds from taking its ordered mark to
+# its commit: the next writer's mark waits until this one has committed.
+ORDER_LOCK = 0x706F7274616C  # "portal"
+UNMARKED = 2**62  # no unordered mark taken: every listener of the older kind is waited for
 LISTENERS = "tokens_cachelistener"  # web.models.CacheListener
 HEARTBEAT = 2.0  # seconds between a listener's lease renewals, at least two per lease
 LEASE = 5.0  # how long a renewal lets a process trust its cache, and writers wait at most
@@ -152,6 +161,8 @@ class FileBoard:
 class Local:
     """SQLite: the board is all there is; a mark is seen by every process at once."""
 
+    marks = False  # nothing to wait for: no mark is taken
+
     def __init__(self, board):
         self.board = board
 
@@ -161,7 +172,7 @@ class Local:
     def notify(self, tenant_id, scope):
         pass
 
-    def settle(self):
+    def settle(self, order):
         pass
 
     def stop(self):
@@ -178,6 +189,8 @@ class Deaf(Local):
 class Postgres:
     """PostgreSQL: NOTIFY in the write's transaction, a listener thread per process, and a
     mark the writer waits on once the write has committed."""
+
+    marks = True
 
     def __init__(self):
         self.board = MemoryBoard()
@@ -200,22 +213,24 @@ class Postgres:
                 "SELECT pg_notify(%s, %s)", [CHANNEL, f"{scope}:{_tenant_text(tenant_id)}"]
             )
 
-    def settle(self):
-        """Wait until every live listener has heard every invalidation committed so far."""
+    def mark(self, cursor):
+        """Take the next ordered mark and notify it, in the cursor's transaction: the lock
+        (taken first, held to the commit) makes the next writer's mark wait for this commit,
+        so a listener that has heard a mark has heard every write marked before it."""
+        cursor.execute(
+            "SELECT n, pg_notify(%s, 'k:' || n) "  # noqa: S608
+            f"FROM (SELECT nextval('{ORDER}') AS n WHERE pg_advisory_xact_lock(%s) IS NOT NULL) m",
+            [CHANNEL, ORDER_LOCK],
+        )
+        return cursor.fetchone()[0]
+
+    def settle(self, order):
+        """Wait until every live listener has heard the committed write that took the
+        ordered mark `order` (before_commit), and so every one marked before it."""
         if connection.in_atomic_block:
             return  # still inside an outer transaction (tests): nothing was delivered yet
         with connection.cursor() as cursor:
-            # A mark taken after the commit: listeners hear NOTIFYs in commit order, so one
-            # that has heard this mark has heard the write's own notification before it. The
-            # mark's own transaction need not wait for the disk: it carries no data, and after
-            # a crash of PostgreSQL every listener reconnects and forgets its cache.
-            cursor.execute(
-                "SELECT n, pg_notify(%s, 'm:' || n), "  # noqa: S608
-                "set_config('synchronous_commit', 'off', true) "
-                f"FROM (SELECT nextval('{MARKS}') AS n) m",
-                [CHANNEL],
-            )
-            mark = cursor.fetchone()[0]
+            unordered = None  # a mark taken after the commit, for listeners of 0.1.0
             started = time.monotonic()
             deadline = started + LEASE + 1
             pause = 0.0005
@@ -226,13 +241,17 @@ class Postgres:
                 # removing its row then costs a write LIVENESS seconds, not its whole lease.
                 alive = time.monotonic() - started > LIVENESS
                 cursor.execute(
-                    f"SELECT count(*) FROM {LISTENERS} WHERE acked < %s AND "  # noqa: S608
-                    "lease_until > now()"
+                    "SELECT count(*) FILTER (WHERE ordered AND acked_ordered < %s), "  # noqa: S608
+                    f"count(*) FILTER (WHERE NOT ordered AND acked < %s) FROM {LISTENERS} "
+                    "WHERE lease_until > now()"
                     + (" AND backend_pid IN (SELECT pid FROM pg_stat_activity)" if alive else ""),
-                    [mark],
+                    [order, UNMARKED if unordered is None else unordered],
                 )
-                waiting = cursor.fetchone()[0]
-                if not waiting:
+                waiting, older = cursor.fetchone()
+                if older and unordered is None:
+                    unordered = self._unordered_mark(cursor)
+                    continue
+                if not waiting and not older:
                     return
                 if time.monotonic() > deadline:
                     logger.warning("%d cache listener(s) did not acknowledge in time", waiting)
@@ -241,6 +260,20 @@ class Postgres:
                 # Capped low: the wait is one acknowledgement per host, each a few ms away,
                 # and a long sleep would be most of a revocation's time.
                 pause = min(pause * 2, 0.002)
+
+    @staticmethod
+    def _unordered_mark(cursor):
+        # While a listener of 0.1.0 serves (a rollout), which acknowledges only these: a mark
+        # taken after the commit, so one that has heard it has heard the write before it. Its
+        # transaction need not wait for the disk: it carries no data, and after a crash of
+        # PostgreSQL every listener reconnects and forgets its cache.
+        cursor.execute(
+            "SELECT n, pg_notify(%s, 'm:' || n), "  # noqa: S608
+            "set_config('synchronous_commit', 'off', true) "
+            f"FROM (SELECT nextval('{MARKS}') AS n) m",
+            [CHANNEL],
+        )
+        return cursor.fetchone()[0]
 
     def stop(self):
         if self.listener is not None:
@@ -273,6 +306,7 @@ class Listener(threading.Thread):
         self.params = params
         self._stopping = threading.Event()
         self._heard_mark = 0
+        self._heard_order = 0
         self._outage_logged = False
 
     def stop(self):
@@ -305,33 +339,35 @@ class Listener(threading.Thread):
             # is most of what a writer waits for, once per host.
             conn.execute("SET synchronous_commit = off")
             conn.execute(f"LISTEN {CHANNEL}")
-            # Whatever was cached before this point may have missed notifications.
-            self.board.mark(None)
             started = time.monotonic()
-            listener_id = self._register(conn)
+            listener_id, acked_order = self._register(conn)
             self._trust_from(started)
             if self._outage_logged:
                 logger.info("Cache invalidation listener is back: caching tokens again.")
                 self._outage_logged = False
             acked = self._heard_mark
+            self._heard_order = max(self._heard_order, acked_order)
             renewed = started
             while not self._stopping.is_set():
-                wait = 0 if self._heard_mark > acked else HEARTBEAT - (time.monotonic() - renewed)
+                behind = self._heard_mark > acked or self._heard_order > acked_order
+                wait = 0 if behind else HEARTBEAT - (time.monotonic() - renewed)
                 # In short waits, so a process on its way out (a gunicorn master's on_exit)
                 # releases its lease (the DELETE below) at once, not up to a heartbeat later.
                 for notify in conn.notifies(timeout=min(max(wait, 0), STOP_CHECK), stop_after=1):
                     self._hear(notify.payload)
-                if self._heard_mark > acked or time.monotonic() - renewed >= HEARTBEAT:
+                behind = self._heard_mark > acked or self._heard_order > acked_order
+                if behind or time.monotonic() - renewed >= HEARTBEAT:
                     renewed = time.monotonic()
-                    acked = self._heard_mark
+                    acked, acked_order = self._heard_mark, self._heard_order
                     cursor = conn.execute(
                         f"UPDATE {LISTENERS} SET acked = GREATEST(acked, %s), "  # noqa: S608
+                        "acked_ordered = GREATEST(acked_ordered, %s), "
                         "lease_until = now() + make_interval(secs => %s) WHERE id = %s",
-                        [acked, LEASE, listener_id],
+                        [acked, acked_order, LEASE, listener_id],
                         prepare=True,  # once per host per write: planned once per session
                     )
                     if cursor.rowcount == 0:  # the row was removed (a flushed test database)
-                        listener_id = self._register(conn)
+                        listener_id, _ = self._register(conn)
                     # Notifications that arrived with the renewal are heard before trusting.
                     for notify in conn.notifies(timeout=0):
                         self._hear(notify.payload)
@@ -340,15 +376,26 @@ class Listener(threading.Thread):
                 conn.execute(f"DELETE FROM {LISTENERS} WHERE id = %s", [listener_id])  # noqa: S608
 
     def _register(self, conn):
-        # Start acknowledged up to the marks already taken: those writers committed before
-        # this listener's LISTEN, and this process forgot its cache after that.
-        return conn.execute(
-            f"INSERT INTO {LISTENERS} (host, pid, backend_pid, acked, lease_until) "  # noqa: S608
-            "SELECT %s, %s, pg_backend_pid(), "
-            "CASE WHEN is_called THEN last_value ELSE last_value - 1 END, "
-            f"now() + make_interval(secs => %s) FROM {MARKS} RETURNING id",
-            [socket.gethostname()[:100], os.getpid(), LEASE],
-        ).fetchone()[0]
+        """Its row, acknowledged up to the marks already taken, and the ordered one."""
+        # Under the writers' lock, every ordered mark already taken is of a committed write;
+        # an unordered mark is always taken after its write's commit. So every write marked
+        # so far has committed, and forgetting the cache after this (below) forgets whatever
+        # was loaded before any of them: nothing the writers wait for is left unheard.
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [ORDER_LOCK])
+            row = conn.execute(
+                f"INSERT INTO {LISTENERS} (host, pid, backend_pid, acked, lease_until, "  # noqa: S608
+                "ordered, acked_ordered) "
+                "SELECT %s, %s, pg_backend_pid(), "
+                "CASE WHEN m.is_called THEN m.last_value ELSE m.last_value - 1 END, "
+                "now() + make_interval(secs => %s), true, "
+                "CASE WHEN o.is_called THEN o.last_value ELSE o.last_value - 1 END "
+                f"FROM {MARKS} m, {ORDER} o RETURNING id, acked_ordered",
+                [socket.gethostname()[:100], os.getpid(), LEASE],
+            ).fetchone()
+        # Whatever was cached before this point may have missed notifications.
+        self.board.mark(None)
+        return row
 
     def _trust_from(self, sent_at):
         # The lease counts from before the renewal was sent, so it ends here no later than
@@ -359,6 +406,8 @@ class Listener(threading.Thread):
         kind, _, value = payload.partition(":")
         if kind == "m":
             self._heard_mark = max(self._heard_mark, int(value))
+        elif kind == "k":
+            self._heard_order = max(self._heard_order, int(value))
         elif kind in (AUTH, COUNTS):
             self.board.mark(None if value == "*" else int(value), kind)
 
@@ -452,7 +501,25 @@ def announce(tenant_id, scope=AUTH):
     if not getattr(_pending, "tenants", None):
         _pending.tenants = set()
     _pending.tenants.add((tenant_id, scope))
+    _pending.unmarked = current.marks  # before_commit takes the transaction's mark
     transaction.on_commit(_settle)
+
+
+def before_commit(db):
+    """Take the mark of a transaction that announced, as its last statement (web.postgresql's
+    backend, just before it commits): after every other lock the transaction takes, so the
+    writers' lock it holds to the commit is never waited for while holding another."""
+    if db.alias != DEFAULT_DB_ALIAS or not getattr(_pending, "unmarked", False):
+        return
+    with db.cursor() as cursor:
+        _pending.order = channel().mark(cursor)
+    _pending.unmarked = False
+
+
+def forget_pending(db):
+    """The transaction rolled back: it has nothing to mark (web.postgresql's backend)."""
+    if db.alias == DEFAULT_DB_ALIAS:
+        _pending.unmarked = False
 
 
 def _settle():
@@ -462,7 +529,16 @@ def _settle():
     current = channel()
     for tenant_id, scope in batch:
         current.board.mark(tenant_id, scope)
-    current.settle()
+    if connection.in_atomic_block:
+        return  # still inside an outer transaction (tests): nothing was delivered yet
+    if getattr(_pending, "unmarked", False):
+        # Committed without before_commit (autocommit, or another backend): the mark in a
+        # transaction of its own, after the write's, is in commit order all the same.
+        with connection.cursor() as cursor:
+            _pending.order = current.mark(cursor)
+        _pending.unmarked = False
+    order, _pending.order = getattr(_pending, "order", None), None
+    current.settle(order)
 
 
 def start():

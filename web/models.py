@@ -34,8 +34,12 @@ class CacheListener(models.Model):
     host = models.CharField(max_length=100)
     pid = models.PositiveIntegerField()
     backend_pid = models.PositiveIntegerField()  # its PostgreSQL session, to skip dead ones
-    acked = models.BigIntegerField()
+    acked = models.BigIntegerField()  # the newest mark heard, of writers that mark after commit
     lease_until = models.DateTimeField()
+    # A listener that also acknowledges the marks writers take just before their commit, in
+    # commit order (0.1.0's do not: a writer then also marks after its commit for them).
+    ordered = models.BooleanField(db_default=False)
+    acked_ordered = models.BigIntegerField(db_default=0)
 
     class Meta:
         db_table = "tokens_cachelistener"  # created by the tokens app, which held it first
