@@ -134,6 +134,16 @@ def test_the_requests_page_says_when_nothing_is_pending(approving, signed_in, fu
     assert "No pending requests" in html and "No decisions yet" in html
 
 
+def test_the_requests_page_says_whether_the_policy_asks_for_approval(tenant, signed_in, full_admin):
+    client = signed_in(full_admin)
+    assert "does not ask for approval now" in client.get(REQUESTS).content.decode()
+    tenant.token_approval_required = True
+    tenant.save()
+    html = client.get(REQUESTS).content.decode()
+    assert "asks a full admin to approve new API tokens" in html
+    assert "does not ask for approval" not in html
+
+
 def test_approving_narrower_tells_the_requester_what_changed(
     approving, signed_in, full_admin, operator
 ):

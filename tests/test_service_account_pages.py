@@ -17,7 +17,7 @@ from tests.api import api_client
 from tests.factories import UserFactory
 from tests.pages import revealed_value
 from tokens.models import NAME_MAX_LENGTH, Token, TokenKind
-from tokens.services import token_issue, token_revoke
+from tokens.services import token_issue, token_revoke, token_rotate
 
 LIST = "/settings/security-extensions/service-accounts/"
 PAGE = f"{LIST}ci-deploy/"
@@ -127,6 +127,13 @@ def test_the_page_lists_the_live_tokens_with_links_status_and_dates(admin, accou
     assert '<span class="badge badge-generated">Generated</span>' in html
     assert "Fresh" in html and "Gone" not in html and "Not its own" not in html
     assert html.count('data-label="Generated"') == 2 and html.count('data-label="Last used"') == 2
+
+
+def test_a_rotating_token_says_until_when_its_old_secret_works(admin, account):
+    token = token_issue(owner=account.user, name="Deploys").token
+    token_rotate(token=token, by=account.sponsor, overlap=timedelta(hours=24))
+    html = admin.get(PAGE).content.decode()
+    assert "Rotating — old secret valid until" in html and "its successor’s first use" in html
 
 
 def test_without_tokens_the_page_says_how_to_get_one(admin, account):
