@@ -154,3 +154,14 @@ def test_a_write_returns_once_every_listener_has_acknowledged_its_mark(
     if ordered:
         assert mark == last_order()
     assert returned >= at  # the write waited for it
+
+
+def test_a_write_outside_a_transaction_is_marked_after_it_and_waited_for(tenant):
+    thread, acknowledged = slow_listener("k", "acked_ordered", ordered=True)
+    invalidation.announce(tenant.pk)  # autocommit: no before_commit
+    returned = time.monotonic()
+    thread.join(5)
+    assert acknowledged, "an autocommit write took no mark"
+    mark, at = acknowledged[0]
+    assert mark == last_order()
+    assert returned >= at

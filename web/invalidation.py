@@ -254,7 +254,9 @@ class Postgres:
                 if not waiting and not older:
                     return
                 if time.monotonic() > deadline:
-                    logger.warning("%d cache listener(s) did not acknowledge in time", waiting)
+                    logger.warning(
+                        "%d cache listener(s) did not acknowledge in time", waiting + older
+                    )
                     return
                 time.sleep(pause)
                 # Capped low: the wait is one acknowledgement per host, each a few ms away,
@@ -509,6 +511,10 @@ def before_commit(db):
     """Take the mark of a transaction that announced, as its last statement (web.postgresql's
     backend, just before it commits): after every other lock the transaction takes, so the
     writers' lock it holds to the commit is never waited for while holding another."""
+    _take_mark(db)
+
+
+def _take_mark(db):
     if db.alias != DEFAULT_DB_ALIAS or not getattr(_pending, "unmarked", False):
         return
     with db.cursor() as cursor:
@@ -531,12 +537,9 @@ def _settle():
         current.board.mark(tenant_id, scope)
     if connection.in_atomic_block:
         return  # still inside an outer transaction (tests): nothing was delivered yet
-    if getattr(_pending, "unmarked", False):
-        # Committed without before_commit (autocommit, or another backend): the mark in a
-        # transaction of its own, after the write's, is in commit order all the same.
-        with connection.cursor() as cursor:
-            _pending.order = current.mark(cursor)
-        _pending.unmarked = False
+    # A write committed without before_commit (autocommit, or another backend) is marked
+    # now, in a transaction of its own: after the write's, so in commit order all the same.
+    _take_mark(connection)
     order, _pending.order = getattr(_pending, "order", None), None
     current.settle(order)
 

@@ -8,8 +8,6 @@ from django.db.backends.postgresql import base
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    runs_before_commit = True  # web.invalidation sends ordered marks only through this
-
     def _commit(self):
         if self.connection is not None:
             from web import invalidation  # the backend loads before the apps
