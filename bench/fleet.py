@@ -13,6 +13,7 @@ of once): the two ways side by side on the same fleet.
 """
 
 import contextlib
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -111,12 +112,14 @@ def _revoke_all(tokens, admin, listeners):
     from tokens.services import token_revoke
 
     connections_held = _connections()
+    listening = _query(f"SELECT pid, backend_pid FROM {LISTENERS} WHERE lease_until > now()")  # noqa: S608
     # A session's statistics reach pg_stat_user_tables when it next ends a transaction a
     # second after its last report, or after 10 s idle: each window below starts and ends
     # only once everything before it has been reported.
     time.sleep(STATS_SETTLE)
     writes_before = _listener_writes()
     started = time.monotonic()
+    cpu_before = _cpu_seconds(listening)
     durations, after_commit = [], []
     for number, token in enumerate(tokens):
         token = Token.objects.select_related("tenant", "owner").get(pk=token.pk)
@@ -127,6 +130,7 @@ def _revoke_all(tokens, admin, listeners):
             elapsed = (time.perf_counter() - began) * 1000
         (after_commit if alternate else durations).append(elapsed)
     seconds = time.monotonic() - started
+    cpu_after = _cpu_seconds(listening)
     time.sleep(STATS_SETTLE)
     writes_after = _listener_writes()
     window = time.monotonic() - started
@@ -145,7 +149,29 @@ def _revoke_all(tokens, admin, listeners):
         "writes_per_revoke": writes / len(tokens),
         "writes_per_revoke_beyond_idle": max(writes - renewals, 0) / len(tokens),
         "connections": connections_held,
+        # CPU per revocation of one listener: its process (a host's gunicorn master, or a
+        # worker) and its PostgreSQL session, the cost each host adds to every write.
+        "listener_cpu_us": (cpu_after[0] - cpu_before[0]) / len(listening) / len(tokens) * 1e6,
+        "listener_session_cpu_us": (cpu_after[1] - cpu_before[1])
+        / len(listening)
+        / len(tokens)
+        * 1e6,
     }
+
+
+def _cpu_seconds(listening):
+    """CPU time (user and system) used so far by the listeners' processes and by their
+    PostgreSQL sessions: the fleet's hosts and PostgreSQL run on this machine."""
+    processes = sessions = 0.0
+    for pid, backend_pid in listening:
+        processes += _process_cpu(pid)
+        sessions += _process_cpu(backend_pid)
+    return processes, sessions
+
+
+def _process_cpu(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _query(sql, params=()):
@@ -194,6 +220,16 @@ def report_lines(name, result):
             f"{ms['p95']:>8.1f} {ms['max']:>8.1f} {row['writes_per_revoke']:>14.1f} "
             f"{row['writes_per_revoke_beyond_idle']:>12.1f} {row['connections']:>12}"
         )
+    # Results of a run before the CPU figures have none.
+    modes = [m for m in (ONE_HOST, *CONFIGS) if "listener_cpu_us" in result.get(m, {})]
+    if modes:
+        lines.append("  CPU per revocation of one listener, in µs: its process + its session")
+        for mode in modes:
+            row = result[mode]
+            lines.append(
+                f"  {LABELS[mode]:<12} {row['listeners']:>5} {row['listener_cpu_us']:>8.0f} "
+                f"{row['listener_session_cpu_us']:>8.0f}"
+            )
     # Results of a run before the alternate revocations have none.
     modes = [m for m in (ONE_HOST, *CONFIGS) if "revoke_ms_mark_after_commit" in result.get(m, {})]
     if modes:

@@ -50,6 +50,8 @@ import environ
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
+from .listening import SessionWire
+
 logger = logging.getLogger(__name__)
 
 AUTH, COUNTS = "a", "c"  # what a write makes stale: authentication (and counts), or counts only
@@ -66,6 +68,13 @@ LEASE = 5.0  # how long a renewal lets a process trust its cache, and writers wa
 MARGIN = 0.5  # taken off the lease on the process's side, for clock-rate drift
 STOP_CHECK = 0.1  # how often a waiting listener looks whether its process is stopping
 LIVENESS = 0.05  # how long a writer waits before asking which listeners' sessions are open
+# A listener's acknowledgement (its lease renewed with it): once per host per write, through
+# web.listening, with libpq's numbered parameters.
+ACK_SQL = (
+    f"UPDATE {LISTENERS} SET acked = GREATEST(acked, $1), "  # noqa: S608
+    "acked_ordered = GREATEST(acked_ordered, $2), "
+    "lease_until = now() + make_interval(secs => $3) WHERE id = $4"
+).encode()
 
 
 class MemoryBoard:
@@ -341,8 +350,9 @@ class Listener(threading.Thread):
             # is most of what a writer waits for, once per host.
             conn.execute("SET synchronous_commit = off")
             conn.execute(f"LISTEN {CHANNEL}")
+            wire = SessionWire(conn, ACK_SQL, timeout=LEASE)
             started = time.monotonic()
-            listener_id, acked_order = self._register(conn)
+            listener_id, acked_order = self._register(conn, wire)
             self._trust_from(started)
             if self._outage_logged:
                 logger.info("Cache invalidation listener is back: caching tokens again.")
@@ -352,32 +362,30 @@ class Listener(threading.Thread):
             renewed = started
             while not self._stopping.is_set():
                 behind = self._heard_mark > acked or self._heard_order > acked_order
-                wait = 0 if behind else HEARTBEAT - (time.monotonic() - renewed)
-                # In short waits, so a process on its way out (a gunicorn master's on_exit)
-                # releases its lease (the DELETE below) at once, not up to a heartbeat later.
-                for notify in conn.notifies(timeout=min(max(wait, 0), STOP_CHECK), stop_after=1):
-                    self._hear(notify.payload)
+                if not behind:
+                    # In short waits, so a process on its way out (a gunicorn master's
+                    # on_exit) releases its lease (the DELETE below) at once, not up to a
+                    # heartbeat later.
+                    wait = HEARTBEAT - (time.monotonic() - renewed)
+                    self._hear_all(wire.wait(min(max(wait, 0), STOP_CHECK)))
                 behind = self._heard_mark > acked or self._heard_order > acked_order
                 if behind or time.monotonic() - renewed >= HEARTBEAT:
                     renewed = time.monotonic()
                     acked, acked_order = self._heard_mark, self._heard_order
-                    cursor = conn.execute(
-                        f"UPDATE {LISTENERS} SET acked = GREATEST(acked, %s), "  # noqa: S608
-                        "acked_ordered = GREATEST(acked_ordered, %s), "
-                        "lease_until = now() + make_interval(secs => %s) WHERE id = %s",
-                        [acked, acked_order, LEASE, listener_id],
-                        prepare=True,  # once per host per write: planned once per session
-                    )
-                    if cursor.rowcount == 0:  # the row was removed (a flushed test database)
-                        listener_id, _ = self._register(conn)
+                    if wire.ack(acked, acked_order, LEASE, listener_id) == 0:
+                        # The row was removed (a flushed test database).
+                        listener_id, _ = self._register(conn, wire)
                     # Notifications that arrived with the renewal are heard before trusting.
-                    for notify in conn.notifies(timeout=0):
-                        self._hear(notify.payload)
+                    self._hear_all(wire.heard())
                     self._trust_from(renewed)
             with contextlib.suppress(Exception):
                 conn.execute(f"DELETE FROM {LISTENERS} WHERE id = %s", [listener_id])  # noqa: S608
 
-    def _register(self, conn):
+    def _hear_all(self, payloads):
+        for payload in payloads:
+            self._hear(payload)
+
+    def _register(self, conn, wire):
         """Its row, acknowledged up to the marks already taken, and the ordered one."""
         # Under the writers' lock, every ordered mark already taken is of a committed write;
         # an unordered mark is always taken after its write's commit. So every write marked
@@ -397,6 +405,9 @@ class Listener(threading.Thread):
             ).fetchone()
         # Whatever was cached before this point may have missed notifications.
         self.board.mark(None)
+        # Those the Connection received meanwhile: a mark among them is of a write that
+        # committed after the registration, which the writer waits for.
+        self._hear_all(wire.kept_aside())
         return row
 
     def _trust_from(self, sent_at):
