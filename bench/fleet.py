@@ -6,10 +6,13 @@ tokens one after the other through the real service (tokens.services.token_revok
 commit, wait until every live listener has acknowledged). Measured: each revocation's time,
 the updates of the listeners table (acknowledgements and lease renewals) per revocation, from
 pg_stat_user_tables, and the connections the fleet holds, from pg_stat_activity. The same is
-then measured with one listener per worker (bench/gunicorn_worker_listeners.conf.py, the
-design before), side by side in one run. Every other revocation takes its mark the way before
-(in a transaction of its own after the commit, so each listener wakes twice per write instead
-of once): the two ways side by side on the same fleet.
+then measured with each host's listener waiting and acknowledging through psycopg's Connection
+(bench/gunicorn_connection_listener.conf.py, before web.listening) and with one listener per
+worker (bench/gunicorn_worker_listeners.conf.py, the design before), side by side in one run.
+Every other revocation takes its mark the way before (in a transaction of its own after the
+commit, so each listener wakes twice per write instead of once): the two ways side by side on
+the same fleet. Also measured: the CPU each listener's process and PostgreSQL session spend
+per revocation (the hosts and PostgreSQL run on this machine, so /proc has them).
 """
 
 import contextlib
@@ -27,12 +30,20 @@ from .timing import percentiles
 LISTENERS = "tokens_cachelistener"
 CONFIGS = {
     "per_host": "gunicorn.conf.py",
+    # The same, each host's listener waiting and acknowledging through psycopg's Connection
+    # as before web.listening: what that costs each write, side by side.
+    "per_host_connection": "bench/gunicorn_connection_listener.conf.py",
     "per_worker": "bench/gunicorn_worker_listeners.conf.py",
 }
 # The same revocations with one host of the design in use: what a write costs before the
 # fleet grows, so that the growth is the difference between two rows of one run.
 ONE_HOST = "one_host"
-LABELS = {ONE_HOST: "per host, 1", "per_host": "per host", "per_worker": "per worker"}
+LABELS = {
+    ONE_HOST: "per host, 1",
+    "per_host": "per host",
+    "per_host_connection": "psycopg conn",
+    "per_worker": "per worker",
+}
 # Targets of issue 26: revoke p95, writes per revoke against the number of hosts, and
 # connections against hosts + the request pool.
 TARGET_P95_MS = 10.0
@@ -81,7 +92,7 @@ def _fleet(env, directory, hosts, workers, config):
             host = Gunicorn(host_env, directory / f"host-{number}.log", config=config)
             host.start(probe=False)
             started.append(host)
-        expected = hosts if config == CONFIGS["per_host"] else hosts * workers
+        expected = hosts * workers if config == CONFIGS["per_worker"] else hosts
         deadline = time.monotonic() + 60
         while _live_listeners() < expected:
             if time.monotonic() > deadline:
@@ -259,6 +270,12 @@ def verdicts(name, result):
             + (
                 f"one host: {result[ONE_HOST]['revoke_ms']['p95']:.1f} ms; "
                 if ONE_HOST in result
+                else ""
+            )
+            + (
+                "listeners through psycopg's Connection: "
+                f"{result['per_host_connection']['revoke_ms']['p95']:.1f} ms; "
+                if "per_host_connection" in result
                 else ""
             )
             + f"one listener per worker: {result['per_worker']['revoke_ms']['p95']:.1f} ms)",
