@@ -315,6 +315,20 @@ class HostPostgres(Postgres):
         pass  # the host's listener is the master's, and ends with it
 
 
+# A listener thread logs in a gunicorn master while the master forks workers. A fork while
+# the thread is writing a log line leaves the child's copy of the stream's lock held by a
+# thread the child does not have (CPython re-creates logging's locks in the child, not the
+# stream's), and the new worker hangs at its own first log line: a worker that never served
+# was seen in CI, its master's one line the listener's. So the listener logs under a lock
+# that every fork of the process takes first.
+_no_fork = threading.Lock()
+os.register_at_fork(
+    before=_no_fork.acquire,
+    after_in_parent=_no_fork.release,
+    after_in_child=_no_fork.release,
+)
+
+
 class Listener(threading.Thread):
     """Keeps one process's board current from PostgreSQL's notifications."""
 
@@ -340,11 +354,12 @@ class Listener(threading.Thread):
             except Exception as error:  # noqa: BLE001 - any failure: distrust, retry
                 self.board.trust(0.0)
                 if not self._outage_logged:
-                    logger.warning(
-                        "Cache invalidation listener lost PostgreSQL (%s): this process reads "
-                        "tokens from the database until it reconnects.",
-                        str(error).strip().splitlines()[0] if str(error).strip() else error,
-                    )
+                    with _no_fork:
+                        logger.warning(
+                            "Cache invalidation listener lost PostgreSQL (%s): this process "
+                            "reads tokens from the database until it reconnects.",
+                            str(error).strip().splitlines()[0] if str(error).strip() else error,
+                        )
                     self._outage_logged = True
                 self._stopping.wait(HEARTBEAT)
 
@@ -362,7 +377,8 @@ class Listener(threading.Thread):
             listener_id, acked_order = self._register(conn, wire)
             self._trust_from(started)
             if self._outage_logged:
-                logger.info("Cache invalidation listener is back: caching tokens again.")
+                with _no_fork:
+                    logger.info("Cache invalidation listener is back: caching tokens again.")
                 self._outage_logged = False
             acked = self._heard_mark
             self._heard_order = max(self._heard_order, acked_order)
