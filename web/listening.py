@@ -3,10 +3,11 @@
 Every host's listener wakes and acknowledges once per invalidating write in the whole fleet,
 so its cost per write is multiplied by the number of hosts, on the CPUs the hosts share with
 PostgreSQL. Through psycopg's Connection (a notifies() generator per wait, a cursor per
-acknowledgement) it cost about 210 µs of CPU per write; through these few libpq calls, about
-105 µs (docs/performance.md, "Fleet growth"). The statements that run once per session (LISTEN,
-registration) still go through the Connection: SessionWire.kept_aside() then takes up whatever
-notifications the Connection received meanwhile.
+acknowledgement) a host's listener process spent 400 to 450 µs of CPU per write in the fleet
+bench; through these few libpq calls, 210 to 280 µs (docs/performance.md, "Fleet growth").
+The statements that run once per session (LISTEN, registration) still go through the
+Connection: SessionWire.kept_aside() then takes up whatever notifications the Connection
+received meanwhile.
 """
 
 import select
