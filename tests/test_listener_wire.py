@@ -28,11 +28,6 @@ def listening():
         yield conn
 
 
-def notify(payload):
-    with psycopg.connect(**invalidation._listener_params(), autocommit=True) as other:
-        other.execute("SELECT pg_notify(%s, %s)", [invalidation.CHANNEL, payload])
-
-
 def test_it_hears_notifications_in_the_order_they_were_sent(listening):
     wire = SessionWire(listening, invalidation.ACK_SQL, timeout=5)
     assert wire.wait(0.05) == []
